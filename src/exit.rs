@@ -1,0 +1,63 @@
+//! Exit codes: the one contract every command shares with scripts and CI.
+//!
+//! Errors travel as `anyhow::Error`; a command marks a failure with a code by wrapping it in
+//! [`Failure`], and `main` finds the first such marker in the chain. Anything unmarked is an
+//! unexpected failure (exit 1).
+
+use std::fmt;
+
+/// Process exit codes, documented in the README. The numbers never change meaning; 4
+/// (authentication), 5 (version conflict), 6 (verification failed) and 7 (registry unreachable)
+/// are reserved for the registry commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    Unexpected = 1,
+    Usage = 2,
+    InvalidPack = 3,
+    /// Ctrl-C: the shell convention, 128 + SIGINT.
+    Interrupted = 130,
+}
+
+/// An error that carries the exit code it must end the process with.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: Code,
+    pub message: String,
+    /// Structured detail for `--json` (e.g. validation findings).
+    pub details: Option<serde_json::Value>,
+}
+
+impl Failure {
+    pub fn err(code: Code, message: impl Into<String>) -> anyhow::Error {
+        anyhow::Error::new(Failure {
+            code,
+            message: message.into(),
+            details: None,
+        })
+    }
+
+    pub fn with_details(
+        code: Code,
+        message: impl Into<String>,
+        details: serde_json::Value,
+    ) -> anyhow::Error {
+        anyhow::Error::new(Failure {
+            code,
+            message: message.into(),
+            details: Some(details),
+        })
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The marked failure in an error's chain, if any.
+pub fn failure_of(err: &anyhow::Error) -> Option<&Failure> {
+    err.chain().find_map(|e| e.downcast_ref::<Failure>())
+}

@@ -1,0 +1,99 @@
+//! Where words go. stdout carries only the `--json` document; everything meant for a person
+//! (results, warnings, errors, verbose notes) goes to stderr, so scripts can parse stdout and
+//! people can silence stderr with `-q` without losing the result.
+
+use crate::cli::{ColorChoice, GlobalArgs};
+use serde::Serialize;
+use std::io::{IsTerminal, Write};
+
+pub struct Output {
+    json: bool,
+    quiet: bool,
+    verbose: bool,
+    color: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Style {
+    Error,
+    Warning,
+    Success,
+}
+
+impl Style {
+    fn ansi(self) -> &'static str {
+        match self {
+            Style::Error => "\x1b[1;31m",
+            Style::Warning => "\x1b[1;33m",
+            Style::Success => "\x1b[1;32m",
+        }
+    }
+}
+
+impl Output {
+    pub fn new(args: &GlobalArgs) -> Self {
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stderr().is_terminal()
+            }
+        };
+        Self {
+            json: args.json,
+            quiet: args.quiet,
+            verbose: args.verbose,
+            color,
+        }
+    }
+
+    fn paint(&self, style: Style, label: &str) -> String {
+        if self.color {
+            format!("{}{label}\x1b[0m", style.ansi())
+        } else {
+            label.to_string()
+        }
+    }
+
+    /// A result line for a person; `-q` and `--json` silence it.
+    pub fn success(&self, headline: &str, details: &[(&str, String)]) {
+        if self.quiet || self.json {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{} {headline}", self.paint(Style::Success, "✔"));
+        let width = details.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (key, value) in details {
+            let _ = writeln!(err, "  {key:width$}  {value}");
+        }
+    }
+
+    /// A warning; `-q` silences it, `--json` does not (the JSON document repeats it).
+    pub fn warn(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{} {message}", self.paint(Style::Warning, "warning:"));
+        }
+    }
+
+    /// An error line; never silenced.
+    pub fn error(&self, message: &str) {
+        eprintln!("{} {message}", self.paint(Style::Error, "error:"));
+    }
+
+    /// Detail shown with `-v` only.
+    pub fn verbose(&self, message: &str) {
+        if self.verbose && !self.quiet {
+            eprintln!("  {message}");
+        }
+    }
+
+    /// The one JSON document of a `--json` run.
+    pub fn print_json(&self, value: &impl Serialize) {
+        if self.json {
+            let mut out = std::io::stdout().lock();
+            let _ = serde_json::to_writer_pretty(&mut out, value);
+            let _ = writeln!(out);
+        }
+    }
+}
