@@ -6,6 +6,7 @@
 use super::Pack;
 use super::walk::Kind;
 use crate::digest::{Digest, HashingWriter};
+use crate::exit::{Code, Failure};
 use crate::interrupt;
 use anyhow::Context;
 use flate2::{Compression, GzBuilder};
@@ -27,8 +28,11 @@ pub struct Written {
 /// The time stamped on every entry: `SOURCE_DATE_EPOCH` when set (reproducible-builds.org).
 pub fn mtime_from_env() -> anyhow::Result<u64> {
     match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) => v.trim().parse().with_context(|| {
-            format!("SOURCE_DATE_EPOCH={v:?} is not a whole number of seconds since 1970")
+        Ok(v) => v.trim().parse().map_err(|_| {
+            Failure::err(
+                Code::Usage,
+                format!("SOURCE_DATE_EPOCH={v:?} is not a whole number of seconds since 1970"),
+            )
         }),
         Err(_) => Ok(DEFAULT_MTIME),
     }

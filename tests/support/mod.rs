@@ -1,0 +1,180 @@
+//! Shared test harness: runs the built `packpub` binary and builds pack folders on disk.
+//! Each test binary uses a subset of it, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The bundled example pack.
+pub fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/examples/hello-1.0.0")
+}
+
+/// `packpub` with an environment free of the caller's packpub settings.
+pub fn packpub() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_packpub"));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("PACKPUB_") || key == "SOURCE_DATE_EPOCH" || key == "NO_COLOR" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// The outcome of one run, with stdout and stderr as text.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with both streams unless the exit code is `code`.
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "exit code {} (wanted {code})\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
+    }
+}
+
+pub fn run(args: &[&str]) -> Run {
+    Run::of(packpub().args(args).output().expect("run packpub"))
+}
+
+/// Copies a folder recursively, keeping executable bits.
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A copy of the example pack at `parent/<folder>`.
+pub fn example_in(parent: &Path, folder: &str) -> PathBuf {
+    let dir = parent.join(folder);
+    copy_dir(&example(), &dir);
+    dir
+}
+
+/// Rewrites pack.json of `dir` through `edit`.
+pub fn edit_pack_json(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join("pack.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    edit(&mut doc);
+    fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The sorted names in a folder.
+pub fn list(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Writes `size` bytes of a deterministic mix: half compressible text, half pseudo-random.
+pub fn write_mixed(path: &Path, size: usize, seed: u64) {
+    use std::io::Write;
+    let mut file = std::io::BufWriter::new(fs::File::create(path).unwrap());
+    let mut state = seed | 1;
+    let mut block = vec![0u8; 1 << 16];
+    let mut written = 0;
+    let mut odd = false;
+    while written < size {
+        let n = block.len().min(size - written);
+        if odd {
+            for byte in &mut block[..n] {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                *byte = state as u8;
+            }
+        } else {
+            let line = format!("key-{seed}: value {written} lorem ipsum dolor sit amet\n");
+            for (i, byte) in block[..n].iter_mut().enumerate() {
+                *byte = line.as_bytes()[i % line.len()];
+            }
+        }
+        file.write_all(&block[..n]).unwrap();
+        written += n;
+        odd = !odd;
+    }
+    file.flush().unwrap();
+}
+
+/// Runs a command and returns its outcome with the child's own peak RSS in KiB (wait4), so
+/// other tests running in parallel do not count.
+#[allow(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4 below"
+)]
+pub fn run_measured(mut cmd: Command) -> (Run, u64) {
+    use std::io::Read;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        stdout.read_to_end(&mut s).unwrap();
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        stderr.read_to_end(&mut s).unwrap();
+        s
+    });
+    let mut status = 0;
+    // SAFETY: rusage is plain data, and wait4 reaps only our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(rc, pid, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    let run = Run {
+        code,
+        stdout: String::from_utf8_lossy(&out_reader.join().unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned(),
+    };
+    (run, usage.ru_maxrss as u64)
+}
