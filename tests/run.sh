@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): installs what the tests need when it is missing, then
+# runs the whole suite against the locked dependency set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System tools the tests drive: GNU tar and diff (round trips), setpriv (root only: to read as
+# a non-root user),
+# mkfifo. Debian-like machines get them installed when missing; elsewhere they must be there.
+need=()
+[ "$(id -u)" != 0 ] || command -v setpriv >/dev/null || need+=(util-linux)
+command -v tar >/dev/null || need+=(tar)
+command -v diff >/dev/null || need+=(diffutils)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  if command -v apt-get >/dev/null && { [ -z "$sudo" ] || command -v sudo >/dev/null; }; then
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  else
+    echo "missing test tools: ${need[*]} (install them and re-run)" >&2
+    exit 2
+  fi
+fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --locked --no-fail-fast "$@"
+else
+  cargo test --locked --no-fail-fast "$@"
+fi
