@@ -1,6 +1,8 @@
 //! The command-line tree. Option groups shared by several verbs live here once, so every
 //! command spells its flags and env vars (`PACKPUB_*`) the same way.
 
+use crate::registry::manifest::ImageSpec;
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -41,6 +43,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Validate a pack folder and build its reproducible <name>-<version>.tar.gz
     Pack(PackArgs),
+    /// Publish packs to <registry>/spectro-packs/archive/<name>:<version>
+    Push(PushArgs),
 }
 
 #[derive(Debug, Args)]
@@ -61,4 +65,68 @@ pub struct ValidationArgs {
     /// Treat warnings as errors
     #[arg(long, env = "PACKPUB_STRICT")]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Pack folders, or <name>-<version>.tar.gz archives made by `packpub pack`
+    #[arg(default_value = ".")]
+    pub packs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How many packs to push at once
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Overwrite a version that exists with other content (risky: Palette caches digests)
+    #[arg(long)]
+    pub force: bool,
+    /// Run every check (validation, credentials, reachability, conflicts) and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Manifest shape: v1.0 is what ORAS v1.0.0 writes and Palette reads
+    #[arg(long, value_enum, default_value = "v1.0")]
+    pub image_spec: ImageSpec,
+    #[command(flatten)]
+    pub validation: ValidationArgs,
+    #[command(flatten)]
+    pub transport: TransportArgs,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+}
+
+/// Where packs are published.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// HOST[:PORT][/PROJECT...] of the registry, or oci:PATH for a local OCI layout
+    #[arg(long, env = "PACKPUB_REGISTRY", value_name = "TARGET")]
+    pub registry: String,
+}
+
+/// How to reach the registry. Never remembered: every command takes them again.
+#[derive(Debug, Args)]
+pub struct TransportArgs {
+    /// PEM file with the CA that signed the registry's certificate
+    #[arg(long, env = "PACKPUB_CA_FILE", value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Skip TLS certificate verification (unsafe)
+    #[arg(long, env = "PACKPUB_INSECURE", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
+    pub insecure: bool,
+    /// Talk plain HTTP (local registries)
+    #[arg(long, env = "PACKPUB_PLAIN_HTTP", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
+    pub plain_http: bool,
+    /// Retries per request for transient failures (connection drops, timeouts, 408, 429, 5xx)
+    #[arg(long, env = "PACKPUB_RETRIES", default_value_t = 4)]
+    pub retries: u32,
+}
+
+/// Credentials given on the command line. There is deliberately no password flag: a password
+/// in argv is visible to every user of the machine.
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
+    /// User name for the registry (with --password-stdin)
+    #[arg(short, long, requires = "password_stdin")]
+    pub username: Option<String>,
+    /// Read the password from stdin (trailing newline trimmed)
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
 }

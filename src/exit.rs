@@ -6,14 +6,17 @@
 
 use std::fmt;
 
-/// Process exit codes, documented in the README. The numbers never change meaning; 4
-/// (authentication), 5 (version conflict), 6 (verification failed) and 7 (registry unreachable)
-/// are reserved for the registry commands.
+/// Process exit codes, documented in the README. The numbers never change meaning; 6
+/// (verification failed) is reserved for `verify`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     Unexpected = 1,
     Usage = 2,
     InvalidPack = 3,
+    Auth = 4,
+    /// The version exists with other content.
+    Conflict = 5,
+    Unreachable = 7,
     /// Ctrl-C: the shell convention, 128 + SIGINT.
     Interrupted = 130,
 }

@@ -2,11 +2,14 @@
 
 mod cli;
 mod commands;
+mod credentials;
 mod digest;
 mod exit;
 mod interrupt;
 mod output;
 mod pack;
+mod redacted;
+mod registry;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -7,6 +7,8 @@ use serde::Serialize;
 use std::io::{IsTerminal, Write};
 
 pub struct Output {
+    /// Live progress, kept apart from the results printed once work is done.
+    progress: Option<indicatif::MultiProgress>,
     json: bool,
     quiet: bool,
     verbose: bool,
@@ -40,7 +42,9 @@ impl Output {
                     && std::io::stderr().is_terminal()
             }
         };
+        let live = !args.quiet && !args.json && std::io::stderr().is_terminal();
         Self {
+            progress: live.then(indicatif::MultiProgress::new),
             json: args.json,
             quiet: args.quiet,
             verbose: args.verbose,
@@ -67,6 +71,22 @@ impl Output {
         for (key, value) in details {
             let _ = writeln!(err, "  {key:width$}  {value}");
         }
+    }
+
+    /// A byte progress bar (rate, ETA) on a terminal; a hidden one otherwise.
+    pub fn bar(&self, len: u64, label: &str) -> indicatif::ProgressBar {
+        let Some(multi) = &self.progress else {
+            return indicatif::ProgressBar::hidden();
+        };
+        let bar = multi.add(indicatif::ProgressBar::new(len));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{prefix:20} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            )
+            .expect("a valid template"),
+        );
+        bar.set_prefix(label.to_string());
+        bar
     }
 
     /// A warning; `-q` silences it, `--json` does not (the JSON document repeats it).

@@ -2,6 +2,7 @@
 //! several verbs share (reading a pack and reporting its findings) live here once.
 
 mod pack;
+mod push;
 
 use crate::cli::{Command, ValidationArgs};
 use crate::exit::{Code, Failure};
@@ -12,6 +13,7 @@ use std::path::Path;
 pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
     match command {
         Command::Pack(args) => pack::run(&args, out),
+        Command::Push(args) => push::run(&args, out),
     }
 }
 

@@ -16,7 +16,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// 1980-01-01T00:00:00Z: a fixed time that no extractor warns about as implausible.
-const DEFAULT_MTIME: u64 = 315_532_800;
+pub const DEFAULT_MTIME: u64 = 315_532_800;
 const LEVEL: u32 = 6;
 
 #[derive(Debug, Clone)]

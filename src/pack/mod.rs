@@ -4,10 +4,14 @@
 pub mod archive;
 mod findings;
 mod model;
+pub mod tarball;
 mod validate;
 mod walk;
 
 pub use findings::{Finding, Findings, Severity};
+pub use model::component_problem;
+#[cfg(test)]
+pub use model::{PackName, PackVersion};
 pub use validate::Identity;
 
 use crate::exit::{Code, Failure};

@@ -42,7 +42,7 @@ impl PackName {
     /// Checks the OCI grammar; the error says which character is wrong and what would work.
     pub fn parse(name: &str) -> Result<Self, String> {
         let suggestion = suggest(name, |c| c.is_ascii_lowercase() || c.is_ascii_digit(), true);
-        let problem = name_problem(name);
+        let problem = component_problem(name);
         match problem {
             None => Ok(Self(name.to_string())),
             Some(problem) => Err(format!(
@@ -53,7 +53,8 @@ impl PackName {
     }
 }
 
-fn name_problem(name: &str) -> Option<String> {
+/// What keeps `name` from being an OCI repository path component, if anything.
+pub fn component_problem(name: &str) -> Option<String> {
     let first_bad = name
         .char_indices()
         .find(|&(_, c)| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)));

@@ -2,6 +2,9 @@
 //! Each test binary uses a subset of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod proxy;
+pub mod registry;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,191 @@
+//! Docker's credential store, read the way docker, helm and oras read it, so a user who ran
+//! `docker login` (or uses a helper such as ECR's `ecr-login`) is logged in for packpub too:
+//! `$DOCKER_CONFIG/config.json` (default `~/.docker/config.json`) → `credHelpers[host]`, then
+//! `credsStore`, then `auths[host]` (base64 `user:password`, or an identity token).
+
+use super::Credential;
+use crate::redacted::Secret;
+use crate::registry::reference::normalize_host;
+use anyhow::{Context, bail};
+use base64::Engine;
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Where a credential was found, for `-v` (never the secret itself).
+#[derive(Debug, Clone)]
+pub enum Found {
+    Helper(String),
+    Auths(PathBuf),
+}
+
+impl std::fmt::Display for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Found::Helper(name) => write!(f, "docker credential helper docker-credential-{name}"),
+            Found::Auths(path) => write!(f, "auths in {}", path.display()),
+        }
+    }
+}
+
+pub fn config_path() -> Option<PathBuf> {
+    let dir = match std::env::var_os("DOCKER_CONFIG") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".docker"),
+    };
+    Some(dir.join("config.json"))
+}
+
+/// Reads `config.json`; a missing file is an empty config.
+pub fn read_config() -> anyhow::Result<(Option<PathBuf>, Value)> {
+    let Some(path) = config_path() else {
+        return Ok((None, Value::Null));
+    };
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let doc = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not valid JSON", path.display()))?;
+            Ok((Some(path), doc))
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok((Some(path), Value::Null)),
+        Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// The helper configured for `host` (`credHelpers[host]`, else `credsStore`).
+pub fn helper_for(doc: &Value, host: &str) -> Option<String> {
+    let per_host = doc
+        .get("credHelpers")
+        .and_then(Value::as_object)
+        .and_then(|helpers| {
+            helpers
+                .iter()
+                .find(|(key, _)| same_host(key, host))
+                .and_then(|(_, v)| v.as_str())
+        });
+    per_host
+        .or_else(|| doc.get("credsStore").and_then(Value::as_str))
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+}
+
+/// Looks `host` up in docker's config: helper first, then `auths`.
+pub fn lookup(host: &str) -> anyhow::Result<Option<(Credential, Found)>> {
+    let (path, doc) = read_config()?;
+    if let Some(helper) = helper_for(&doc, host)
+        && let Some(cred) = helper_get(&helper, host)?
+    {
+        return Ok(Some((cred, Found::Helper(helper))));
+    }
+    let Some(entry) = doc
+        .get("auths")
+        .and_then(Value::as_object)
+        .and_then(|auths| auths.iter().find(|(key, _)| same_host(key, host)))
+        .map(|(_, entry)| entry)
+    else {
+        return Ok(None);
+    };
+    let path = path.unwrap_or_default();
+    let cred = auths_entry(entry).with_context(|| {
+        format!(
+            "the auths entry for {host} in {} cannot be decoded",
+            path.display()
+        )
+    })?;
+    Ok(cred.map(|cred| (cred, Found::Auths(path))))
+}
+
+fn auths_entry(entry: &Value) -> anyhow::Result<Option<Credential>> {
+    if let Some(token) = entry
+        .get("identitytoken")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+    {
+        return Ok(Some(Credential::identity_token(Secret::new(
+            token.to_string(),
+        ))));
+    }
+    let Some(auth) = entry
+        .get("auth")
+        .and_then(Value::as_str)
+        .filter(|a| !a.is_empty())
+    else {
+        return Ok(None);
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(auth.trim())
+        .context("`auth` is not base64")?;
+    let decoded = String::from_utf8(decoded).context("`auth` is not UTF-8")?;
+    let (user, password) = decoded
+        .split_once(':')
+        .context("`auth` is not user:password")?;
+    Ok(Some(Credential::basic(
+        user,
+        Secret::new(password.to_string()),
+    )))
+}
+
+/// Whether a config key (`https://host/v1/`, `host:443`, `Host`) names `host`.
+pub fn same_host(key: &str, host: &str) -> bool {
+    let bare = key.split_once("://").map_or(key, |(_, rest)| rest);
+    let bare = bare.split('/').next().unwrap_or_default();
+    normalize_host(bare).is_ok_and(|k| k == host)
+}
+
+/// `docker-credential-<helper> get`: the server on stdin, JSON on stdout.
+fn helper_get(helper: &str, host: &str) -> anyhow::Result<Option<Credential>> {
+    let program = format!("docker-credential-{helper}");
+    let output = run_helper(&program, "get", host.as_bytes())?;
+    if !output.status.success() {
+        let said = String::from_utf8_lossy(&output.stdout).to_lowercase();
+        if said.contains("not found") || said.contains("no credentials") {
+            return Ok(None);
+        }
+        bail!(
+            "{program} get failed for {host}: {}",
+            String::from_utf8_lossy(&output.stdout).trim()
+        );
+    }
+    let doc: Value = serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("{program} get answered something other than JSON"))?;
+    let user = doc
+        .get("Username")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let secret = doc
+        .get("Secret")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if secret.is_empty() {
+        return Ok(None);
+    }
+    let secret = Secret::new(secret.to_string());
+    Ok(Some(if user == "<token>" {
+        Credential::identity_token(secret)
+    } else {
+        Credential::basic(user, secret)
+    }))
+}
+
+/// Runs a helper verb with `input` on stdin. Its stderr is not shown: helpers may echo secrets.
+pub fn run_helper(program: &str, verb: &str, input: &[u8]) -> anyhow::Result<std::process::Output> {
+    let mut child = Command::new(program)
+        .arg(verb)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| {
+            format!("cannot run {program} (configured in docker's config.json); is it on PATH?")
+        })?;
+    child
+        .stdin
+        .take()
+        .context("helper stdin")?
+        .write_all(input)
+        .with_context(|| format!("cannot talk to {program}"))?;
+    child
+        .wait_with_output()
+        .with_context(|| format!("{program} {verb} failed"))
+}

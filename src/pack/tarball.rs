@@ -1,0 +1,162 @@
+//! Reading a pack archive back (a `<name>-<version>.tar.gz` made by `pack`): its pack.json is
+//! validated like a folder's, and every entry is checked to be safe to extract (no absolute
+//! paths, no `..`, no links or devices, one top-level folder) before anything trusts it.
+
+use super::findings::Findings;
+use super::validate::{self, Identity, PACK_JSON, VALUES_YAML};
+use crate::digest::{Digest, HashingWriter};
+use crate::exit::{Code, Failure};
+use anyhow::Context;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Component, Path};
+
+/// pack.json is small; a larger one is not a pack's.
+const PACK_JSON_LIMIT: u64 = 1 << 20;
+
+pub struct Tarball {
+    pub id: Option<Identity>,
+    pub findings: Findings,
+    pub digest: Digest,
+    pub size: u64,
+}
+
+/// Reads `path` once: digest and size of the file, and validation of what it holds.
+pub fn inspect(path: &Path) -> anyhow::Result<Tarball> {
+    let file = File::open(path).map_err(|err| {
+        Failure::err(
+            Code::InvalidPack,
+            format!("cannot read {}: {err}", path.display()),
+        )
+    })?;
+    let shown = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut hashing = HashingReader(BufReader::new(file), HashingWriter::new(io::sink()));
+    let mut findings = Findings::default();
+    let id = entries(&mut hashing, &shown, &mut findings)
+        .with_context(|| format!("{} is not a gzip-compressed tar archive", path.display()))
+        .map_err(|err| Failure::err(Code::InvalidPack, format!("{err:#}")))?;
+    // Hash whatever follows the tar end marker too: the digest is the whole file's.
+    io::copy(&mut hashing, &mut io::sink())?;
+    let (digest, size, _) = hashing.1.finish();
+    if let Some(id) = &id {
+        let expected = format!("{}-{}.tar.gz", id.name, id.version);
+        if shown != expected {
+            findings.error(
+                &shown,
+                None,
+                format!("the file name does not match pack.json, which says {expected}"),
+                &format!("rename it to {expected}, or re-create it with `packpub pack`"),
+            );
+        }
+    }
+    Ok(Tarball {
+        id,
+        findings,
+        digest,
+        size,
+    })
+}
+
+fn entries(
+    reader: &mut impl Read,
+    shown: &str,
+    findings: &mut Findings,
+) -> anyhow::Result<Option<Identity>> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
+    let mut top: Option<String> = None;
+    let mut id = None;
+    let mut saw_pack_json = false;
+    let mut saw_values = false;
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.to_string_lossy().into_owned();
+        if let Some(problem) = unsafe_entry(&entry, &path) {
+            findings.error(
+                shown,
+                Some(&path),
+                problem,
+                "re-create the archive with `packpub pack`",
+            );
+            continue;
+        }
+        let first = path.split('/').next().unwrap_or_default().to_string();
+        match &top {
+            None => top = Some(first.clone()),
+            Some(t) if *t != first => {
+                findings.error(
+                    shown,
+                    Some(&path),
+                    format!("is outside the top-level folder {t:?}"),
+                    "keep the whole pack under one folder",
+                );
+                continue;
+            }
+            Some(_) => {}
+        }
+        let inner = path[first.len()..].trim_matches('/');
+        if inner == PACK_JSON {
+            saw_pack_json = true;
+            let mut text = String::new();
+            (&mut entry)
+                .take(PACK_JSON_LIMIT)
+                .read_to_string(&mut text)
+                .context("pack.json is not UTF-8")?;
+            id = validate::pack_json(&text, findings).map(|(id, _)| id);
+        } else if inner == VALUES_YAML {
+            saw_values = true;
+        }
+    }
+    if !saw_pack_json {
+        findings.error(
+            shown,
+            None,
+            "holds no <folder>/pack.json".to_string(),
+            "pack the folder that holds pack.json",
+        );
+    }
+    if !saw_values {
+        findings.error(
+            shown,
+            None,
+            "holds no <folder>/values.yaml".to_string(),
+            "add values.yaml to the pack (it may be empty)",
+        );
+    }
+    Ok(id)
+}
+
+/// Why an entry would be unsafe to extract, if it would.
+fn unsafe_entry<R: Read>(entry: &tar::Entry<'_, R>, path: &str) -> Option<String> {
+    let kind = entry.header().entry_type();
+    if !(kind.is_file() || kind.is_dir()) {
+        return Some(format!(
+            "is a {kind:?} entry; only files and folders are allowed"
+        ));
+    }
+    let p = Path::new(path);
+    if p.is_absolute()
+        || p.components().any(|c| {
+            matches!(
+                c,
+                Component::ParentDir | Component::RootDir | Component::Prefix(_)
+            )
+        })
+    {
+        return Some("has an absolute path or '..'".to_string());
+    }
+    None
+}
+
+/// Feeds everything read through a hasher.
+struct HashingReader<R>(R, HashingWriter<io::Sink>);
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        io::Write::write_all(&mut self.1, &buf[..n])?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,419 @@
+//! A thin layer over `oci-client` that adds what publishing needs and the crate leaves out:
+//! transport options from the CLI, bounded retries with backoff and jitter for transient
+//! failures, streaming a blob from a file (the crate's `push_blob` holds it in memory), and
+//! registry errors translated into the user's terms and packpub's exit codes.
+
+use crate::credentials::Credential;
+use crate::exit::{Code, Failure};
+use crate::interrupt;
+use crate::registry::manifest::MANIFEST_MEDIA_TYPE;
+use anyhow::Context;
+use futures_util::TryStreamExt;
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How to reach a registry; the same flags for every command.
+#[derive(Debug, Clone, Default)]
+pub struct Transport {
+    pub plain_http: bool,
+    pub insecure: bool,
+    pub ca_file: Option<PathBuf>,
+    /// Attempts per request after the first, for transient failures.
+    pub retries: u32,
+}
+
+pub struct Registry {
+    client: Client,
+    host: String,
+    auth: RegistryAuth,
+    retries: u32,
+}
+
+/// Retry pacing: 250 ms doubling, capped at 8 s, each wait jittered by up to half.
+const BACKOFF_START: Duration = Duration::from_millis(250);
+const BACKOFF_MAX: Duration = Duration::from_secs(8);
+
+impl Registry {
+    pub fn new(
+        host: &str,
+        transport: &Transport,
+        credential: Option<&Credential>,
+    ) -> anyhow::Result<Self> {
+        let mut config = oci_client::client::ClientConfig {
+            protocol: if transport.plain_http {
+                oci_client::client::ClientProtocol::Http
+            } else {
+                oci_client::client::ClientProtocol::Https
+            },
+            accept_invalid_certificates: transport.insecure,
+            use_monolithic_push: true,
+            connect_timeout: Some(Duration::from_secs(15)),
+            read_timeout: Some(Duration::from_secs(120)),
+            user_agent: concat!("packpub/", env!("CARGO_PKG_VERSION")),
+            ..Default::default()
+        };
+        if let Some(ca) = &transport.ca_file {
+            let data = std::fs::read(ca)
+                .with_context(|| format!("cannot read the CA file {}", ca.display()))?;
+            config
+                .extra_root_certificates
+                .push(oci_client::client::Certificate {
+                    encoding: oci_client::client::CertificateEncoding::Pem,
+                    data,
+                });
+        }
+        let auth = match credential {
+            None => RegistryAuth::Anonymous,
+            Some(Credential::Basic { username, password }) => {
+                RegistryAuth::Basic(username.clone(), password.expose().to_string())
+            }
+            Some(Credential::IdentityToken(token)) => {
+                RegistryAuth::Bearer(token.expose().to_string())
+            }
+        };
+        Ok(Self {
+            client: Client::new(config),
+            host: host.to_string(),
+            auth,
+            retries: transport.retries,
+        })
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn reference(&self, repository: &str, tag: &str) -> Reference {
+        Reference::with_tag(self.host.clone(), repository.to_string(), tag.to_string())
+    }
+
+    pub fn digest_reference(&self, repository: &str, digest: &str) -> Reference {
+        Reference::with_digest(
+            self.host.clone(),
+            repository.to_string(),
+            digest.to_string(),
+        )
+    }
+
+    /// Authenticates for `operation` on `reference`'s repository (the token flow when the
+    /// registry answers with a Bearer challenge). Wrong credentials end here with exit 4.
+    pub async fn authenticate(
+        &self,
+        reference: &Reference,
+        operation: RegistryOperation,
+    ) -> anyhow::Result<()> {
+        self.retry("authenticate", || {
+            self.client.auth(reference, &self.auth, operation)
+        })
+        .await
+        .map(drop)
+    }
+
+    /// The manifest at `reference`, or `None` when the tag (or repository) does not exist.
+    pub async fn manifest(
+        &self,
+        reference: &Reference,
+    ) -> anyhow::Result<Option<(Vec<u8>, String)>> {
+        let accepted = [MANIFEST_MEDIA_TYPE];
+        let result = self
+            .retry_raw(|| {
+                self.client
+                    .pull_manifest_raw(reference, &self.auth, &accepted)
+            })
+            .await;
+        match result {
+            Ok((bytes, digest)) => Ok(Some((bytes.to_vec(), digest))),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(self.translate(err, "read the manifest")),
+        }
+    }
+
+    /// Whether the repository exists (has a tag list the registry will show).
+    pub async fn repository_exists(&self, reference: &Reference) -> anyhow::Result<bool> {
+        match self
+            .retry_raw(|| self.client.list_tags(reference, &self.auth, Some(1), None))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) if is_not_found(&err) => Ok(false),
+            Err(err) => Err(self.translate(err, "list the repository")),
+        }
+    }
+
+    pub async fn blob_exists(&self, reference: &Reference, digest: &str) -> anyhow::Result<bool> {
+        self.retry("check for a blob", || {
+            self.client.blob_exists(reference, digest)
+        })
+        .await
+    }
+
+    /// Uploads bytes held in memory (the 2-byte config).
+    pub async fn push_small_blob(
+        &self,
+        reference: &Reference,
+        data: &[u8],
+        digest: &str,
+    ) -> anyhow::Result<()> {
+        self.retry("upload a blob", || {
+            self.client.push_blob(reference, data.to_vec(), digest)
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Streams a file to the registry in one monolithic PUT. Each attempt re-opens the file, so
+    /// a cut connection restarts the upload from the first byte; `progress` sees every chunk.
+    pub async fn push_file_blob(
+        &self,
+        reference: &Reference,
+        path: &Path,
+        size: u64,
+        digest: &str,
+        progress: std::sync::Arc<dyn Fn(u64) + Send + Sync>,
+    ) -> anyhow::Result<()> {
+        self.retry("upload the pack", || async {
+            progress(0);
+            let file = tokio::fs::File::open(path).await?;
+            let sent = std::sync::atomic::AtomicU64::new(0);
+            let progress = progress.clone();
+            let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024)
+                .map_err(OciDistributionError::IoError)
+                .and_then(move |chunk| {
+                    let total = sent
+                        .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed)
+                        + chunk.len() as u64;
+                    let interrupted = interrupt::check().map_err(OciDistributionError::IoError);
+                    async move { interrupted.map(|()| (chunk, total)) }
+                })
+                .map_ok(move |(chunk, total)| {
+                    progress(total);
+                    chunk
+                });
+            self.client
+                .push_blob_stream(reference, stream, digest, Some(size))
+                .await
+        })
+        .await
+        .map(drop)
+    }
+
+    pub async fn push_manifest(
+        &self,
+        reference: &Reference,
+        manifest: &[u8],
+    ) -> anyhow::Result<()> {
+        let content_type: http::HeaderValue =
+            MANIFEST_MEDIA_TYPE.parse().expect("a valid header value");
+        self.retry("write the manifest", || {
+            self.client
+                .push_manifest_raw(reference, manifest.to_vec(), content_type.clone())
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Runs `op` until it succeeds, fails for good, or the retries run out; translates the error.
+    async fn retry<T, F, Fut>(&self, what: &str, op: F) -> anyhow::Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, OciDistributionError>>,
+    {
+        self.retry_raw(op)
+            .await
+            .map_err(|err| self.translate(err, what))
+    }
+
+    async fn retry_raw<T, F, Fut>(&self, op: F) -> Result<T, OciDistributionError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, OciDistributionError>>,
+    {
+        let mut delay = BACKOFF_START;
+        let mut attempt = 0;
+        loop {
+            match op().await {
+                Err(err)
+                    if attempt < self.retries && is_transient(&err) && !interrupt::requested() =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(jitter(delay)).await;
+                    delay = (delay * 2).min(BACKOFF_MAX);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The registry's words, turned into what the user can do about them, with an exit code.
+    fn translate(&self, err: OciDistributionError, what: &str) -> anyhow::Error {
+        let host = &self.host;
+        let chain = error_text(&err);
+        let lower = chain.to_lowercase();
+        let (code, message) = if lower.contains("unknownissuer")
+            || lower.contains("unknown issuer")
+            || lower.contains("invalid peer certificate")
+            || lower.contains("self-signed")
+            || lower.contains("self signed")
+        {
+            (
+                Code::Unreachable,
+                format!(
+                    "TLS: the certificate of {host} is not signed by a trusted authority ({chain}); pass the registry's CA with --ca-file PEM (or PACKPUB_CA_FILE)"
+                ),
+            )
+        } else if lower.contains("invalid http version")
+            || lower.contains("http/0.9")
+            || lower.contains("wrong version number")
+            || lower.contains("corrupt message")
+            || lower.contains("invalidcontenttype")
+        {
+            (
+                Code::Unreachable,
+                format!(
+                    "{host} did not answer in the expected protocol ({chain}); drop --plain-http for an HTTPS registry, or add it for a plain-HTTP one"
+                ),
+            )
+        } else if lower.contains("dns error")
+            || lower.contains("failed to lookup")
+            || lower.contains("name or service not known")
+        {
+            (
+                Code::Unreachable,
+                format!("cannot resolve the registry host {host} (DNS failure): {chain}"),
+            )
+        } else if lower.contains("connection refused") {
+            (
+                Code::Unreachable,
+                format!(
+                    "connection refused by {host}: is the registry running and the port right? ({chain})"
+                ),
+            )
+        } else if let OciDistributionError::RequestError(e) = &err
+            && (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body())
+        {
+            (
+                Code::Unreachable,
+                format!("cannot reach {host} to {what}: {chain}"),
+            )
+        } else if matches!(
+            err,
+            OciDistributionError::AuthenticationFailure(_)
+                | OciDistributionError::UnauthorizedError { .. }
+        ) || has_code(&err, &[OciErrorCode::Unauthorized])
+            || status(&err) == Some(401)
+        {
+            (
+                Code::Auth,
+                format!("authentication failed for {host}: {chain}"),
+            )
+        } else if has_code(&err, &[OciErrorCode::Denied]) || status(&err) == Some(403) {
+            (
+                Code::Auth,
+                format!(
+                    "{host} denied access to {what} (insufficient scope: the account needs push and pull on this repository): {chain}"
+                ),
+            )
+        } else if lower.contains("immutable") || status(&err) == Some(412) {
+            (
+                Code::Conflict,
+                format!(
+                    "{host} refused to {what}: the tag is immutable (Harbor tag immutability rule): {chain}"
+                ),
+            )
+        } else if lower.contains("tag invalid") && lower.contains("already exists") {
+            (
+                Code::Conflict,
+                format!(
+                    "{host} refused to {what}: the repository has immutable tags (ECR) and this tag already exists: {chain}"
+                ),
+            )
+        } else {
+            (Code::Unexpected, format!("{host}: cannot {what}: {chain}"))
+        };
+        Failure::err(code, message)
+    }
+}
+
+/// Whether the error says the manifest, tag or repository does not exist.
+fn is_not_found(err: &OciDistributionError) -> bool {
+    matches!(err, OciDistributionError::ImageManifestNotFoundError(_))
+        || has_code(
+            err,
+            &[
+                OciErrorCode::ManifestUnknown,
+                OciErrorCode::NameUnknown,
+                OciErrorCode::NotFound,
+            ],
+        )
+        || status(err) == Some(404)
+}
+
+/// Connection drops, timeouts, 408, 429 and 5xx: worth another attempt.
+fn is_transient(err: &OciDistributionError) -> bool {
+    match err {
+        OciDistributionError::RequestError(e) => {
+            !e.is_builder() && !e.is_redirect() && !is_tls(&error_text(err))
+        }
+        OciDistributionError::IoError(e) => {
+            e.kind() != std::io::ErrorKind::NotFound && !interrupt::requested()
+        }
+        _ => {
+            status(err).is_some_and(|s| s == 408 || s == 429 || s >= 500)
+                || has_code(err, &[OciErrorCode::Toomanyrequests])
+        }
+    }
+}
+
+fn is_tls(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    lower.contains("certificate") || lower.contains("unknownissuer")
+}
+
+fn status(err: &OciDistributionError) -> Option<u16> {
+    match err {
+        OciDistributionError::ServerError { code, .. } => Some(*code),
+        OciDistributionError::RequestError(e) => e.status().map(|s| s.as_u16()),
+        _ => None,
+    }
+}
+
+fn has_code(err: &OciDistributionError, codes: &[OciErrorCode]) -> bool {
+    match err {
+        OciDistributionError::RegistryError { envelope, .. } => {
+            envelope.errors.iter().any(|e| codes.contains(&e.code))
+        }
+        _ => false,
+    }
+}
+
+/// The error and its sources in one line; `oci-client` keeps the useful part deep inside.
+fn error_text(err: &OciDistributionError) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        let s = inner.to_string();
+        if !text.contains(&s) {
+            text.push_str(": ");
+            text.push_str(&s);
+        }
+        source = inner.source();
+    }
+    if let OciDistributionError::RegistryError { envelope, .. } = err {
+        for e in &envelope.errors {
+            text.push_str(&format!(" [{:?}: {}]", e.code, e.message));
+        }
+    }
+    text
+}
+
+/// Up to half of `delay` added at random, so concurrent retries spread out.
+fn jitter(delay: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    delay + delay.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}

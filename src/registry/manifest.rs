@@ -1,0 +1,189 @@
+//! The manifests Palette reads: byte-for-byte what ORAS v1.0.0 writes for
+//! `oras push REF <name>-<version>.tar.gz` (Palette's docs pin that version), and the newer
+//! image-spec 1.1 shape for registries that want it. Field order and compact JSON follow Go's
+//! encoder, so the manifest digest matches what ORAS would produce for the same inputs.
+
+use crate::digest::Digest;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar";
+pub const UNKNOWN_CONFIG_MEDIA_TYPE: &str = "application/vnd.unknown.config.v1+json";
+pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+pub const UNKNOWN_ARTIFACT_TYPE: &str = "application/vnd.unknown.artifact.v1";
+pub const TITLE: &str = "org.opencontainers.image.title";
+pub const CREATED: &str = "org.opencontainers.image.created";
+/// The 2-byte `{}` config blob every ORAS artifact carries.
+pub const EMPTY_CONFIG: &[u8] = b"{}";
+
+/// Which ORAS manifest shape to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImageSpec {
+    /// ORAS v1.0.0's default (`vnd.unknown.config` config, no artifactType): what Palette reads.
+    #[value(name = "v1.0")]
+    V1_0,
+    /// ORAS ≥ 1.1's default (`artifactType`, `vnd.oci.empty` config with data).
+    #[value(name = "v1.1")]
+    V1_1,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Manifest<'a> {
+    schema_version: u8,
+    media_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    artifact_type: Option<&'static str>,
+    config: Descriptor<'a>,
+    layers: Vec<Descriptor<'a>>,
+    annotations: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Descriptor<'a> {
+    media_type: &'static str,
+    digest: String,
+    size: u64,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: BTreeMap<&'static str, &'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'static str>,
+}
+
+/// The archive layer a pack manifest names.
+pub struct Layer<'a> {
+    pub digest: &'a Digest,
+    pub size: u64,
+    pub title: &'a str,
+}
+
+/// A pack manifest (`layer` = Some) or the empty base-path manifest (`layer` = None).
+pub fn build(spec: ImageSpec, layer: Option<Layer<'_>>, created: &str) -> Vec<u8> {
+    let config_digest = Digest::of(EMPTY_CONFIG).to_string();
+    let config = match spec {
+        ImageSpec::V1_0 => Descriptor {
+            media_type: UNKNOWN_CONFIG_MEDIA_TYPE,
+            digest: config_digest,
+            size: 2,
+            annotations: BTreeMap::new(),
+            data: None,
+        },
+        ImageSpec::V1_1 => Descriptor {
+            media_type: EMPTY_MEDIA_TYPE,
+            digest: config_digest,
+            size: 2,
+            annotations: BTreeMap::new(),
+            data: Some("e30="),
+        },
+    };
+    let layers = layer
+        .map(|l| Descriptor {
+            media_type: LAYER_MEDIA_TYPE,
+            digest: l.digest.to_string(),
+            size: l.size,
+            annotations: BTreeMap::from([(TITLE, l.title)]),
+            data: None,
+        })
+        .into_iter()
+        .collect();
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: MANIFEST_MEDIA_TYPE,
+        artifact_type: (spec == ImageSpec::V1_1).then_some(UNKNOWN_ARTIFACT_TYPE),
+        config,
+        layers,
+        annotations: BTreeMap::from([(CREATED, created.to_string())]),
+    };
+    serde_json::to_vec(&manifest).expect("a manifest always serialises")
+}
+
+/// RFC 3339 UTC, second precision, as Go's `time.RFC3339` prints it.
+pub fn rfc3339(unix: u64) -> String {
+    let days = unix / 86_400;
+    let secs = unix % 86_400;
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day); Howard Hinnant's `civil_from_days`.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The layer a pushed manifest names, as read back from the registry.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteManifest {
+    #[serde(default)]
+    pub layers: Vec<RemoteDescriptor>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteDescriptor {
+    pub digest: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_matches_go() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    /// The exact bytes ORAS v1.0.0 writes (oras-go v2.0.2 `packImage`) for a fixed created time.
+    #[test]
+    fn golden_oras_v1_0_0_manifest() {
+        let digest = Digest::of(b"layer");
+        let layer = Layer {
+            digest: &digest,
+            size: 5,
+            title: "hello-1.0.0.tar.gz",
+        };
+        let bytes = build(ImageSpec::V1_0, Some(layer), "2023-11-14T22:13:20Z");
+        let expected = concat!(
+            r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","#,
+            r#""config":{"mediaType":"application/vnd.unknown.config.v1+json","#,
+            r#""digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"#,
+            r#""layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","#,
+            r#""digest":"sha256:dac1d7cfa95021764849fd102524e141488c5e3a90f861dbb5a12d9ac8584f85","size":5,"#,
+            r#""annotations":{"org.opencontainers.image.title":"hello-1.0.0.tar.gz"}}],"#,
+            r#""annotations":{"org.opencontainers.image.created":"2023-11-14T22:13:20Z"}}"#
+        );
+        assert_eq!(String::from_utf8(bytes).unwrap(), expected);
+    }
+
+    #[test]
+    fn empty_base_manifest_has_no_layers() {
+        let bytes = build(ImageSpec::V1_0, None, "1970-01-01T00:00:00Z");
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.contains(r#""layers":[],"annotations""#), "{text}");
+    }
+
+    #[test]
+    fn image_spec_1_1_shape() {
+        let text = String::from_utf8(build(ImageSpec::V1_1, None, "x")).unwrap();
+        assert!(text.starts_with(
+            r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.unknown.artifact.v1","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2,"data":"e30="}"#
+        ), "{text}");
+    }
+}

@@ -1,0 +1,8 @@
+//! Registries: the path convention Palette reads ([`reference`]), the manifests it accepts
+//! ([`manifest`]), a thin client over `oci-client` ([`client`]) and the local OCI layout target
+//! ([`layout`]).
+
+pub mod client;
+pub mod layout;
+pub mod manifest;
+pub mod reference;

@@ -1,0 +1,175 @@
+//! A loopback TCP proxy that cuts connections on purpose, to test retries and resumable uploads.
+//!
+//! Owns its listener, every forwarded connection and their threads; all stop on drop. It works
+//! on raw bytes, so it sits in front of plain-HTTP and TLS registries alike.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+
+/// What the proxy does to client→upstream traffic.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    /// Forward everything.
+    None,
+    /// The first `times` connections that send more than `bytes` are cut right after `bytes`;
+    /// later connections pass through.
+    CutAfterBytes { bytes: u64, times: u32 },
+    /// Every connection that sends more than `bytes` is cut right after `bytes`.
+    CutAlways { bytes: u64 },
+}
+
+/// A running proxy; see [`Fault`].
+pub struct Proxy {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    upstream: SocketAddr,
+    fault: Fault,
+    cuts: AtomicU32,
+    stopping: AtomicBool,
+    /// Kept so drop can shut down connections still open and wait for their threads.
+    conns: Mutex<Vec<Conn>>,
+}
+
+/// Both sockets of one forwarded connection, and its two pumps.
+type Conn = [(TcpStream, JoinHandle<()>); 2];
+
+impl Proxy {
+    /// Listens on a free `127.0.0.1` port and forwards each connection to `upstream`.
+    pub fn start(upstream: SocketAddr, fault: Fault) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Shared {
+            upstream,
+            fault,
+            cuts: AtomicU32::new(0),
+            stopping: AtomicBool::new(false),
+            conns: Mutex::new(Vec::new()),
+        });
+        let accept = thread::spawn({
+            let shared = Arc::clone(&shared);
+            move || {
+                for client in listener.incoming() {
+                    if shared.stopping.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if let Ok(client) = client {
+                        forward(&shared, client);
+                    }
+                }
+            }
+        });
+        Proxy {
+            addr,
+            shared,
+            accept: Some(accept),
+        }
+    }
+
+    /// Where clients connect instead of the upstream.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How many connections have been cut so far.
+    pub fn cuts(&self) -> u32 {
+        self.shared.cuts.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        // `accept` has no timeout; a connection of our own wakes it to see `stopping`.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+        for conn in self.shared.conns.lock().unwrap().drain(..) {
+            for (socket, _) in &conn {
+                let _ = socket.shutdown(Shutdown::Both);
+            }
+            for (_, pump) in conn {
+                let _ = pump.join();
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Whether a connection that just passed its byte limit must be cut; counts the cut.
+    fn claim_cut(&self) -> bool {
+        match self.fault {
+            Fault::None => false,
+            Fault::CutAlways { .. } => {
+                self.cuts.fetch_add(1, Ordering::SeqCst);
+                true
+            }
+            Fault::CutAfterBytes { times, .. } => self
+                .cuts
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                    (n < times).then_some(n + 1)
+                })
+                .is_ok(),
+        }
+    }
+}
+
+fn forward(shared: &Arc<Shared>, client: TcpStream) {
+    let Ok(upstream) = TcpStream::connect(shared.upstream) else {
+        return;
+    };
+    let limit = match shared.fault {
+        Fault::None => None,
+        Fault::CutAfterBytes { bytes, .. } | Fault::CutAlways { bytes } => Some(bytes),
+    };
+    let (c, u) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+    let up = thread::spawn({
+        let shared = Arc::clone(shared);
+        move || pump(c, u, limit, &shared)
+    });
+    let (c, u) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+    let down = thread::spawn({
+        let shared = Arc::clone(shared);
+        move || pump(u, c, None, &shared)
+    });
+    shared
+        .conns
+        .lock()
+        .unwrap()
+        .push([(client, up), (upstream, down)]);
+}
+
+/// Copies `from` to `to` until either side closes; past `limit` bytes it may cut both.
+fn pump(mut from: TcpStream, mut to: TcpStream, mut limit: Option<u64>, shared: &Shared) {
+    let mut buf = [0; 16 * 1024];
+    let mut sent = 0;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if let Some(max) = limit.filter(|&max| sent + n as u64 > max) {
+            limit = None;
+            if shared.claim_cut() {
+                let _ = to.write_all(&buf[..(max - sent) as usize]);
+                let _ = to.shutdown(Shutdown::Both);
+                let _ = from.shutdown(Shutdown::Both);
+                return;
+            }
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+        sent += n as u64;
+    }
+    // Pass the close on: the reverse pump then sees EOF or an error and ends too.
+    let _ = to.shutdown(Shutdown::Write);
+    let _ = from.shutdown(Shutdown::Read);
+}

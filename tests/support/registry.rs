@@ -1,0 +1,344 @@
+//! Real CNCF Distribution registries (`docker-registry`, Debian package, 2.8) for push tests.
+//!
+//! Owns one registry process per value, its temp dir (config, certificates, storage) and, for
+//! the token flavour, the JWT issuer it trusts. A real registry rather than a mock keeps the
+//! tests honest about upload flows, digests and auth challenges.
+
+use std::fs::{self, File};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::json;
+use tempfile::TempDir;
+
+/// Distribution matches `iss` in tokens against this.
+const ISSUER: &str = "packpub-test-issuer";
+/// Clients echo this back as `service`; Distribution matches it against `aud`.
+const SERVICE: &str = "packpub-test-registry";
+
+/// A running registry; killed, and its storage removed, on drop.
+pub struct Registry {
+    child: Child,
+    host: String,
+    scheme: &'static str,
+    ca: Option<PathBuf>,
+    _issuer: Option<TokenIssuer>,
+    dir: TempDir,
+}
+
+impl Registry {
+    /// Plain HTTP, no auth.
+    pub fn plain() -> Self {
+        Self::start(tempfile::tempdir().unwrap(), false, "", None)
+    }
+
+    /// HTTPS with a fresh self-signed CA (see [`Registry::ca_pem_path`]) and htpasswd auth.
+    pub fn tls_basic(user: &str, pass: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        self_signed(d, "ca", "/CN=packpub test CA", &[]);
+        let san = "subjectAltName=IP:127.0.0.1,DNS:localhost";
+        let leaf = "basicConstraints=critical,CA:FALSE";
+        let signer = [
+            "-CA", "ca.pem", "-CAkey", "ca.key", "-addext", san, "-addext", leaf,
+        ];
+        self_signed(d, "server", "/CN=localhost", &signer);
+        let htpasswd = run("htpasswd", "apache2-utils", d, &["-Bbn", user, pass]);
+        fs::write(d.join("htpasswd"), htpasswd).unwrap();
+        let auth = format!(
+            "  htpasswd:\n    realm: packpub-test\n    path: {}/htpasswd\n",
+            d.display()
+        );
+        Self::start(dir, true, &auth, None)
+    }
+
+    /// Plain HTTP with Harbor-style `auth: token`, trusting an issuer this harness runs.
+    ///
+    /// The issuer grants `user` whatever it asks for; anonymous requests get a token with no
+    /// access (so `/v2/` works but pushes are denied); wrong credentials get 401.
+    pub fn token(user: &str, pass: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        self_signed(d, "issuer", "/CN=packpub test token issuer", &[]);
+        let issuer = TokenIssuer::start(d, user, pass);
+        let auth = format!(
+            "  token:\n    realm: {realm}\n    service: {SERVICE}\n    issuer: {ISSUER}\n    \
+             rootcertbundle: {d}/issuer.pem\n",
+            realm = issuer.realm,
+            d = d.display()
+        );
+        Self::start(dir, false, &auth, Some(issuer))
+    }
+
+    /// `127.0.0.1:PORT`, as used in image references.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Scheme and host, e.g. `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("{}://{}", self.scheme, self.host)
+    }
+
+    /// The CA that signed the server certificate; panics unless made by [`Registry::tls_basic`].
+    pub fn ca_pem_path(&self) -> &Path {
+        self.ca
+            .as_deref()
+            .expect("only Registry::tls_basic has a CA")
+    }
+
+    /// `auth` is the YAML body of the `auth:` section; `tls` expects `server.{pem,key}` in `dir`.
+    fn start(dir: TempDir, tls: bool, auth: &str, issuer: Option<TokenIssuer>) -> Self {
+        let d = dir.path();
+        let host = format!("127.0.0.1:{}", free_port());
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: info\n\
+             storage:\n  filesystem:\n    rootdirectory: {d}/storage\n\
+             http:\n  addr: {host}\n",
+            d = d.display()
+        );
+        if tls {
+            let d = d.display();
+            config +=
+                &format!("  tls:\n    certificate: {d}/server.pem\n    key: {d}/server.key\n");
+        }
+        if !auth.is_empty() {
+            config += &format!("auth:\n{auth}");
+        }
+        fs::write(d.join("config.yml"), config).unwrap();
+        let log = File::create(d.join("registry.log")).unwrap();
+        let mut cmd = Command::new("docker-registry");
+        cmd.arg("serve").arg(d.join("config.yml"));
+        // REGISTRY_* variables override config.yml; a caller's must not leak in.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("REGISTRY_") {
+                cmd.env_remove(key);
+            }
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| missing("docker-registry", "docker-registry", &e));
+        let (scheme, ca) = if tls {
+            ("https", Some(d.join("ca.pem")))
+        } else {
+            ("http", None)
+        };
+        let mut registry = Registry {
+            child,
+            host,
+            scheme,
+            ca,
+            _issuer: issuer,
+            dir,
+        };
+        registry.wait_ready();
+        registry
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("docker-registry exited with {status}:\n{}", self.log());
+            }
+            if answers(&self.host) {
+                return;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "docker-registry did not answer on {} within 15s:\n{}",
+            self.host,
+            self.log()
+        );
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether an HTTP server answers `GET /v2/`. Plain HTTP is sent even to TLS listeners: Go's
+/// TLS server answers it with a 400, which proves it is serving without needing a TLS client.
+fn answers(host: &str) -> bool {
+    let Ok(mut stream) = TcpStream::connect(host) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut head = [0; 5];
+    stream.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n").is_ok()
+        && stream.read_exact(&mut head).is_ok()
+        && &head == b"HTTP/"
+}
+
+/// A port nothing listens on right now; another process could take it before we bind it,
+/// which loopback-only tests accept.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Writes `NAME.key` and `NAME.pem` in `dir`: an RSA key and a two-day certificate for it,
+/// self-signed unless `extra` names a `-CA`.
+fn self_signed(dir: &Path, name: &str, subject: &str, extra: &[&str]) {
+    let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
+    let args = [
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", subject,
+    ];
+    let files = ["-keyout", &key, "-out", &pem];
+    run(
+        "openssl",
+        "openssl",
+        dir,
+        &[&args[..], &files, extra].concat(),
+    );
+}
+
+/// Runs `program` in `dir` and returns its stdout; panics on failure.
+fn run(program: &str, package: &str, dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| missing(program, package, &e));
+    assert!(
+        out.status.success(),
+        "`{program} {}` failed:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn missing(program: &str, package: &str, err: &std::io::Error) -> ! {
+    if err.kind() == ErrorKind::NotFound {
+        panic!("`{program}` is not installed: run `apt-get install -y {package}`");
+    }
+    panic!("cannot run `{program}`: {err}");
+}
+
+/// The token service a Harbor-style registry sends clients to (Docker registry token spec).
+struct TokenIssuer {
+    realm: String,
+    server: Arc<tiny_http::Server>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TokenIssuer {
+    /// Signs with `issuer.key`; `issuer.pem` (in `dir`) is both the `x5c` chain and the
+    /// registry's trust root.
+    fn start(dir: &Path, user: &str, pass: &str) -> Self {
+        let key = EncodingKey::from_rsa_pem(&fs::read(dir.join("issuer.key")).unwrap()).unwrap();
+        // A PEM body is the standard-base64 DER that `x5c` wants.
+        let cert: String = fs::read_to_string(dir.join("issuer.pem"))
+            .unwrap()
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .collect();
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let addr: SocketAddr = server.server_addr().to_ip().unwrap();
+        let credentials = format!("{user}:{pass}");
+        let thread = thread::spawn({
+            let server = Arc::clone(&server);
+            move || {
+                while let Ok(request) = server.recv() {
+                    let (status, body) = issue(&request, &credentials, &key, &cert);
+                    let header = "Content-Type: application/json".parse::<tiny_http::Header>();
+                    let response = tiny_http::Response::from_string(body)
+                        .with_status_code(status)
+                        .with_header(header.unwrap());
+                    let _ = request.respond(response);
+                }
+            }
+        });
+        TokenIssuer {
+            realm: format!("http://{addr}/token"),
+            server,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for TokenIssuer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Answers one realm request: status and JSON body.
+fn issue(
+    request: &tiny_http::Request,
+    credentials: &str,
+    key: &EncodingKey,
+    cert: &str,
+) -> (u16, String) {
+    let basic = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .map(|h| h.value.as_str().strip_prefix("Basic ").unwrap_or_default())
+        .map(|b64| STANDARD.decode(b64.trim()).unwrap_or_default());
+    let subject = match basic {
+        None => None,
+        Some(given) if given == credentials.as_bytes() => credentials.split(':').next(),
+        Some(_) => return (401, r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#.into()),
+    };
+    let query = request.url().split_once('?').map_or("", |(_, q)| q);
+    let mut service = String::new();
+    let mut access = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        match &*name {
+            "service" => service = value.into_owned(),
+            // `type:name:actions`; names may hold a `:port`, so split at both ends.
+            "scope" if subject.is_some() => {
+                if let Some((kind, rest)) = value.split_once(':')
+                    && let Some((name, actions)) = rest.rsplit_once(':')
+                {
+                    let actions: Vec<&str> = actions.split(',').collect();
+                    access.push(json!({ "type": kind, "name": name, "actions": actions }));
+                }
+            }
+            _ => {}
+        }
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let claims = json!({
+        "iss": ISSUER,
+        "sub": subject.unwrap_or_default(),
+        "aud": service,
+        "exp": now.as_secs() + 300,
+        "nbf": now.as_secs(),
+        "iat": now.as_secs(),
+        "jti": now.as_nanos().to_string(),
+        "access": access,
+    });
+    let mut header = Header::new(Algorithm::RS256);
+    header.x5c = Some(vec![cert.to_owned()]);
+    let token = jsonwebtoken::encode(&header, &claims, key).unwrap();
+    let body = json!({ "token": token, "access_token": token, "expires_in": 300 });
+    (200, body.to_string())
+}
