@@ -10,6 +10,8 @@ pub struct Output {
     /// Live progress, kept apart from the results printed once work is done.
     progress: Option<indicatif::MultiProgress>,
     json: bool,
+    /// Set once the JSON document is out: stdout never holds two.
+    json_done: std::sync::atomic::AtomicBool,
     quiet: bool,
     verbose: bool,
     color: bool,
@@ -46,6 +48,7 @@ impl Output {
         Self {
             progress: live.then(indicatif::MultiProgress::new),
             json: args.json,
+            json_done: std::sync::atomic::AtomicBool::new(false),
             quiet: args.quiet,
             verbose: args.verbose,
             color,
@@ -108,9 +111,9 @@ impl Output {
         }
     }
 
-    /// The one JSON document of a `--json` run.
+    /// The one JSON document of a `--json` run; later calls print nothing.
     pub fn print_json(&self, value: &impl Serialize) {
-        if self.json {
+        if self.json && !self.json_done.swap(true, std::sync::atomic::Ordering::SeqCst) {
             let mut out = std::io::stdout().lock();
             let _ = serde_json::to_writer_pretty(&mut out, value);
             let _ = writeln!(out);

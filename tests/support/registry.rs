@@ -95,6 +95,22 @@ impl Registry {
             .expect("only Registry::tls_basic has a CA")
     }
 
+    /// Every manifest digest the registry stores for `repository`, tagged or not, read from its
+    /// storage: the API has no way to list untagged manifests.
+    pub fn manifest_revisions(&self, repository: &str) -> Vec<String> {
+        let dir = self
+            .dir
+            .path()
+            .join("storage/docker/registry/v2/repositories")
+            .join(repository)
+            .join("_manifests/revisions/sha256");
+        let mut digests: Vec<String> = fs::read_dir(dir)
+            .map(|rd| rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        digests.sort();
+        digests
+    }
+
     /// `auth` is the YAML body of the `auth:` section; `tls` expects `server.{pem,key}` in `dir`.
     fn start(dir: TempDir, tls: bool, auth: &str, issuer: Option<TokenIssuer>) -> Self {
         let d = dir.path();

@@ -1,0 +1,473 @@
+//! `packpub push` against real CNCF Distribution registries started by the harness: plain
+//! HTTP, HTTPS with a self-signed CA and htpasswd, and Harbor-style Bearer tokens. What lands is
+//! read back with skopeo and, through the registry's storage, checked to be untouched when it
+//! must be.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use support::proxy::{Fault, Proxy};
+use support::registry::Registry;
+use support::*;
+use tempfile::TempDir;
+
+const REPO: &str = "proj/spectro-packs/archive/hello";
+const BASE: &str = "proj/spectro-packs/archive";
+
+fn push_cmd(target: &str, packs: &[&Path], extra: &[&str]) -> Command {
+    let mut cmd = packpub();
+    cmd.arg("push").args(packs).args(["--registry", target]).args(extra);
+    cmd
+}
+
+fn push(target: &str, packs: &[&Path], extra: &[&str]) -> Run {
+    Run::of(push_cmd(target, packs, extra).output().unwrap())
+}
+
+/// The raw manifest at `reference` on a plain-HTTP registry, read by skopeo.
+fn skopeo_raw(reference: &str) -> Option<serde_json::Value> {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("skopeo (apt-get install skopeo)");
+    out.status.success().then(|| serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn layer_digest(manifest: &serde_json::Value) -> &str {
+    manifest["layers"][0]["digest"].as_str().unwrap()
+}
+
+fn sha256_file(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    format!("sha256:{}", String::from_utf8(out.stdout).unwrap().split(' ').next().unwrap())
+}
+
+#[test]
+fn publish_lifecycle_on_a_plain_registry() {
+    let reg = Registry::plain();
+    let target = format!("{}/proj", reg.host());
+    let tmp = TempDir::new().unwrap();
+    let pack = example_in(tmp.path(), "hello-1.0.0");
+
+    // First push: the pack and the base path appear, in the ORAS v1.0.0 shape.
+    let first = push(&target, &[&pack], &["--plain-http", "--json"]).expect(0);
+    let result = &first.json()[0];
+    assert_eq!(result["status"], "pushed");
+    assert_eq!(result["reference"], format!("{target}/spectro-packs/archive/hello:1.0.0"));
+    let manifest = skopeo_raw(&format!("{}/{REPO}:1.0.0", reg.host())).expect("tag exists");
+    assert_eq!(manifest["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    assert_eq!(manifest["config"]["mediaType"], "application/vnd.unknown.config.v1+json");
+    assert_eq!(manifest["config"]["size"], 2);
+    assert_eq!(manifest["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar");
+    assert_eq!(manifest["layers"][0]["annotations"]["org.opencontainers.image.title"], "hello-1.0.0.tar.gz");
+    assert_eq!(layer_digest(&manifest), result["layer_digest"]);
+    assert!(manifest.get("artifactType").is_none());
+    assert!(manifest["annotations"]["org.opencontainers.image.created"].is_string());
+    let base = reg.manifest_revisions(BASE);
+    assert_eq!(base.len(), 1, "the base path holds one empty manifest");
+    let revisions = reg.manifest_revisions(REPO);
+    assert_eq!(revisions.len(), 1);
+
+    // The same pack again: nothing is written.
+    let again = push(&target, &[&pack], &["--plain-http"]).expect(0);
+    assert!(again.stderr.contains("already published, nothing written"), "{}", again.stderr);
+    assert_eq!(reg.manifest_revisions(REPO), revisions);
+    assert_eq!(reg.manifest_revisions(BASE), base);
+
+    // Other content under the same version: exit 5, both digests named, registry untouched.
+    fs::write(pack.join("values.yaml"), "pack:\n  namespace: changed\n").unwrap();
+    let conflict = push(&target, &[&pack], &["--plain-http"]).expect(5);
+    assert!(conflict.stderr.contains(layer_digest(&manifest)), "{}", conflict.stderr);
+    assert!(conflict.stderr.contains("--force"), "{}", conflict.stderr);
+    assert!(conflict.stderr.contains("Palette caches"), "{}", conflict.stderr);
+    assert_eq!(reg.manifest_revisions(REPO), revisions);
+
+    // A dry run of the overwrite changes nothing either.
+    let dry = push(&target, &[&pack], &["--plain-http", "--force", "--dry-run", "--json"]).expect(0);
+    assert_eq!(dry.json()[0]["status"], "would-overwrite");
+    assert_eq!(reg.manifest_revisions(REPO), revisions);
+
+    // --force overwrites, and says so.
+    let forced = push(&target, &[&pack], &["--plain-http", "--force", "--json"]).expect(0);
+    assert_eq!(forced.json()[0]["status"], "overwritten");
+    assert!(forced.stderr.contains("overwriting it because of --force"), "{}", forced.stderr);
+    let now = skopeo_raw(&format!("{}/{REPO}:1.0.0", reg.host())).unwrap();
+    assert_eq!(layer_digest(&now), forced.json()[0]["layer_digest"]);
+    assert_ne!(layer_digest(&now), layer_digest(&manifest));
+    assert_eq!(reg.manifest_revisions(BASE), base, "the base path is created once");
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let reg = Registry::plain();
+    let run = push(&format!("{}/proj", reg.host()), &[&example()], &["--plain-http", "--dry-run", "--json"]).expect(0);
+    assert_eq!(run.json()[0]["status"], "would-push");
+    assert!(reg.manifest_revisions(REPO).is_empty());
+    assert!(reg.manifest_revisions(BASE).is_empty());
+}
+
+#[test]
+fn the_manifest_is_pinned_by_source_date_epoch() {
+    let reg = Registry::plain();
+    let run = Run::of(
+        push_cmd(reg.host(), &[&example()], &["--plain-http", "--json"])
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .output()
+            .unwrap(),
+    )
+    .expect(0);
+    let layer = run.json()[0]["layer_digest"].as_str().unwrap().to_string();
+    let size = run.json()[0]["size"].as_u64().unwrap();
+    let expected = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.unknown.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer}","size":{size},"annotations":{{"org.opencontainers.image.title":"hello-1.0.0.tar.gz"}}}}],"annotations":{{"org.opencontainers.image.created":"2023-11-14T22:13:20Z"}}}}"#
+    );
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/spectro-packs/archive/hello:1.0.0", reg.host()))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+    assert_eq!(run.json()[0]["digest"], format!("sha256:{}", sha256_hex(expected.as_bytes())));
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    let mut child = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().split(' ').next().unwrap().to_string()
+}
+
+#[test]
+fn image_spec_1_1_gives_the_newer_oras_shape() {
+    let reg = Registry::plain();
+    push(reg.host(), &[&example()], &["--plain-http", "--image-spec", "v1.1"]).expect(0);
+    let m = skopeo_raw(&format!("{}/spectro-packs/archive/hello:1.0.0", reg.host())).unwrap();
+    assert_eq!(m["artifactType"], "application/vnd.unknown.artifact.v1");
+    assert_eq!(m["config"]["mediaType"], "application/vnd.oci.empty.v1+json");
+    assert_eq!(m["config"]["data"], "e30=");
+}
+
+#[test]
+fn a_tarball_made_by_pack_pushes_the_same_bytes() {
+    let reg = Registry::plain();
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    run(&["pack", example().to_str().unwrap(), "-o", out.to_str().unwrap()]).expect(0);
+    let tarball = out.join("hello-1.0.0.tar.gz");
+    let run = push(reg.host(), &[&tarball], &["--plain-http", "--json"]).expect(0);
+    assert_eq!(run.json()[0]["layer_digest"], sha256_file(&tarball));
+    // The folder gives the same archive, so it is already published.
+    let folder = push(reg.host(), &[&example()], &["--plain-http", "--json"]).expect(0);
+    assert_eq!(folder.json()[0]["status"], "unchanged");
+
+    // A tarball whose name does not match its pack.json is refused before any upload.
+    let renamed = tmp.path().join("hello-2.0.0.tar.gz");
+    fs::copy(&tarball, &renamed).unwrap();
+    let bad = push(reg.host(), &[&renamed], &["--plain-http"]).expect(3);
+    assert!(bad.stderr.contains("does not match pack.json, which says hello-1.0.0.tar.gz"), "{}", bad.stderr);
+}
+
+#[test]
+fn several_packs_at_once_and_the_worst_exit_code_wins() {
+    let reg = Registry::plain();
+    let tmp = TempDir::new().unwrap();
+    let mut packs = Vec::new();
+    for name in ["alpha", "bravo", "charlie"] {
+        let dir = example_in(tmp.path(), &format!("{name}-1.0.0"));
+        edit_pack_json(&dir, |doc| doc["name"] = name.into());
+        packs.push(dir);
+    }
+    let refs: Vec<&Path> = packs.iter().map(|p| p.as_path()).collect();
+    let run = push(&format!("{}/p", reg.host()), &refs, &["--plain-http", "--json", "--concurrency", "3"]).expect(0);
+    let results = run.json();
+    let names: Vec<&str> = results.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alpha", "bravo", "charlie"]);
+    assert!(results.as_array().unwrap().iter().all(|r| r["status"] == "pushed"));
+    for name in ["alpha", "bravo", "charlie"] {
+        assert!(skopeo_raw(&format!("{}/p/spectro-packs/archive/{name}:1.0.0", reg.host())).is_some());
+    }
+    assert_eq!(reg.manifest_revisions("p/spectro-packs/archive").len(), 1);
+
+    // One broken pack among good ones: the good ones land, the run exits 3.
+    let broken = example_in(tmp.path(), "broken-1.0.0");
+    edit_pack_json(&broken, |doc| doc["name"] = "Broken".into());
+    let delta = example_in(tmp.path(), "delta-1.0.0");
+    edit_pack_json(&delta, |doc| doc["name"] = "delta".into());
+    let run = push(&format!("{}/p", reg.host()), &[&broken, &delta], &["--plain-http", "--json"]).expect(3);
+    let results = run.json();
+    assert_eq!(results[0]["status"], "failed");
+    assert!(results[0]["error"].as_str().unwrap().contains("not a valid pack"));
+    assert_eq!(results[1]["status"], "pushed");
+}
+
+#[test]
+fn wrong_target_forms_are_usage_errors() {
+    for (target, words) in [
+        ("https://harbor.example.com/proj", "use harbor.example.com/proj"),
+        ("harbor.example.com/proj/spectro-packs/archive", "packpub adds it"),
+        ("harbor.example.com/proj:1.0.0", "must not carry a tag"),
+        ("harbor.example.com/proj@sha256:00", "must not carry a digest"),
+    ] {
+        let run = push(target, &[&example()], &[]).expect(2);
+        assert!(run.stderr.contains(words), "{target}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn unreachable_registry_exits_7() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let run = push(&format!("127.0.0.1:{port}"), &[&example()], &["--plain-http", "--retries", "1"]).expect(7);
+    assert!(run.stderr.contains("connection refused"), "{}", run.stderr);
+}
+
+fn tls_target(reg: &Registry) -> String {
+    format!("{}/proj", reg.host())
+}
+
+fn with_stdin(mut cmd: Command, input: &str) -> Run {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    Run::of(child.wait_with_output().unwrap())
+}
+
+const PASSWORD: &str = "s3cret-Pa55word";
+
+fn assert_no_secret(run: &Run) {
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(PASSWORD), "the password leaked:\n{text}");
+    }
+}
+
+#[test]
+fn tls_with_self_signed_ca_and_basic_auth() {
+    let reg = Registry::tls_basic("alice", PASSWORD);
+    let target = tls_target(&reg);
+    let ca = reg.ca_pem_path().to_str().unwrap().to_string();
+
+    // Without the CA: the hint to pass it.
+    let run = push(&target, &[&example()], &["--retries", "0"]).expect(7);
+    assert!(run.stderr.contains("--ca-file"), "{}", run.stderr);
+
+    // Wrong password: exit 4, the registry's reason, no secret, nothing written.
+    let run = with_stdin(push_cmd(&target, &[&example()], &["--ca-file", &ca, "-u", "alice", "--password-stdin", "-v"]), "wrong\n");
+    let run = run.expect(4);
+    assert!(run.stderr.contains(&format!("authentication failed for {}", reg.host())), "{}", run.stderr);
+    assert!(!run.stderr.contains("wrong"), "{}", run.stderr);
+
+    // Flags + stdin.
+    let run = with_stdin(push_cmd(&target, &[&example()], &["--ca-file", &ca, "-u", "alice", "--password-stdin", "-v"]), &format!("{PASSWORD}\n"));
+    assert_no_secret(&run);
+    let run = run.expect(0);
+    assert!(run.stderr.contains("credentials for") && run.stderr.contains("--password-stdin"), "{}", run.stderr);
+
+    // Environment variables, and PACKPUB_CA_FILE.
+    let run = Run::of(
+        push_cmd(&target, &[&example()], &["-v"])
+            .env("PACKPUB_CA_FILE", &ca)
+            .env("PACKPUB_USERNAME", "alice")
+            .env("PACKPUB_PASSWORD", PASSWORD)
+            .output()
+            .unwrap(),
+    );
+    assert_no_secret(&run);
+    let run = run.expect(0);
+    assert!(run.stderr.contains("PACKPUB_USERNAME"), "{}", run.stderr);
+    assert!(run.stderr.contains("already published"), "{}", run.stderr);
+
+    // --insecure skips verification, with a warning.
+    let run = Run::of(
+        push_cmd(&target, &[&example()], &["--insecure"])
+            .env("PACKPUB_USERNAME", "alice")
+            .env("PACKPUB_PASSWORD", PASSWORD)
+            .output()
+            .unwrap(),
+    )
+    .expect(0);
+    assert!(run.stderr.contains("--insecure: TLS certificates are not verified"), "{}", run.stderr);
+}
+
+#[test]
+fn docker_config_auths_and_credential_helpers() {
+    use base64::Engine;
+    let reg = Registry::tls_basic("bob", PASSWORD);
+    let target = tls_target(&reg);
+    let ca = reg.ca_pem_path().to_str().unwrap().to_string();
+    let home = TempDir::new().unwrap();
+    let docker = home.path().join("docker");
+    fs::create_dir(&docker).unwrap();
+
+    // `auths` with base64 user:password, keyed with a scheme as docker writes it.
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("bob:{PASSWORD}"));
+    let config = serde_json::json!({"auths": {format!("https://{}", reg.host()): {"auth": auth}}});
+    fs::write(docker.join("config.json"), config.to_string()).unwrap();
+    let run = Run::of(
+        push_cmd(&target, &[&example()], &["--ca-file", &ca, "-v"])
+            .env("DOCKER_CONFIG", &docker)
+            .output()
+            .unwrap(),
+    );
+    assert_no_secret(&run);
+    let run = run.expect(0);
+    assert!(run.stderr.contains("auths in"), "{}", run.stderr);
+
+    // A credential helper script on PATH, configured per host in credHelpers.
+    let bin = home.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    let log = home.path().join("helper.log");
+    let script = format!(
+        "#!/bin/sh\nread server\necho \"$1 $server\" >> {log}\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"bob\",\"Secret\":\"{PASSWORD}\"}}' \"$server\"\n",
+        log = log.display()
+    );
+    fs::write(bin.join("docker-credential-testhelper"), script).unwrap();
+    set_mode(&bin.join("docker-credential-testhelper"), 0o755);
+    let config = serde_json::json!({"credHelpers": {reg.host(): "testhelper"}, "auths": {reg.host(): {"auth": "Ym9iOndyb25n"}}});
+    fs::write(docker.join("config.json"), config.to_string()).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let pack = example_in(home.path(), "hello-1.0.1");
+    edit_pack_json(&pack, |doc| doc["version"] = "1.0.1".into());
+    let run = Run::of(
+        push_cmd(&target, &[&pack], &["--ca-file", &ca, "-v"])
+            .env("DOCKER_CONFIG", &docker)
+            .env("PATH", path)
+            .output()
+            .unwrap(),
+    );
+    assert_no_secret(&run);
+    let run = run.expect(0);
+    assert!(run.stderr.contains("docker-credential-testhelper"), "{}", run.stderr);
+    assert_eq!(fs::read_to_string(&log).unwrap().trim(), format!("get {}", reg.host()));
+}
+
+#[test]
+fn bearer_token_auth_like_harbor() {
+    let reg = Registry::token("robot", PASSWORD);
+    let target = format!("{}/library", reg.host());
+    let env_push = |password: &str| {
+        Run::of(
+            push_cmd(&target, &[&example()], &["--plain-http", "--json"])
+                .env("PACKPUB_USERNAME", "robot")
+                .env("PACKPUB_PASSWORD", password)
+                .output()
+                .unwrap(),
+        )
+    };
+    let ok = env_push(PASSWORD);
+    assert_no_secret(&ok);
+    assert_eq!(ok.expect(0).json()[0]["status"], "pushed");
+    assert_eq!(env_push(PASSWORD).expect(0).json()[0]["status"], "unchanged");
+    let wrong = env_push("nope").expect(4);
+    assert!(wrong.json()[0]["error"].as_str().unwrap().contains("authentication failed"), "{}", wrong.stdout);
+    // Anonymous: the registry lets us in but grants nothing.
+    push(&target, &[&example()], &["--plain-http"]).expect(4);
+}
+
+/// A ~6 MB pack, so the upload spans many TCP segments and the proxy can cut it mid-way.
+fn big_pack(parent: &Path) -> std::path::PathBuf {
+    let dir = example_in(parent, "big-1.0.0");
+    edit_pack_json(&dir, |doc| doc["name"] = "big".into());
+    write_mixed(&dir.join("blob.bin"), 12 << 20, 7);
+    dir
+}
+
+#[test]
+fn a_connection_cut_mid_upload_is_retried_to_success() {
+    let reg = Registry::plain();
+    let upstream = reg.host().parse().unwrap();
+    let proxy = Proxy::start(upstream, Fault::CutAfterBytes { bytes: 1 << 20, times: 2 });
+    let tmp = TempDir::new().unwrap();
+    let pack = big_pack(tmp.path());
+    let target = format!("{}/proj", proxy.addr());
+    let run = push(&target, &[&pack], &["--plain-http", "--json", "--retries", "4"]).expect(0);
+    assert_eq!(run.json()[0]["status"], "pushed");
+    assert!(proxy.cuts() >= 1, "the proxy never cut the upload");
+    let m = skopeo_raw(&format!("{}/proj/spectro-packs/archive/big:1.0.0", reg.host())).unwrap();
+    assert_eq!(layer_digest(&m), run.json()[0]["layer_digest"]);
+}
+
+#[test]
+fn when_retries_run_out_no_tag_exists() {
+    let reg = Registry::plain();
+    let upstream = reg.host().parse().unwrap();
+    let proxy = Proxy::start(upstream, Fault::CutAlways { bytes: 1 << 20 });
+    let tmp = TempDir::new().unwrap();
+    let pack = big_pack(tmp.path());
+    let run = push(&format!("{}/proj", proxy.addr()), &[&pack], &["--plain-http", "--retries", "2"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(proxy.cuts() >= 3, "cuts: {}", proxy.cuts());
+    assert!(skopeo_raw(&format!("{}/proj/spectro-packs/archive/big:1.0.0", reg.host())).is_none());
+    assert!(reg.manifest_revisions("proj/spectro-packs/archive/big").is_empty());
+}
+
+#[test]
+fn oci_layout_target() {
+    let tmp = TempDir::new().unwrap();
+    let layout = tmp.path().join("demo-registry");
+    let target = format!("oci:{}", layout.display());
+    let run = push(&target, &[&example()], &["--json"]).expect(0);
+    let result = &run.json()[0];
+    assert_eq!(result["status"], "pushed");
+    assert_eq!(fs::read_to_string(layout.join("oci-layout")).unwrap(), r#"{"imageLayoutVersion":"1.0.0"}"#);
+    let index: serde_json::Value = serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let entry = &index["manifests"][0];
+    assert_eq!(entry["annotations"]["org.opencontainers.image.ref.name"], "spectro-packs/archive/hello:1.0.0");
+    assert_eq!(entry["digest"], result["digest"]);
+    // Every blob is stored under its own digest.
+    for digest in [result["digest"].as_str().unwrap(), result["layer_digest"].as_str().unwrap()] {
+        let blob = layout.join("blobs/sha256").join(digest.strip_prefix("sha256:").unwrap());
+        assert_eq!(sha256_file(&blob), digest);
+    }
+    // skopeo reads the layout as an OCI peer would.
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw"])
+        .arg(format!("oci:{}:spectro-packs/archive/hello:1.0.0", layout.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let raw: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(raw["layers"][0]["digest"], result["layer_digest"]);
+
+    // Same immutability rules.
+    assert_eq!(push(&target, &[&example()], &["--json"]).expect(0).json()[0]["status"], "unchanged");
+    let changed = example_in(tmp.path(), "hello-1.0.0");
+    fs::write(changed.join("README.md"), "# changed\n").unwrap();
+    push(&target, &[&changed], &[]).expect(5);
+    let forced = push(&target, &[&changed], &["--force", "--json"]).expect(0);
+    assert_eq!(forced.json()[0]["status"], "overwritten");
+    let index: serde_json::Value = serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 1);
+}
+
+/// The ORAS Python SDK (a peer Palette-style reader) pulls what packpub pushed and gets
+/// `<name>-<version>.tar.gz` with the very bytes `pack` builds.
+#[test]
+fn oras_python_sdk_pulls_the_pushed_pack() {
+    let python = oras_python();
+    let reg = Registry::plain();
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    run(&["pack", example().to_str().unwrap(), "-o", out.to_str().unwrap()]).expect(0);
+    push(&format!("{}/proj", reg.host()), &[&example()], &["--plain-http"]).expect(0);
+    let pulled = tmp.path().join("pulled");
+    let script = format!(
+        "import oras.client\nc = oras.client.OrasClient(hostname='{host}', insecure=True)\nprint(c.pull(target='{host}/{REPO}:1.0.0', outdir='{dir}'))\n",
+        host = reg.host(),
+        dir = pulled.display()
+    );
+    let result = Command::new(&python).args(["-c", &script]).output().unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    assert_eq!(list(&pulled), ["hello-1.0.0.tar.gz"]);
+    assert_eq!(fs::read(pulled.join("hello-1.0.0.tar.gz")).unwrap(), fs::read(out.join("hello-1.0.0.tar.gz")).unwrap());
+}
+
+/// The Python with the ORAS SDK that tests/run.sh installs into a venv.
+pub fn oras_python() -> std::path::PathBuf {
+    let python = std::env::var_os("PACKPUB_TEST_PYTHON")
+        .map(Into::into)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python"));
+    assert!(python.exists(), "no ORAS SDK venv at {}: run tests/run.sh (it creates it)", python.display());
+    python
+}
