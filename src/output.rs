@@ -113,7 +113,11 @@ impl Output {
 
     /// The one JSON document of a `--json` run; later calls print nothing.
     pub fn print_json(&self, value: &impl Serialize) {
-        if self.json && !self.json_done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        if self.json
+            && !self
+                .json_done
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
             let mut out = std::io::stdout().lock();
             let _ = serde_json::to_writer_pretty(&mut out, value);
             let _ = writeln!(out);

@@ -18,7 +18,10 @@ const BASE: &str = "proj/spectro-packs/archive";
 
 fn push_cmd(target: &str, packs: &[&Path], extra: &[&str]) -> Command {
     let mut cmd = packpub();
-    cmd.arg("push").args(packs).args(["--registry", target]).args(extra);
+    cmd.arg("push")
+        .args(packs)
+        .args(["--registry", target])
+        .args(extra);
     cmd
 }
 
@@ -33,7 +36,9 @@ fn skopeo_raw(reference: &str) -> Option<serde_json::Value> {
         .arg(format!("docker://{reference}"))
         .output()
         .expect("skopeo (apt-get install skopeo)");
-    out.status.success().then(|| serde_json::from_slice(&out.stdout).unwrap())
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).unwrap())
 }
 
 fn layer_digest(manifest: &serde_json::Value) -> &str {
@@ -42,7 +47,14 @@ fn layer_digest(manifest: &serde_json::Value) -> &str {
 
 fn sha256_file(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
-    format!("sha256:{}", String::from_utf8(out.stdout).unwrap().split(' ').next().unwrap())
+    format!(
+        "sha256:{}",
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+    )
 }
 
 #[test]
@@ -56,14 +68,29 @@ fn publish_lifecycle_on_a_plain_registry() {
     let first = push(&target, &[&pack], &["--plain-http", "--json"]).expect(0);
     let result = &first.json()[0];
     assert_eq!(result["status"], "pushed");
-    assert_eq!(result["reference"], format!("{target}/spectro-packs/archive/hello:1.0.0"));
+    assert_eq!(
+        result["reference"],
+        format!("{target}/spectro-packs/archive/hello:1.0.0")
+    );
     let manifest = skopeo_raw(&format!("{}/{REPO}:1.0.0", reg.host())).expect("tag exists");
-    assert_eq!(manifest["mediaType"], "application/vnd.oci.image.manifest.v1+json");
-    assert_eq!(manifest["config"]["mediaType"], "application/vnd.unknown.config.v1+json");
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.unknown.config.v1+json"
+    );
     assert_eq!(manifest["config"]["size"], 2);
     assert_eq!(manifest["layers"].as_array().unwrap().len(), 1);
-    assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar");
-    assert_eq!(manifest["layers"][0]["annotations"]["org.opencontainers.image.title"], "hello-1.0.0.tar.gz");
+    assert_eq!(
+        manifest["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar"
+    );
+    assert_eq!(
+        manifest["layers"][0]["annotations"]["org.opencontainers.image.title"],
+        "hello-1.0.0.tar.gz"
+    );
     assert_eq!(layer_digest(&manifest), result["layer_digest"]);
     assert!(manifest.get("artifactType").is_none());
     assert!(manifest["annotations"]["org.opencontainers.image.created"].is_string());
@@ -74,37 +101,67 @@ fn publish_lifecycle_on_a_plain_registry() {
 
     // The same pack again: nothing is written.
     let again = push(&target, &[&pack], &["--plain-http"]).expect(0);
-    assert!(again.stderr.contains("already published, nothing written"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("already published, nothing written"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(reg.manifest_revisions(REPO), revisions);
     assert_eq!(reg.manifest_revisions(BASE), base);
 
     // Other content under the same version: exit 5, both digests named, registry untouched.
     fs::write(pack.join("values.yaml"), "pack:\n  namespace: changed\n").unwrap();
     let conflict = push(&target, &[&pack], &["--plain-http"]).expect(5);
-    assert!(conflict.stderr.contains(layer_digest(&manifest)), "{}", conflict.stderr);
+    assert!(
+        conflict.stderr.contains(layer_digest(&manifest)),
+        "{}",
+        conflict.stderr
+    );
     assert!(conflict.stderr.contains("--force"), "{}", conflict.stderr);
-    assert!(conflict.stderr.contains("Palette caches"), "{}", conflict.stderr);
+    assert!(
+        conflict.stderr.contains("Palette caches"),
+        "{}",
+        conflict.stderr
+    );
     assert_eq!(reg.manifest_revisions(REPO), revisions);
 
     // A dry run of the overwrite changes nothing either.
-    let dry = push(&target, &[&pack], &["--plain-http", "--force", "--dry-run", "--json"]).expect(0);
+    let dry = push(
+        &target,
+        &[&pack],
+        &["--plain-http", "--force", "--dry-run", "--json"],
+    )
+    .expect(0);
     assert_eq!(dry.json()[0]["status"], "would-overwrite");
     assert_eq!(reg.manifest_revisions(REPO), revisions);
 
     // --force overwrites, and says so.
     let forced = push(&target, &[&pack], &["--plain-http", "--force", "--json"]).expect(0);
     assert_eq!(forced.json()[0]["status"], "overwritten");
-    assert!(forced.stderr.contains("overwriting it because of --force"), "{}", forced.stderr);
+    assert!(
+        forced.stderr.contains("overwriting it because of --force"),
+        "{}",
+        forced.stderr
+    );
     let now = skopeo_raw(&format!("{}/{REPO}:1.0.0", reg.host())).unwrap();
     assert_eq!(layer_digest(&now), forced.json()[0]["layer_digest"]);
     assert_ne!(layer_digest(&now), layer_digest(&manifest));
-    assert_eq!(reg.manifest_revisions(BASE), base, "the base path is created once");
+    assert_eq!(
+        reg.manifest_revisions(BASE),
+        base,
+        "the base path is created once"
+    );
 }
 
 #[test]
 fn dry_run_writes_nothing() {
     let reg = Registry::plain();
-    let run = push(&format!("{}/proj", reg.host()), &[&example()], &["--plain-http", "--dry-run", "--json"]).expect(0);
+    let run = push(
+        &format!("{}/proj", reg.host()),
+        &[&example()],
+        &["--plain-http", "--dry-run", "--json"],
+    )
+    .expect(0);
     assert_eq!(run.json()[0]["status"], "would-push");
     assert!(reg.manifest_revisions(REPO).is_empty());
     assert!(reg.manifest_revisions(BASE).is_empty());
@@ -127,27 +184,50 @@ fn the_manifest_is_pinned_by_source_date_epoch() {
     );
     let out = Command::new("skopeo")
         .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{}/spectro-packs/archive/hello:1.0.0", reg.host()))
+        .arg(format!(
+            "docker://{}/spectro-packs/archive/hello:1.0.0",
+            reg.host()
+        ))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
-    assert_eq!(run.json()[0]["digest"], format!("sha256:{}", sha256_hex(expected.as_bytes())));
+    assert_eq!(
+        run.json()[0]["digest"],
+        format!("sha256:{}", sha256_hex(expected.as_bytes()))
+    );
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    let mut child = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), data).unwrap();
     let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap().split(' ').next().unwrap().to_string()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
 fn image_spec_1_1_gives_the_newer_oras_shape() {
     let reg = Registry::plain();
-    push(reg.host(), &[&example()], &["--plain-http", "--image-spec", "v1.1"]).expect(0);
+    push(
+        reg.host(),
+        &[&example()],
+        &["--plain-http", "--image-spec", "v1.1"],
+    )
+    .expect(0);
     let m = skopeo_raw(&format!("{}/spectro-packs/archive/hello:1.0.0", reg.host())).unwrap();
     assert_eq!(m["artifactType"], "application/vnd.unknown.artifact.v1");
-    assert_eq!(m["config"]["mediaType"], "application/vnd.oci.empty.v1+json");
+    assert_eq!(
+        m["config"]["mediaType"],
+        "application/vnd.oci.empty.v1+json"
+    );
     assert_eq!(m["config"]["data"], "e30=");
 }
 
@@ -156,7 +236,13 @@ fn a_tarball_made_by_pack_pushes_the_same_bytes() {
     let reg = Registry::plain();
     let tmp = TempDir::new().unwrap();
     let out = tmp.path().join("out");
-    run(&["pack", example().to_str().unwrap(), "-o", out.to_str().unwrap()]).expect(0);
+    run(&[
+        "pack",
+        example().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .expect(0);
     let tarball = out.join("hello-1.0.0.tar.gz");
     let run = push(reg.host(), &[&tarball], &["--plain-http", "--json"]).expect(0);
     assert_eq!(run.json()[0]["layer_digest"], sha256_file(&tarball));
@@ -168,7 +254,12 @@ fn a_tarball_made_by_pack_pushes_the_same_bytes() {
     let renamed = tmp.path().join("hello-2.0.0.tar.gz");
     fs::copy(&tarball, &renamed).unwrap();
     let bad = push(reg.host(), &[&renamed], &["--plain-http"]).expect(3);
-    assert!(bad.stderr.contains("does not match pack.json, which says hello-1.0.0.tar.gz"), "{}", bad.stderr);
+    assert!(
+        bad.stderr
+            .contains("does not match pack.json, which says hello-1.0.0.tar.gz"),
+        "{}",
+        bad.stderr
+    );
 }
 
 #[test]
@@ -182,13 +273,35 @@ fn several_packs_at_once_and_the_worst_exit_code_wins() {
         packs.push(dir);
     }
     let refs: Vec<&Path> = packs.iter().map(|p| p.as_path()).collect();
-    let run = push(&format!("{}/p", reg.host()), &refs, &["--plain-http", "--json", "--concurrency", "3"]).expect(0);
+    let run = push(
+        &format!("{}/p", reg.host()),
+        &refs,
+        &["--plain-http", "--json", "--concurrency", "3"],
+    )
+    .expect(0);
     let results = run.json();
-    let names: Vec<&str> = results.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["alpha", "bravo", "charlie"]);
-    assert!(results.as_array().unwrap().iter().all(|r| r["status"] == "pushed"));
+    assert!(
+        results
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "pushed")
+    );
     for name in ["alpha", "bravo", "charlie"] {
-        assert!(skopeo_raw(&format!("{}/p/spectro-packs/archive/{name}:1.0.0", reg.host())).is_some());
+        assert!(
+            skopeo_raw(&format!(
+                "{}/p/spectro-packs/archive/{name}:1.0.0",
+                reg.host()
+            ))
+            .is_some()
+        );
     }
     assert_eq!(reg.manifest_revisions("p/spectro-packs/archive").len(), 1);
 
@@ -197,20 +310,39 @@ fn several_packs_at_once_and_the_worst_exit_code_wins() {
     edit_pack_json(&broken, |doc| doc["name"] = "Broken".into());
     let delta = example_in(tmp.path(), "delta-1.0.0");
     edit_pack_json(&delta, |doc| doc["name"] = "delta".into());
-    let run = push(&format!("{}/p", reg.host()), &[&broken, &delta], &["--plain-http", "--json"]).expect(3);
+    let run = push(
+        &format!("{}/p", reg.host()),
+        &[&broken, &delta],
+        &["--plain-http", "--json"],
+    )
+    .expect(3);
     let results = run.json();
     assert_eq!(results[0]["status"], "failed");
-    assert!(results[0]["error"].as_str().unwrap().contains("not a valid pack"));
+    assert!(
+        results[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid pack")
+    );
     assert_eq!(results[1]["status"], "pushed");
 }
 
 #[test]
 fn wrong_target_forms_are_usage_errors() {
     for (target, words) in [
-        ("https://harbor.example.com/proj", "use harbor.example.com/proj"),
-        ("harbor.example.com/proj/spectro-packs/archive", "packpub adds it"),
+        (
+            "https://harbor.example.com/proj",
+            "use harbor.example.com/proj",
+        ),
+        (
+            "harbor.example.com/proj/spectro-packs/archive",
+            "packpub adds it",
+        ),
         ("harbor.example.com/proj:1.0.0", "must not carry a tag"),
-        ("harbor.example.com/proj@sha256:00", "must not carry a digest"),
+        (
+            "harbor.example.com/proj@sha256:00",
+            "must not carry a digest",
+        ),
     ] {
         let run = push(target, &[&example()], &[]).expect(2);
         assert!(run.stderr.contains(words), "{target}: {}", run.stderr);
@@ -219,9 +351,20 @@ fn wrong_target_forms_are_usage_errors() {
 
 #[test]
 fn unreachable_registry_exits_7() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let run = push(&format!("127.0.0.1:{port}"), &[&example()], &["--plain-http", "--retries", "1"]).expect(7);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = push(
+        &format!("127.0.0.1:{port}"),
+        &[&example()],
+        &["--plain-http", "--retries", "1"],
+    )
+    .expect(7);
     assert!(run.stderr.contains("connection refused"), "{}", run.stderr);
+    let run = push("registry.invalid/proj", &[&example()], &["--retries", "0"]).expect(7);
+    assert!(run.stderr.contains("DNS failure"), "{}", run.stderr);
 }
 
 fn tls_target(reg: &Registry) -> String {
@@ -229,7 +372,12 @@ fn tls_target(reg: &Registry) -> String {
 }
 
 fn with_stdin(mut cmd: Command, input: &str) -> Run {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
     Run::of(child.wait_with_output().unwrap())
 }
@@ -253,16 +401,39 @@ fn tls_with_self_signed_ca_and_basic_auth() {
     assert!(run.stderr.contains("--ca-file"), "{}", run.stderr);
 
     // Wrong password: exit 4, the registry's reason, no secret, nothing written.
-    let run = with_stdin(push_cmd(&target, &[&example()], &["--ca-file", &ca, "-u", "alice", "--password-stdin", "-v"]), "wrong\n");
+    let run = with_stdin(
+        push_cmd(
+            &target,
+            &[&example()],
+            &["--ca-file", &ca, "-u", "alice", "--password-stdin", "-v"],
+        ),
+        "wrong\n",
+    );
     let run = run.expect(4);
-    assert!(run.stderr.contains(&format!("authentication failed for {}", reg.host())), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("authentication failed for {}", reg.host())),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("wrong"), "{}", run.stderr);
 
     // Flags + stdin.
-    let run = with_stdin(push_cmd(&target, &[&example()], &["--ca-file", &ca, "-u", "alice", "--password-stdin", "-v"]), &format!("{PASSWORD}\n"));
+    let run = with_stdin(
+        push_cmd(
+            &target,
+            &[&example()],
+            &["--ca-file", &ca, "-u", "alice", "--password-stdin", "-v"],
+        ),
+        &format!("{PASSWORD}\n"),
+    );
     assert_no_secret(&run);
     let run = run.expect(0);
-    assert!(run.stderr.contains("credentials for") && run.stderr.contains("--password-stdin"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("credentials for") && run.stderr.contains("--password-stdin"),
+        "{}",
+        run.stderr
+    );
 
     // Environment variables, and PACKPUB_CA_FILE.
     let run = Run::of(
@@ -287,7 +458,12 @@ fn tls_with_self_signed_ca_and_basic_auth() {
             .unwrap(),
     )
     .expect(0);
-    assert!(run.stderr.contains("--insecure: TLS certificates are not verified"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--insecure: TLS certificates are not verified"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -338,8 +514,15 @@ fn docker_config_auths_and_credential_helpers() {
     );
     assert_no_secret(&run);
     let run = run.expect(0);
-    assert!(run.stderr.contains("docker-credential-testhelper"), "{}", run.stderr);
-    assert_eq!(fs::read_to_string(&log).unwrap().trim(), format!("get {}", reg.host()));
+    assert!(
+        run.stderr.contains("docker-credential-testhelper"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(&log).unwrap().trim(),
+        format!("get {}", reg.host())
+    );
 }
 
 #[test]
@@ -358,9 +541,19 @@ fn bearer_token_auth_like_harbor() {
     let ok = env_push(PASSWORD);
     assert_no_secret(&ok);
     assert_eq!(ok.expect(0).json()[0]["status"], "pushed");
-    assert_eq!(env_push(PASSWORD).expect(0).json()[0]["status"], "unchanged");
+    assert_eq!(
+        env_push(PASSWORD).expect(0).json()[0]["status"],
+        "unchanged"
+    );
     let wrong = env_push("nope").expect(4);
-    assert!(wrong.json()[0]["error"].as_str().unwrap().contains("authentication failed"), "{}", wrong.stdout);
+    assert!(
+        wrong.json()[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("authentication failed"),
+        "{}",
+        wrong.stdout
+    );
     // Anonymous: the registry lets us in but grants nothing.
     push(&target, &[&example()], &["--plain-http"]).expect(4);
 }
@@ -377,14 +570,29 @@ fn big_pack(parent: &Path) -> std::path::PathBuf {
 fn a_connection_cut_mid_upload_is_retried_to_success() {
     let reg = Registry::plain();
     let upstream = reg.host().parse().unwrap();
-    let proxy = Proxy::start(upstream, Fault::CutAfterBytes { bytes: 1 << 20, times: 2 });
+    let proxy = Proxy::start(
+        upstream,
+        Fault::CutAfterBytes {
+            bytes: 1 << 20,
+            times: 2,
+        },
+    );
     let tmp = TempDir::new().unwrap();
     let pack = big_pack(tmp.path());
     let target = format!("{}/proj", proxy.addr());
-    let run = push(&target, &[&pack], &["--plain-http", "--json", "--retries", "4"]).expect(0);
+    let run = push(
+        &target,
+        &[&pack],
+        &["--plain-http", "--json", "--retries", "4"],
+    )
+    .expect(0);
     assert_eq!(run.json()[0]["status"], "pushed");
     assert!(proxy.cuts() >= 1, "the proxy never cut the upload");
-    let m = skopeo_raw(&format!("{}/proj/spectro-packs/archive/big:1.0.0", reg.host())).unwrap();
+    let m = skopeo_raw(&format!(
+        "{}/proj/spectro-packs/archive/big:1.0.0",
+        reg.host()
+    ))
+    .unwrap();
     assert_eq!(layer_digest(&m), run.json()[0]["layer_digest"]);
 }
 
@@ -395,11 +603,24 @@ fn when_retries_run_out_no_tag_exists() {
     let proxy = Proxy::start(upstream, Fault::CutAlways { bytes: 1 << 20 });
     let tmp = TempDir::new().unwrap();
     let pack = big_pack(tmp.path());
-    let run = push(&format!("{}/proj", proxy.addr()), &[&pack], &["--plain-http", "--retries", "2"]);
+    let run = push(
+        &format!("{}/proj", proxy.addr()),
+        &[&pack],
+        &["--plain-http", "--retries", "2"],
+    );
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert!(proxy.cuts() >= 3, "cuts: {}", proxy.cuts());
-    assert!(skopeo_raw(&format!("{}/proj/spectro-packs/archive/big:1.0.0", reg.host())).is_none());
-    assert!(reg.manifest_revisions("proj/spectro-packs/archive/big").is_empty());
+    assert!(
+        skopeo_raw(&format!(
+            "{}/proj/spectro-packs/archive/big:1.0.0",
+            reg.host()
+        ))
+        .is_none()
+    );
+    assert!(
+        reg.manifest_revisions("proj/spectro-packs/archive/big")
+            .is_empty()
+    );
 }
 
 #[test]
@@ -410,34 +631,57 @@ fn oci_layout_target() {
     let run = push(&target, &[&example()], &["--json"]).expect(0);
     let result = &run.json()[0];
     assert_eq!(result["status"], "pushed");
-    assert_eq!(fs::read_to_string(layout.join("oci-layout")).unwrap(), r#"{"imageLayoutVersion":"1.0.0"}"#);
-    let index: serde_json::Value = serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        fs::read_to_string(layout.join("oci-layout")).unwrap(),
+        r#"{"imageLayoutVersion":"1.0.0"}"#
+    );
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
     let entry = &index["manifests"][0];
-    assert_eq!(entry["annotations"]["org.opencontainers.image.ref.name"], "spectro-packs/archive/hello:1.0.0");
+    assert_eq!(
+        entry["annotations"]["org.opencontainers.image.ref.name"],
+        "spectro-packs/archive/hello:1.0.0"
+    );
     assert_eq!(entry["digest"], result["digest"]);
     // Every blob is stored under its own digest.
-    for digest in [result["digest"].as_str().unwrap(), result["layer_digest"].as_str().unwrap()] {
-        let blob = layout.join("blobs/sha256").join(digest.strip_prefix("sha256:").unwrap());
+    for digest in [
+        result["digest"].as_str().unwrap(),
+        result["layer_digest"].as_str().unwrap(),
+    ] {
+        let blob = layout
+            .join("blobs/sha256")
+            .join(digest.strip_prefix("sha256:").unwrap());
         assert_eq!(sha256_file(&blob), digest);
     }
     // skopeo reads the layout as an OCI peer would.
     let out = Command::new("skopeo")
         .args(["inspect", "--raw"])
-        .arg(format!("oci:{}:spectro-packs/archive/hello:1.0.0", layout.display()))
+        .arg(format!(
+            "oci:{}:spectro-packs/archive/hello:1.0.0",
+            layout.display()
+        ))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let raw: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(raw["layers"][0]["digest"], result["layer_digest"]);
 
     // Same immutability rules.
-    assert_eq!(push(&target, &[&example()], &["--json"]).expect(0).json()[0]["status"], "unchanged");
+    assert_eq!(
+        push(&target, &[&example()], &["--json"]).expect(0).json()[0]["status"],
+        "unchanged"
+    );
     let changed = example_in(tmp.path(), "hello-1.0.0");
     fs::write(changed.join("README.md"), "# changed\n").unwrap();
     push(&target, &[&changed], &[]).expect(5);
     let forced = push(&target, &[&changed], &["--force", "--json"]).expect(0);
     assert_eq!(forced.json()[0]["status"], "overwritten");
-    let index: serde_json::Value = serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["manifests"].as_array().unwrap().len(), 1);
 }
 
@@ -449,25 +693,90 @@ fn oras_python_sdk_pulls_the_pushed_pack() {
     let reg = Registry::plain();
     let tmp = TempDir::new().unwrap();
     let out = tmp.path().join("out");
-    run(&["pack", example().to_str().unwrap(), "-o", out.to_str().unwrap()]).expect(0);
-    push(&format!("{}/proj", reg.host()), &[&example()], &["--plain-http"]).expect(0);
+    run(&[
+        "pack",
+        example().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .expect(0);
+    push(
+        &format!("{}/proj", reg.host()),
+        &[&example()],
+        &["--plain-http"],
+    )
+    .expect(0);
     let pulled = tmp.path().join("pulled");
     let script = format!(
         "import oras.client\nc = oras.client.OrasClient(hostname='{host}', insecure=True)\nprint(c.pull(target='{host}/{REPO}:1.0.0', outdir='{dir}'))\n",
         host = reg.host(),
         dir = pulled.display()
     );
-    let result = Command::new(&python).args(["-c", &script]).output().unwrap();
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let result = Command::new(&python)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
     assert_eq!(list(&pulled), ["hello-1.0.0.tar.gz"]);
-    assert_eq!(fs::read(pulled.join("hello-1.0.0.tar.gz")).unwrap(), fs::read(out.join("hello-1.0.0.tar.gz")).unwrap());
+    assert_eq!(
+        fs::read(pulled.join("hello-1.0.0.tar.gz")).unwrap(),
+        fs::read(out.join("hello-1.0.0.tar.gz")).unwrap()
+    );
 }
 
 /// The Python with the ORAS SDK that tests/run.sh installs into a venv.
 pub fn oras_python() -> std::path::PathBuf {
     let python = std::env::var_os("PACKPUB_TEST_PYTHON")
         .map(Into::into)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python"));
-    assert!(python.exists(), "no ORAS SDK venv at {}: run tests/run.sh (it creates it)", python.display());
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python")
+        });
+    assert!(
+        python.exists(),
+        "no ORAS SDK venv at {}: run tests/run.sh (it creates it)",
+        python.display()
+    );
     python
+}
+
+/// A 1 GiB pack archive streams from disk: packpub's peak RSS stays under 50 MiB. The archive
+/// is stored uncompressed (gzip level 0) so building it costs seconds, not minutes.
+#[test]
+fn pushing_a_1_gib_pack_keeps_memory_flat() {
+    let reg = Registry::plain();
+    let tmp = TempDir::new().unwrap();
+    let dir = example_in(tmp.path(), "huge-1.0.0");
+    edit_pack_json(&dir, |doc| doc["name"] = "huge".into());
+    let status = Command::new("head")
+        .args(["-c", "1073741824", "/dev/urandom"])
+        .stdout(fs::File::create(dir.join("blob.bin")).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let tarball = tmp.path().join("huge-1.0.0.tar.gz");
+    let gz = flate2::write::GzEncoder::new(
+        fs::File::create(&tarball).unwrap(),
+        flate2::Compression::none(),
+    );
+    let mut builder = tar::Builder::new(gz);
+    builder.append_dir_all("huge-1.0.0", &dir).unwrap();
+    builder.into_inner().unwrap().finish().unwrap();
+    fs::remove_dir_all(&dir).unwrap();
+
+    let (run, peak_kib) = run_measured(push_cmd(
+        reg.host(),
+        &[&tarball],
+        &["--plain-http", "--json"],
+    ));
+    let run = run.expect(0);
+    assert_eq!(run.json()[0]["layer_digest"], sha256_file(&tarball));
+    eprintln!("1 GiB push: peak RSS {peak_kib} KiB");
+    assert!(
+        peak_kib < 50 * 1024,
+        "peak RSS {peak_kib} KiB is over 50 MiB"
+    );
 }

@@ -5,9 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System tools the tests drive: GNU tar and diff (round trips), setpriv (root only: to read as
-# a non-root user),
-# mkfifo. Debian-like machines get them installed when missing; elsewhere they must be there.
+# a non-root user), a real CNCF Distribution registry, openssl and htpasswd (its TLS and auth
+# set-up), skopeo (a peer that reads what we push). Debian-like machines get them installed
+# when missing; elsewhere they must be there.
 need=()
+command -v "${PACKPUB_TEST_REGISTRY_BIN:-docker-registry}" >/dev/null || need+=(docker-registry)
+command -v skopeo >/dev/null || need+=(skopeo)
+command -v htpasswd >/dev/null || need+=(apache2-utils)
+command -v openssl >/dev/null || need+=(openssl)
 [ "$(id -u)" != 0 ] || command -v setpriv >/dev/null || need+=(util-linux)
 command -v tar >/dev/null || need+=(tar)
 command -v diff >/dev/null || need+=(diffutils)
@@ -21,6 +26,13 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "missing test tools: ${need[*]} (install them and re-run)" >&2
     exit 2
   fi
+fi
+
+# The ORAS Python SDK, a second peer, in a venv of its own (PyPI `oras`).
+venv=target/test-venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import oras" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check oras
 fi
 
 if cargo nextest --version >/dev/null 2>&1; then

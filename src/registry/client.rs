@@ -106,7 +106,7 @@ impl Registry {
         reference: &Reference,
         operation: RegistryOperation,
     ) -> anyhow::Result<()> {
-        self.retry("authenticate", || {
+        self.retry("authenticate", reference, || {
             self.client.auth(reference, &self.auth, operation)
         })
         .await
@@ -128,7 +128,12 @@ impl Registry {
         match result {
             Ok((bytes, digest)) => Ok(Some((bytes.to_vec(), digest))),
             Err(err) if is_not_found(&err) => Ok(None),
-            Err(err) => Err(self.translate(err, "read the manifest")),
+            Err(err) => Err(translate(
+                &self.host,
+                reference.repository(),
+                err,
+                "read the manifest",
+            )),
         }
     }
 
@@ -140,12 +145,17 @@ impl Registry {
         {
             Ok(_) => Ok(true),
             Err(err) if is_not_found(&err) => Ok(false),
-            Err(err) => Err(self.translate(err, "list the repository")),
+            Err(err) => Err(translate(
+                &self.host,
+                reference.repository(),
+                err,
+                "list the repository",
+            )),
         }
     }
 
     pub async fn blob_exists(&self, reference: &Reference, digest: &str) -> anyhow::Result<bool> {
-        self.retry("check for a blob", || {
+        self.retry("check for a blob", reference, || {
             self.client.blob_exists(reference, digest)
         })
         .await
@@ -158,7 +168,7 @@ impl Registry {
         data: &[u8],
         digest: &str,
     ) -> anyhow::Result<()> {
-        self.retry("upload a blob", || {
+        self.retry("upload a blob", reference, || {
             self.client.push_blob(reference, data.to_vec(), digest)
         })
         .await
@@ -175,7 +185,7 @@ impl Registry {
         digest: &str,
         progress: std::sync::Arc<dyn Fn(u64) + Send + Sync>,
     ) -> anyhow::Result<()> {
-        self.retry("upload the pack", || async {
+        self.retry("upload the pack", reference, || async {
             progress(0);
             let file = tokio::fs::File::open(path).await?;
             let sent = std::sync::atomic::AtomicU64::new(0);
@@ -208,7 +218,7 @@ impl Registry {
     ) -> anyhow::Result<()> {
         let content_type: http::HeaderValue =
             MANIFEST_MEDIA_TYPE.parse().expect("a valid header value");
-        self.retry("write the manifest", || {
+        self.retry("write the manifest", reference, || {
             self.client
                 .push_manifest_raw(reference, manifest.to_vec(), content_type.clone())
         })
@@ -217,14 +227,14 @@ impl Registry {
     }
 
     /// Runs `op` until it succeeds, fails for good, or the retries run out; translates the error.
-    async fn retry<T, F, Fut>(&self, what: &str, op: F) -> anyhow::Result<T>
+    async fn retry<T, F, Fut>(&self, what: &str, reference: &Reference, op: F) -> anyhow::Result<T>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, OciDistributionError>>,
     {
         self.retry_raw(op)
             .await
-            .map_err(|err| self.translate(err, what))
+            .map_err(|err| translate(&self.host, reference.repository(), err, what))
     }
 
     async fn retry_raw<T, F, Fut>(&self, op: F) -> Result<T, OciDistributionError>
@@ -247,95 +257,106 @@ impl Registry {
             }
         }
     }
+}
 
-    /// The registry's words, turned into what the user can do about them, with an exit code.
-    fn translate(&self, err: OciDistributionError, what: &str) -> anyhow::Error {
-        let host = &self.host;
-        let chain = error_text(&err);
-        let lower = chain.to_lowercase();
-        let (code, message) = if lower.contains("unknownissuer")
-            || lower.contains("unknown issuer")
-            || lower.contains("invalid peer certificate")
-            || lower.contains("self-signed")
-            || lower.contains("self signed")
-        {
-            (
-                Code::Unreachable,
-                format!(
-                    "TLS: the certificate of {host} is not signed by a trusted authority ({chain}); pass the registry's CA with --ca-file PEM (or PACKPUB_CA_FILE)"
-                ),
-            )
-        } else if lower.contains("invalid http version")
-            || lower.contains("http/0.9")
-            || lower.contains("wrong version number")
-            || lower.contains("corrupt message")
-            || lower.contains("invalidcontenttype")
-        {
-            (
-                Code::Unreachable,
-                format!(
-                    "{host} did not answer in the expected protocol ({chain}); drop --plain-http for an HTTPS registry, or add it for a plain-HTTP one"
-                ),
-            )
-        } else if lower.contains("dns error")
-            || lower.contains("failed to lookup")
-            || lower.contains("name or service not known")
-        {
-            (
-                Code::Unreachable,
-                format!("cannot resolve the registry host {host} (DNS failure): {chain}"),
-            )
-        } else if lower.contains("connection refused") {
-            (
-                Code::Unreachable,
-                format!(
-                    "connection refused by {host}: is the registry running and the port right? ({chain})"
-                ),
-            )
-        } else if let OciDistributionError::RequestError(e) = &err
-            && (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body())
-        {
-            (
-                Code::Unreachable,
-                format!("cannot reach {host} to {what}: {chain}"),
-            )
-        } else if matches!(
-            err,
-            OciDistributionError::AuthenticationFailure(_)
-                | OciDistributionError::UnauthorizedError { .. }
-        ) || has_code(&err, &[OciErrorCode::Unauthorized])
-            || status(&err) == Some(401)
-        {
-            (
-                Code::Auth,
-                format!("authentication failed for {host}: {chain}"),
-            )
-        } else if has_code(&err, &[OciErrorCode::Denied]) || status(&err) == Some(403) {
-            (
-                Code::Auth,
-                format!(
-                    "{host} denied access to {what} (insufficient scope: the account needs push and pull on this repository): {chain}"
-                ),
-            )
-        } else if lower.contains("immutable") || status(&err) == Some(412) {
-            (
-                Code::Conflict,
-                format!(
-                    "{host} refused to {what}: the tag is immutable (Harbor tag immutability rule): {chain}"
-                ),
-            )
-        } else if lower.contains("tag invalid") && lower.contains("already exists") {
-            (
-                Code::Conflict,
-                format!(
-                    "{host} refused to {what}: the repository has immutable tags (ECR) and this tag already exists: {chain}"
-                ),
-            )
-        } else {
-            (Code::Unexpected, format!("{host}: cannot {what}: {chain}"))
-        };
-        Failure::err(code, message)
-    }
+/// The registry's words, turned into what the user can do about them, with an exit code.
+fn translate(host: &str, repository: &str, err: OciDistributionError, what: &str) -> anyhow::Error {
+    let chain = error_text(&err);
+    let lower = chain.to_lowercase();
+    let (code, message) = if lower.contains("unknownissuer")
+        || lower.contains("unknown issuer")
+        || lower.contains("invalid peer certificate")
+        || lower.contains("self-signed")
+        || lower.contains("self signed")
+    {
+        (
+            Code::Unreachable,
+            format!(
+                "TLS: the certificate of {host} is not signed by a trusted authority ({chain}); pass the registry's CA with --ca-file PEM (or PACKPUB_CA_FILE)"
+            ),
+        )
+    } else if lower.contains("invalid http version")
+        || lower.contains("http/0.9")
+        || lower.contains("wrong version number")
+        || lower.contains("corrupt message")
+        || lower.contains("invalidcontenttype")
+    {
+        (
+            Code::Unreachable,
+            format!(
+                "{host} did not answer in the expected protocol ({chain}); drop --plain-http for an HTTPS registry, or add it for a plain-HTTP one"
+            ),
+        )
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup")
+        || lower.contains("name or service not known")
+    {
+        (
+            Code::Unreachable,
+            format!("cannot resolve the registry host {host} (DNS failure): {chain}"),
+        )
+    } else if lower.contains("connection refused") {
+        (
+            Code::Unreachable,
+            format!(
+                "connection refused by {host}: is the registry running and the port right? ({chain})"
+            ),
+        )
+    } else if let OciDistributionError::RequestError(e) = &err
+        && (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body())
+    {
+        (
+            Code::Unreachable,
+            format!("cannot reach {host} to {what}: {chain}"),
+        )
+    } else if matches!(
+        err,
+        OciDistributionError::AuthenticationFailure(_)
+            | OciDistributionError::UnauthorizedError { .. }
+    ) || has_code(&err, &[OciErrorCode::Unauthorized])
+        || status(&err) == Some(401)
+    {
+        (
+            Code::Auth,
+            format!("authentication failed for {host}: {chain}"),
+        )
+    } else if has_code(&err, &[OciErrorCode::Denied]) || status(&err) == Some(403) {
+        (
+            Code::Auth,
+            format!(
+                "{host} denied access to {what} (insufficient scope: the account needs push and pull on this repository): {chain}"
+            ),
+        )
+    } else if has_code(&err, &[OciErrorCode::NameUnknown]) {
+        let base = repository
+            .rsplit_once('/')
+            .map_or(repository, |(base, _)| base);
+        (
+            Code::Unexpected,
+            format!(
+                "{host} has no repository {repository} and does not create repositories on push \
+                 (AWS ECR behaves so). Create them first:\n  aws ecr create-repository --repository-name {base}\n  \
+                 aws ecr create-repository --repository-name {repository}\n({chain})"
+            ),
+        )
+    } else if lower.contains("immutable") || status(&err) == Some(412) {
+        (
+            Code::Conflict,
+            format!(
+                "{host} refused to {what}: the tag is immutable (Harbor tag immutability rule): {chain}"
+            ),
+        )
+    } else if lower.contains("tag invalid") && lower.contains("already exists") {
+        (
+            Code::Conflict,
+            format!(
+                "{host} refused to {what}: the repository has immutable tags (ECR) and this tag already exists: {chain}"
+            ),
+        )
+    } else {
+        (Code::Unexpected, format!("{host}: cannot {what}: {chain}"))
+    };
+    Failure::err(code, message)
 }
 
 /// Whether the error says the manifest, tag or repository does not exist.
@@ -416,4 +437,114 @@ fn jitter(delay: Duration) -> Duration {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     delay + delay.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_client::errors::{OciEnvelope, OciError};
+
+    fn registry_error(code: OciErrorCode, message: &str) -> OciDistributionError {
+        OciDistributionError::RegistryError {
+            envelope: OciEnvelope {
+                errors: vec![OciError {
+                    code,
+                    message: message.to_string(),
+                    detail: serde_json::Value::Null,
+                }],
+            },
+            url: "https://r/v2/x".to_string(),
+        }
+    }
+
+    fn translated(err: OciDistributionError) -> (Code, String) {
+        let err = translate(
+            "r.example.com",
+            "proj/spectro-packs/archive/hello",
+            err,
+            "write the manifest",
+        );
+        let failure = crate::exit::failure_of(&err).unwrap();
+        (failure.code, failure.message.clone())
+    }
+
+    #[test]
+    fn harbor_immutable_tag() {
+        let err = OciDistributionError::ServerError {
+            code: 412,
+            url: "u".into(),
+            message: "The tag 1.0.0 is configured as immutable".into(),
+        };
+        let (code, message) = translated(err);
+        assert_eq!(code, Code::Conflict);
+        assert!(message.contains("immutable (Harbor"), "{message}");
+    }
+
+    #[test]
+    fn ecr_missing_repository_prints_the_create_commands() {
+        let (_, message) = translated(registry_error(
+            OciErrorCode::NameUnknown,
+            "repository does not exist",
+        ));
+        assert!(
+            message.contains(
+                "aws ecr create-repository --repository-name proj/spectro-packs/archive\n"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains(
+                "aws ecr create-repository --repository-name proj/spectro-packs/archive/hello"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn ecr_immutable_tag() {
+        let err = registry_error(
+            OciErrorCode::TagInvalid,
+            "The image tag '1.0.0' already exists in the 'hello' repository and cannot be overwritten because the repository is immutable.",
+        );
+        assert_eq!(translated(err).0, Code::Conflict);
+        let err = registry_error(
+            OciErrorCode::TagInvalid,
+            "tag invalid: 1.0.0 already exists",
+        );
+        let (code, message) = translated(err);
+        assert_eq!(code, Code::Conflict);
+        assert!(message.contains("ECR"), "{message}");
+    }
+
+    #[test]
+    fn insufficient_scope() {
+        let (code, message) = translated(registry_error(
+            OciErrorCode::Denied,
+            "requested access to the resource is denied",
+        ));
+        assert_eq!(code, Code::Auth);
+        assert!(message.contains("insufficient scope"), "{message}");
+    }
+
+    #[test]
+    fn transient_statuses_are_retried() {
+        for code in [408, 429, 500, 502, 503] {
+            let err = OciDistributionError::ServerError {
+                code,
+                url: "u".into(),
+                message: String::new(),
+            };
+            assert!(is_transient(&err), "{code}");
+        }
+        let err = OciDistributionError::ServerError {
+            code: 400,
+            url: "u".into(),
+            message: String::new(),
+        };
+        assert!(!is_transient(&err));
+        assert!(is_transient(&registry_error(
+            OciErrorCode::Toomanyrequests,
+            "slow down"
+        )));
+    }
 }

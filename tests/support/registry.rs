@@ -105,7 +105,10 @@ impl Registry {
             .join(repository)
             .join("_manifests/revisions/sha256");
         let mut digests: Vec<String> = fs::read_dir(dir)
-            .map(|rd| rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+            .map(|rd| {
+                rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         digests.sort();
         digests
@@ -131,7 +134,10 @@ impl Registry {
         }
         fs::write(d.join("config.yml"), config).unwrap();
         let log = File::create(d.join("registry.log")).unwrap();
-        let mut cmd = Command::new("docker-registry");
+        // Debian names the binary docker-registry; Homebrew's `distribution` names it registry.
+        let program =
+            std::env::var("PACKPUB_TEST_REGISTRY_BIN").unwrap_or("docker-registry".into());
+        let mut cmd = Command::new(&program);
         cmd.arg("serve").arg(d.join("config.yml"));
         // REGISTRY_* variables override config.yml; a caller's must not leak in.
         for (key, _) in std::env::vars_os() {
@@ -144,7 +150,7 @@ impl Registry {
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| missing("docker-registry", "docker-registry", &e));
+            .unwrap_or_else(|e| missing(&program, "docker-registry", &e));
         let (scheme, ca) = if tls {
             ("https", Some(d.join("ca.pem")))
         } else {
