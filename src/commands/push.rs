@@ -388,7 +388,7 @@ impl Ctx<'_> {
             }
             Destination::Layout(layout) => {
                 let ref_name = format!("{BASE_PATH}/{}:{}", pack.id.name, pack.id.version);
-                outcome.reference = Some(format!("{}@{ref_name}", self.args.target.registry));
+                outcome.reference = Some(format!("{}:{ref_name}", self.args.target.registry));
                 let overwrite = match layout.find(&ref_name)? {
                     Some(listed) => {
                         let bytes = layout.read_blob(&listed.digest)?;
