@@ -45,6 +45,10 @@ pub enum Command {
     Pack(PackArgs),
     /// Publish packs to <registry>/spectro-packs/archive/<name>:<version>
     Push(PushArgs),
+    /// Check credentials against a registry, then store them (OS keyring or docker's config)
+    Login(LoginArgs),
+    /// Remove the credentials packpub stored for a registry
+    Logout(LogoutArgs),
 }
 
 #[derive(Debug, Args)]
@@ -129,4 +133,38 @@ pub struct CredentialArgs {
     /// Read the password from stdin (trailing newline trimmed)
     #[arg(long, requires = "username")]
     pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The registry host (a URL such as https://harbor.example.com/ is accepted)
+    pub host: String,
+    /// User name (prompted for on a terminal when missing)
+    #[arg(short, long)]
+    pub username: Option<String>,
+    /// Read the password from stdin (trailing newline trimmed); otherwise it is prompted for
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Where to keep the credential: the OS keyring, docker's config, or the keyring with docker's
+    /// config as the fallback
+    #[arg(long, value_enum, default_value_t = StoreChoice::Auto)]
+    pub store: StoreChoice,
+    #[command(flatten)]
+    pub transport: TransportArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreChoice {
+    Auto,
+    Keyring,
+    Docker,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The registry host
+    pub host: String,
+    /// Also remove docker's entries packpub did not write (another tool's login, a helper's)
+    #[arg(long)]
+    pub all: bool,
 }

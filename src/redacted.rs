@@ -15,6 +15,11 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// For reading a secret straight into its wiped-on-drop home.
+    pub fn as_mut_string(&mut self) -> &mut String {
+        &mut self.0
+    }
 }
 
 impl fmt::Debug for Secret {

@@ -13,6 +13,9 @@ command -v "${PACKPUB_TEST_REGISTRY_BIN:-docker-registry}" >/dev/null || need+=(
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v openssl >/dev/null || need+=(openssl)
+command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
+command -v dbus-run-session >/dev/null || need+=(dbus-x11)
+command -v secret-tool >/dev/null || need+=(libsecret-tools)
 [ "$(id -u)" != 0 ] || command -v setpriv >/dev/null || need+=(util-linux)
 command -v tar >/dev/null || need+=(tar)
 command -v diff >/dev/null || need+=(diffutils)
@@ -36,7 +39,21 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import oras" 2>/dev/n
 fi
 
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --locked --no-fail-fast "$@"
+  runner=(cargo nextest run --locked --no-fail-fast)
 else
-  cargo test --locked --no-fail-fast "$@"
+  runner=(cargo test --locked --no-fail-fast)
 fi
+
+# The keyring tests need a real Secret Service: a private session bus with gnome-keyring,
+# unlocked with a throwaway password, that lives as long as the test run.
+if [ -z "${PACKPUB_IN_TEST_SESSION:-}" ] && command -v dbus-run-session >/dev/null; then
+  export PACKPUB_IN_TEST_SESSION=1
+  exec dbus-run-session -- "$0" "$@"
+fi
+if [ -n "${PACKPUB_IN_TEST_SESSION:-}" ]; then
+  # A keyring of its own, so an existing login keyring (other password) never prompts.
+  XDG_DATA_HOME=$(mktemp -d)
+  export XDG_DATA_HOME
+  echo test-keyring | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+fi
+"${runner[@]}" "$@"

@@ -1,6 +1,8 @@
 //! One file per verb; each takes its parsed arguments and the shared [`Output`]. Steps that
 //! several verbs share (reading a pack and reporting its findings) live here once.
 
+mod login;
+mod logout;
 mod pack;
 mod push;
 
@@ -14,6 +16,8 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
     match command {
         Command::Pack(args) => pack::run(&args, out),
         Command::Push(args) => push::run(&args, out),
+        Command::Login(args) => login::run(&args, out),
+        Command::Logout(args) => logout::run(&args, out),
     }
 }
 

@@ -95,8 +95,7 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
     let dest = match &target {
         Target::Layout(path) => Destination::Layout(Layout::open(path)?),
         Target::Registry { host, prefix } => {
-            let (credential, source) = credentials::resolve(host, &given)?;
-            out.verbose(&format!("credentials for {host}: {source}"));
+            let credential = credentials::resolve(host, &given, out)?;
             Destination::Registry {
                 registry: Registry::new(host, &transport(&args.transport), credential.as_ref())?,
                 prefix: prefix.clone(),
@@ -148,29 +147,28 @@ pub fn transport(args: &TransportArgs) -> Transport {
     }
 }
 
-/// `--password-stdin`: the whole of stdin, less one trailing newline.
 pub fn read_credentials(args: &CredentialArgs) -> anyhow::Result<Given> {
-    let password = if args.password_stdin {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read the password from stdin")?;
-        let trimmed = text.strip_suffix('\n').unwrap_or(&text);
-        let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
-        if trimmed.is_empty() {
-            return Err(Failure::err(
-                Code::Usage,
-                "--password-stdin read an empty password",
-            ));
-        }
-        Some(Secret::new(trimmed.to_string()))
-    } else {
-        None
-    };
     Ok(Given {
         username: args.username.clone(),
-        password,
+        password: args.password_stdin.then(read_password_stdin).transpose()?,
     })
+}
+
+/// `--password-stdin`: the whole of stdin, less one trailing newline.
+pub fn read_password_stdin() -> anyhow::Result<Secret> {
+    let mut text = Secret::new(String::new());
+    std::io::stdin()
+        .read_to_string(text.as_mut_string())
+        .context("cannot read the password from stdin")?;
+    let trimmed = text.expose().strip_suffix('\n').unwrap_or(text.expose());
+    let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        return Err(Failure::err(
+            Code::Usage,
+            "--password-stdin read an empty password",
+        ));
+    }
+    Ok(Secret::new(trimmed.to_string()))
 }
 
 fn report(outcomes: &[Outcome], out: &Output) {

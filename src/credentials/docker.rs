@@ -5,7 +5,7 @@
 
 use super::Credential;
 use crate::redacted::Secret;
-use crate::registry::reference::normalize_host;
+use crate::registry::reference::host_from_url;
 use anyhow::{Context, bail};
 use base64::Engine;
 use serde_json::Value;
@@ -128,9 +128,7 @@ fn auths_entry(entry: &Value) -> anyhow::Result<Option<Credential>> {
 
 /// Whether a config key (`https://host/v1/`, `host:443`, `Host`) names `host`.
 pub fn same_host(key: &str, host: &str) -> bool {
-    let bare = key.split_once("://").map_or(key, |(_, rest)| rest);
-    let bare = bare.split('/').next().unwrap_or_default();
-    normalize_host(bare).is_ok_and(|k| k == host)
+    host_from_url(key).is_ok_and(|k| k == host)
 }
 
 /// `docker-credential-<helper> get`: the server on stdin, JSON on stdout.
@@ -188,4 +186,108 @@ pub fn run_helper(program: &str, verb: &str, input: &[u8]) -> anyhow::Result<std
     child
         .wait_with_output()
         .with_context(|| format!("{program} {verb} failed"))
+}
+
+/// Top-level key in config.json where packpub records the entries it wrote, so `logout` removes
+/// only those (docker drops unknown keys when it rewrites the file; then packpub leaves the
+/// entry alone, the safe side).
+const MARKER: &str = "packpubLogins";
+
+/// Where `store` put a credential.
+pub enum Stored {
+    Helper(String),
+    Auths(PathBuf),
+}
+
+/// Stores a credential the way docker would: through the host's helper (or `credsStore`)
+/// when one is configured, else base64-encoded in `auths`.
+pub fn store(host: &str, username: &str, password: &Secret) -> anyhow::Result<Stored> {
+    let (path, mut doc) = read_config()?;
+    let path = path.context("cannot locate docker's config: set DOCKER_CONFIG or HOME")?;
+    if !doc.is_object() {
+        doc = serde_json::json!({});
+    }
+    let stored = if let Some(helper) = helper_for(&doc, host) {
+        let program = format!("docker-credential-{helper}");
+        let payload = Secret::new(
+            serde_json::json!({"ServerURL": host, "Username": username, "Secret": password.expose()})
+                .to_string(),
+        );
+        let output = run_helper(&program, "store", payload.expose().as_bytes())?;
+        if !output.status.success() {
+            bail!("{program} store failed for {host}");
+        }
+        doc[MARKER][host] = Value::from(format!("helper:{helper}"));
+        Stored::Helper(helper)
+    } else {
+        let encoded = base64::engine::general_purpose::STANDARD
+            .encode(format!("{username}:{}", password.expose()));
+        remove_auths(&mut doc, host);
+        doc["auths"][host] = serde_json::json!({ "auth": encoded });
+        doc[MARKER][host] = Value::from("auths");
+        Stored::Auths(path.clone())
+    };
+    write_config(&path, &doc)?;
+    Ok(stored)
+}
+
+/// Removes what packpub wrote for `host` (everything docker holds for it with `all`).
+/// Returns a description of each removal.
+pub fn erase(host: &str, all: bool) -> anyhow::Result<Vec<String>> {
+    let (Some(path), mut doc) = read_config()? else {
+        return Ok(vec![]);
+    };
+    if !doc.is_object() {
+        return Ok(vec![]);
+    }
+    let wrote = doc[MARKER][host].as_str().map(str::to_string);
+    let mut removed = Vec::new();
+    if (all || wrote.as_deref() == Some("auths")) && remove_auths(&mut doc, host) {
+        removed.push(format!("auths entry in {}", path.display()));
+    }
+    if let Some(helper) = helper_for(&doc, host)
+        && (all || wrote.as_deref() == Some(&format!("helper:{helper}")))
+    {
+        let program = format!("docker-credential-{helper}");
+        let output = run_helper(&program, "erase", host.as_bytes())?;
+        if output.status.success() {
+            removed.push(format!("{program} entry"));
+        }
+    }
+    if let Some(marker) = doc.get_mut(MARKER).and_then(Value::as_object_mut) {
+        marker.remove(host);
+        if marker.is_empty() {
+            doc.as_object_mut().map(|d| d.remove(MARKER));
+        }
+    }
+    if !removed.is_empty() || wrote.is_some() {
+        write_config(&path, &doc)?;
+    }
+    Ok(removed)
+}
+
+/// Removes every `auths` key that names `host` (`https://host`, `host:443`, …).
+fn remove_auths(doc: &mut Value, host: &str) -> bool {
+    let Some(auths) = doc.get_mut("auths").and_then(Value::as_object_mut) else {
+        return false;
+    };
+    let before = auths.len();
+    auths.retain(|key, _| !same_host(key, host));
+    auths.len() != before
+}
+
+/// Replaces config.json atomically, readable by its owner only (it may hold base64 secrets).
+fn write_config(path: &std::path::Path, doc: &Value) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().context("docker's config has no folder")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut temp = tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    serde_json::to_writer_pretty(&mut temp, doc)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }

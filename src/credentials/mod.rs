@@ -1,10 +1,12 @@
 //! Where registry credentials come from, in one order for every command:
-//! `--username` + `--password-stdin` → `PACKPUB_USERNAME`/`PACKPUB_PASSWORD` → docker's config
-//! (`credHelpers[host]`, `credsStore`, `auths`) → anonymous. Secrets live in [`Secret`] so they
-//! never reach output, logs or error chains.
+//! `--username` + `--password-stdin` → `PACKPUB_USERNAME`/`PACKPUB_PASSWORD` → packpub's entry
+//! in the OS keyring → docker's config (`credHelpers[host]`, `credsStore`, `auths`) →
+//! anonymous. Secrets live in [`Secret`] so they never reach output, logs or error chains.
 
 pub mod docker;
+pub mod keyring;
 
+use crate::output::Output;
 use crate::redacted::Secret;
 use std::fmt;
 
@@ -36,6 +38,7 @@ impl Credential {
 pub enum Source {
     Flags,
     Env,
+    Keyring,
     Docker(docker::Found),
     Anonymous,
 }
@@ -45,6 +48,7 @@ impl fmt::Display for Source {
         match self {
             Source::Flags => f.write_str("--username and --password-stdin"),
             Source::Env => f.write_str("PACKPUB_USERNAME and PACKPUB_PASSWORD"),
+            Source::Keyring => f.write_str("packpub's entry in the OS keyring"),
             Source::Docker(found) => found.fmt(f),
             Source::Anonymous => f.write_str("no credentials (anonymous)"),
         }
@@ -58,8 +62,14 @@ pub struct Given {
     pub password: Option<Secret>,
 }
 
-/// Finds the credential for `host` (normalised) in the documented order.
-pub fn resolve(host: &str, given: &Given) -> anyhow::Result<(Option<Credential>, Source)> {
+/// Finds the credential for `host` (normalised) in the documented order; `-v` tells the source.
+pub fn resolve(host: &str, given: &Given, out: &Output) -> anyhow::Result<Option<Credential>> {
+    let (credential, source) = lookup(host, given, out)?;
+    out.verbose(&format!("credentials for {host}: {source}"));
+    Ok(credential)
+}
+
+fn lookup(host: &str, given: &Given, out: &Output) -> anyhow::Result<(Option<Credential>, Source)> {
     if let (Some(user), Some(password)) = (&given.username, &given.password) {
         return Ok((
             Some(Credential::basic(user, password.clone())),
@@ -74,6 +84,11 @@ pub fn resolve(host: &str, given: &Given) -> anyhow::Result<(Option<Credential>,
             Some(Credential::basic(&user, Secret::new(password))),
             Source::Env,
         ));
+    }
+    match keyring::get(host) {
+        Ok(Some(cred)) => return Ok((Some(cred), Source::Keyring)),
+        Ok(None) => {}
+        Err(keyring::Unavailable(why)) => out.verbose(&format!("keyring skipped: {why}")),
     }
     if let Some((cred, found)) = docker::lookup(host)? {
         return Ok((Some(cred), Source::Docker(found)));

@@ -113,6 +113,16 @@ impl Registry {
         .map(drop)
     }
 
+    /// Proves the credential works: authenticates for pull (the token flow where the registry
+    /// asks for Bearer) and reads a manifest, which a registry with Basic auth refuses (401) for
+    /// a wrong password. A missing manifest is fine.
+    pub async fn check_login(&self, repository: &str) -> anyhow::Result<()> {
+        let reference = self.reference(repository, "latest");
+        self.authenticate(&reference, RegistryOperation::Pull)
+            .await?;
+        self.manifest(&reference).await.map(drop)
+    }
+
     /// The manifest at `reference`, or `None` when the tag (or repository) does not exist.
     pub async fn manifest(
         &self,

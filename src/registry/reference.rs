@@ -112,6 +112,13 @@ impl fmt::Display for PackRef {
     }
 }
 
+/// A registry host as a user or a config file may write it (`https://Harbor.Example.com/`,
+/// `harbor.example.com:443`, `https://index.docker.io/v1/`), normalised.
+pub fn host_from_url(input: &str) -> Result<String, String> {
+    let bare = input.split_once("://").map_or(input, |(_, rest)| rest);
+    normalize_host(bare.split('/').next().unwrap_or_default())
+}
+
 /// One spelling per registry: lower case, no `:443`, docker.io's aliases folded.
 pub fn normalize_host(host: &str) -> Result<String, String> {
     let host = host.to_ascii_lowercase();

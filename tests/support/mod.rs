@@ -15,15 +15,19 @@ pub fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/examples/hello-1.0.0")
 }
 
-/// `packpub` with an environment free of the caller's packpub settings.
+/// `packpub` with an environment free of the caller's settings and credentials: no
+/// `PACKPUB_*`, no keyring (no session bus) and an empty docker config, unless a test adds them.
 pub fn packpub() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_packpub"));
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();
-        if key.starts_with("PACKPUB_") || key == "SOURCE_DATE_EPOCH" || key == "NO_COLOR" {
+        if key.starts_with("PACKPUB_")
+            || ["SOURCE_DATE_EPOCH", "NO_COLOR", "DBUS_SESSION_BUS_ADDRESS"].contains(&key.as_str())
+        {
             cmd.env_remove(key);
         }
     }
+    cmd.env("DOCKER_CONFIG", "/nonexistent/packpub-test-docker-config");
     cmd
 }
 

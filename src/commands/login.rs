@@ -1,0 +1,98 @@
+//! `packpub login`: check credentials against the registry, then keep them where the user
+//! expects: the OS keyring, or docker's config when no keyring is reachable (the usual CI case).
+
+use super::push::{read_password_stdin, transport};
+use crate::cli::{LoginArgs, StoreChoice};
+use crate::credentials::{Credential, docker, keyring};
+use crate::exit::{Code, Failure};
+use crate::output::Output;
+use crate::redacted::Secret;
+use crate::registry::client::Registry;
+use crate::registry::reference::{BASE_PATH, host_from_url};
+use anyhow::Context;
+use std::io::{BufRead, IsTerminal};
+
+pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
+    let host = host_from_url(&args.host)
+        .map_err(|why| Failure::err(Code::Usage, format!("registry host {:?} {why}", args.host)))?;
+    let terminal = std::io::stdin().is_terminal();
+    let username = match &args.username {
+        Some(user) => user.clone(),
+        None if terminal && !args.password_stdin => prompt_line("Username: ")?,
+        None => {
+            return Err(Failure::err(
+                Code::Usage,
+                "no user name: pass --username USER",
+            ));
+        }
+    };
+    let password = if args.password_stdin {
+        read_password_stdin()?
+    } else if terminal {
+        Secret::new(rpassword::prompt_password("Password: ").context("cannot read the password")?)
+    } else {
+        return Err(Failure::err(
+            Code::Usage,
+            "stdin is not a terminal: pipe the password in with --password-stdin",
+        ));
+    };
+
+    let credential = Credential::basic(&username, password.clone());
+    let registry = Registry::new(&host, &transport(&args.transport), Some(&credential))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(registry.check_login(BASE_PATH))?;
+
+    let stored = store(&host, &username, &password, args.store, out)?;
+    out.success(
+        &format!("Login succeeded for {host}"),
+        &[("stored in", stored.clone())],
+    );
+    out.print_json(&serde_json::json!({"host": host, "username": username, "stored": stored}));
+    Ok(())
+}
+
+fn prompt_line(prompt: &str) -> anyhow::Result<String> {
+    eprint!("{prompt}");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let line = line.trim().to_string();
+    if line.is_empty() {
+        return Err(Failure::err(Code::Usage, "no user name given"));
+    }
+    Ok(line)
+}
+
+/// Stores by `choice`; returns where, in words.
+fn store(
+    host: &str,
+    username: &str,
+    password: &Secret,
+    choice: StoreChoice,
+    out: &Output,
+) -> anyhow::Result<String> {
+    if choice != StoreChoice::Docker {
+        match keyring::set(host, username, password) {
+            Ok(()) => return Ok("the OS keyring (service packpub)".to_string()),
+            Err(keyring::Unavailable(why)) if choice == StoreChoice::Auto => {
+                out.warn(&format!("{why}; falling back to docker's config"));
+            }
+            Err(keyring::Unavailable(why)) => {
+                return Err(anyhow::anyhow!(
+                    "{why}: cannot store the credential (try --store docker)"
+                ));
+            }
+        }
+    }
+    Ok(match docker::store(host, username, password)? {
+        docker::Stored::Helper(helper) => format!("docker-credential-{helper}"),
+        docker::Stored::Auths(path) => {
+            out.warn(&format!(
+                "the password is stored in {} only base64-encoded, not encrypted: anyone who can read that file can use it",
+                path.display()
+            ));
+            path.display().to_string()
+        }
+    })
+}

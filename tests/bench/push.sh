@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Benchmark: `packpub push` against a raw `curl` PUT of the same bytes and the ORAS Python SDK's
+# push, to a loopback CNCF Distribution registry this script starts, in the same run.
+# Prints median wall time of RUNS runs, ratios and peak memory (GNU time).
+# Usage: tests/bench/push.sh [WORKDIR]   (needs docker-registry, curl, /usr/bin/time and the
+# ORAS SDK venv that tests/run.sh creates in target/test-venv; RUNS=3 by default)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+work=${1:-$(mktemp -d)}
+runs=${RUNS:-3}
+python="$repo/target/test-venv/bin/python"
+for tool in docker-registry curl /usr/bin/time "$python"; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (see tests/run.sh)" >&2; exit 2; }
+done
+cargo build --release --locked --manifest-path "$repo/Cargo.toml" -q
+packpub="$repo/target/release/packpub"
+[ -d "$work/packs" ] || { mkdir -p "$work/packs"; python3 "$here/gen_packs.py" "$work/packs"; }
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+host="127.0.0.1:$port"
+rm -rf "$work/registry"; mkdir -p "$work/registry"
+cat > "$work/registry/config.yml" <<YAML
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $work/registry/storage}}
+http: {addr: $host}
+YAML
+env -u REGISTRY_HTTP_ADDR docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
+registry_pid=$!
+trap 'kill $registry_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf "http://$host/v2/" >/dev/null && break; sleep 0.1; done
+
+cd "$work/packs"
+"$packpub" pack mixed-1.0.0 -o "$work" -q
+tarball="$work/mixed-1.0.0.tar.gz"
+digest="sha256:$(sha256sum "$tarball" | cut -d' ' -f1)"
+cat > "$work/sdk_push.py" <<'PY'
+import os, sys, oras.client
+host, target, path = sys.argv[1:4]
+os.chdir(os.path.dirname(path))
+oras.client.OrasClient(hostname=host, insecure=True).push(files=[os.path.basename(path)], target=target)
+PY
+cat > "$work/curl_put.sh" <<'SH'
+set -e
+loc=$(curl -sf -D - -o /dev/null -X POST "http://$1/v2/$2/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+case "$loc" in http*) ;; *) loc="http://$1$loc" ;; esac
+sep='?'; case "$loc" in *\?*) sep='&' ;; esac
+curl -sf -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$3" "$loc${sep}digest=$4" -o /dev/null
+SH
+
+# median_run CMD...: runs CMD $runs times (each with RUN set to a fresh repository prefix, so no
+# blob is ever already there), prints "seconds peak_kib" of the median run.
+n=0
+median_run() {
+  local results=()
+  for _ in $(seq "$runs"); do
+    n=$((n + 1)); export RUN="r$n"
+    /usr/bin/time -f "%e %M" -o "$work/time" bash -c "$*" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+    results+=("$(cat "$work/time")")
+  done
+  printf '%s\n' "${results[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+}
+ref='$RUN/spectro-packs/archive/mixed:1.0.0'
+read -r t_curl m_curl < <(median_run "bash '$work/curl_put.sh' $host \$RUN/spectro-packs/archive/mixed '$tarball' $digest")
+read -r t_sdk m_sdk < <(median_run "'$python' '$work/sdk_push.py' $host $host/$ref '$tarball'")
+read -r t_pp m_pp < <(median_run "'$packpub' push '$tarball' --registry $host/\$RUN --plain-http -q")
+read -r t_fold m_fold < <(median_run "'$packpub' push mixed-1.0.0 --registry $host/\$RUN --plain-http -q")
+mkdir -p "$work/t"
+read -r t_tarsdk m_tarsdk < <(median_run "tar -czf '$work/t/mixed-1.0.0.tar.gz' mixed-1.0.0 && '$python' '$work/sdk_push.py' $host $host/$ref '$work/t/mixed-1.0.0.tar.gz'")
+
+size=$(stat -c %s "$tarball")
+ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
+mib() { python3 -c "print(f'{$1/1024:.1f}')"; }
+echo "tarball: $size bytes; median of $runs runs; $(nproc) cores; registry on loopback"
+printf '%-34s %8s %10s %10s\n' what seconds peak_MiB vs
+printf '%-34s %8s %10s %10s\n' "curl PUT (tarball)" "$t_curl" "$(mib "$m_curl")" "1.00x"
+printf '%-34s %8s %10s %10s\n' "ORAS SDK push (tarball)" "$t_sdk" "$(mib "$m_sdk")" "$(ratio "$t_sdk" "$t_curl")"
+printf '%-34s %8s %10s %10s\n' "packpub push (tarball)" "$t_pp" "$(mib "$m_pp")" "$(ratio "$t_pp" "$t_curl")"
+printf '%-34s %8s %10s %10s\n' "tar -czf + ORAS SDK push (folder)" "$t_tarsdk" "$(mib "$m_tarsdk")" "1.00x"
+printf '%-34s %8s %10s %10s\n' "packpub push (folder)" "$t_fold" "$(mib "$m_fold")" "$(ratio "$t_fold" "$t_tarsdk")"
+echo "packpub tarball push vs curl: time $(ratio "$t_pp" "$t_curl"), peak memory vs ORAS SDK: $(ratio "$m_pp" "$m_sdk")"
+echo "packpub folder push vs tar -czf + SDK: time $(ratio "$t_fold" "$t_tarsdk")"
