@@ -49,6 +49,12 @@ pub enum Command {
     Login(LoginArgs),
     /// Remove the credentials packpub stored for a registry
     Logout(LogoutArgs),
+    /// Prove the registry holds the pack you built, in the shape Palette reads
+    Verify(VerifyArgs),
+    /// List the packs and versions under TARGET/spectro-packs/archive
+    Ls(LsArgs),
+    /// Download a published pack (and, with --extract, unpack it safely)
+    Pull(PullArgs),
 }
 
 #[derive(Debug, Args)]
@@ -167,4 +173,51 @@ pub struct LogoutArgs {
     /// Also remove docker's entries packpub did not write (another tool's login, a helper's)
     #[arg(long)]
     pub all: bool,
+}
+
+/// Reading from a registry: where, how, as whom.
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub transport: TransportArgs,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A pack folder, a <name>-<version>.tar.gz made by `pack`, or NAME:VERSION (remote checks only)
+    #[arg(default_value = ".")]
+    pub pack: String,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub validation: ValidationArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Only this pack (works where the registry forbids listing its catalog)
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Entries asked for per request when listing (the registry's `n`)
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..))]
+    pub page_size: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// NAME:VERSION of the pack
+    pub pack: String,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Folder to write <name>-<version>.tar.gz into
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    pub output: PathBuf,
+    /// Also unpack the archive into DIR (refused if any entry is unsafe)
+    #[arg(long)]
+    pub extract: bool,
 }

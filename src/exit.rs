@@ -6,8 +6,7 @@
 
 use std::fmt;
 
-/// Process exit codes, documented in the README. The numbers never change meaning; 6
-/// (verification failed) is reserved for `verify`.
+/// Process exit codes, documented in the README. The numbers never change meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     Unexpected = 1,
@@ -16,6 +15,8 @@ pub enum Code {
     Auth = 4,
     /// The version exists with other content.
     Conflict = 5,
+    /// `verify` found a difference, or a download is unsafe or corrupt.
+    VerifyFailed = 6,
     Unreachable = 7,
     /// Ctrl-C: the shell convention, 128 + SIGINT.
     Interrupted = 130,

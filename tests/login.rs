@@ -31,18 +31,6 @@ fn secret_tool(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Runs packpub with `input` on stdin.
-fn with_stdin(mut cmd: Command, input: &str) -> Run {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
-    Run::of(child.wait_with_output().unwrap())
-}
-
 fn login(reg: &Registry, docker: &Path, keyring: bool, password: &str, extra: &[&str]) -> Run {
     let mut cmd = packpub();
     cmd.args(["login", reg.host(), "-u", "alice", "--password-stdin", "-v"])

@@ -141,17 +141,17 @@ fn archive_holds_exactly_the_folder_under_one_top_level_directory() {
 fn source_date_epoch_sets_every_timestamp() {
     let tmp = TempDir::new().unwrap();
     let out = tmp.path().join("out");
-    let run = packpub()
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .args([
+    let pack_at = |epoch: &str| {
+        let mut cmd = packpub();
+        cmd.env("SOURCE_DATE_EPOCH", epoch).args([
             "pack",
             example().to_str().unwrap(),
             "-o",
             out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    Run::of(run).expect(0);
+        ]);
+        Run::of(cmd.output().unwrap())
+    };
+    pack_at("1700000000").expect(0);
     let listing = tar(&[
         "--utc",
         "-tzvf",
@@ -161,18 +161,7 @@ fn source_date_epoch_sets_every_timestamp() {
         listing.lines().all(|l| l.contains("2023-11-14 22:13")),
         "{listing}"
     );
-
-    let bad = packpub()
-        .env("SOURCE_DATE_EPOCH", "yesterday")
-        .args([
-            "pack",
-            example().to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    let bad = Run::of(bad).expect(2);
+    let bad = pack_at("yesterday").expect(2);
     assert!(bad.stderr.contains("SOURCE_DATE_EPOCH"), "{}", bad.stderr);
 }
 

@@ -235,15 +235,7 @@ fn image_spec_1_1_gives_the_newer_oras_shape() {
 fn a_tarball_made_by_pack_pushes_the_same_bytes() {
     let reg = Registry::plain();
     let tmp = TempDir::new().unwrap();
-    let out = tmp.path().join("out");
-    run(&[
-        "pack",
-        example().to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ])
-    .expect(0);
-    let tarball = out.join("hello-1.0.0.tar.gz");
+    let tarball = pack_example(&tmp.path().join("out"));
     let run = push(reg.host(), &[&tarball], &["--plain-http", "--json"]).expect(0);
     assert_eq!(run.json()[0]["layer_digest"], sha256_file(&tarball));
     // The folder gives the same archive, so it is already published.
@@ -369,17 +361,6 @@ fn unreachable_registry_exits_7() {
 
 fn tls_target(reg: &Registry) -> String {
     format!("{}/proj", reg.host())
-}
-
-fn with_stdin(mut cmd: Command, input: &str) -> Run {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
-    Run::of(child.wait_with_output().unwrap())
 }
 
 const PASSWORD: &str = "s3cret-Pa55word";
@@ -692,14 +673,7 @@ fn oras_python_sdk_pulls_the_pushed_pack() {
     let python = oras_python();
     let reg = Registry::plain();
     let tmp = TempDir::new().unwrap();
-    let out = tmp.path().join("out");
-    run(&[
-        "pack",
-        example().to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ])
-    .expect(0);
+    let packed = pack_example(&tmp.path().join("out"));
     push(
         &format!("{}/proj", reg.host()),
         &[&example()],
@@ -724,7 +698,7 @@ fn oras_python_sdk_pulls_the_pushed_pack() {
     assert_eq!(list(&pulled), ["hello-1.0.0.tar.gz"]);
     assert_eq!(
         fs::read(pulled.join("hello-1.0.0.tar.gz")).unwrap(),
-        fs::read(out.join("hello-1.0.0.tar.gz")).unwrap()
+        fs::read(&packed).unwrap()
     );
 }
 

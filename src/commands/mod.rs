@@ -3,13 +3,20 @@
 
 mod login;
 mod logout;
+mod ls;
 mod pack;
+mod pull;
 mod push;
+mod verify;
 
-use crate::cli::{Command, ValidationArgs};
+use crate::cli::{Command, RemoteArgs, ValidationArgs};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::pack::{Finding, Pack, Severity, inspect};
+use crate::registry::client::Registry;
+use crate::registry::layout::Layout;
+use crate::registry::reference::Target;
+use crate::registry::remote::Remote;
 use std::path::Path;
 
 pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
@@ -18,6 +25,9 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
         Command::Push(args) => push::run(&args, out),
         Command::Login(args) => login::run(&args, out),
         Command::Logout(args) => logout::run(&args, out),
+        Command::Verify(args) => verify::run(&args, out),
+        Command::Ls(args) => ls::run(&args, out),
+        Command::Pull(args) => pull::run(&args, out),
     }
 }
 
@@ -62,4 +72,53 @@ fn load_pack(
             ))
         }
     }
+}
+
+/// Connects to the target of a reading command (a registry, or an existing OCI layout).
+fn open_remote(args: &RemoteArgs, out: &Output) -> anyhow::Result<Remote> {
+    let target = Target::parse(&args.target.registry).map_err(|m| Failure::err(Code::Usage, m))?;
+    Ok(match target {
+        Target::Layout(path) => {
+            if !path.join("index.json").is_file() {
+                return Err(Failure::err(
+                    Code::Usage,
+                    format!("{} is not an OCI layout (no index.json)", path.display()),
+                ));
+            }
+            Remote::Layout(Layout::open(&path)?)
+        }
+        Target::Registry { host, prefix } => {
+            let given = push::read_credentials(&args.credentials)?;
+            let credential = crate::credentials::resolve(&host, &given, out)?;
+            let transport = push::transport(&args.transport);
+            Remote::Registry {
+                registry: Registry::new(&host, &transport, credential.as_ref())?,
+                prefix,
+            }
+        }
+    })
+}
+
+/// `NAME:VERSION` → the two, checked against the pack grammar.
+fn name_version(input: &str) -> anyhow::Result<(String, String)> {
+    let usage = |why: String| {
+        Failure::err(
+            Code::Usage,
+            format!("{input:?}: {why}; use NAME:VERSION, e.g. hello:1.0.0"),
+        )
+    };
+    let (name, version) = input
+        .split_once(':')
+        .ok_or_else(|| usage("no ':'".to_string()))?;
+    crate::pack::PackName::parse(name).map_err(usage)?;
+    crate::pack::PackVersion::parse(version).map_err(usage)?;
+    Ok((name.to_string(), version.to_string()))
+}
+
+/// A tokio runtime for the registry calls of one command.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }

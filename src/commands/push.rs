@@ -464,25 +464,16 @@ impl Ctx<'_> {
     }
 
     /// Creates `[PROJECT/]spectro-packs/archive` the way `oras push` with no file does (an
-    /// empty manifest pushed by digest), unless it is there already. The empty manifest carries
-    /// a fixed created time, so its digest is the same on every run and its presence is a
-    /// reliable check even where the repository has no tags to list (Distribution answers
-    /// NAME_UNKNOWN for a repository holding only untagged manifests).
+    /// empty manifest pushed by digest), unless it is there already.
     async fn ensure_base(&self, registry: &Registry, base_repo: &str) -> anyhow::Result<()> {
-        let probe = registry.reference(base_repo, "latest");
-        let empty = manifest::build(
-            self.args.image_spec,
-            None,
-            &manifest::rfc3339(archive::DEFAULT_MTIME),
-        );
-        let digest = Digest::of(&empty).to_string();
-        let by_digest = registry.digest_reference(base_repo, &digest);
-        if registry.repository_exists(&probe).await?
-            || registry.manifest(&by_digest).await?.is_some()
-        {
+        if registry.base_path_exists(base_repo).await? {
             self.out.verbose(&format!("base path {base_repo} exists"));
             return Ok(());
         }
+        let empty = manifest::base_manifest(self.args.image_spec);
+        let digest = Digest::of(&empty).to_string();
+        let probe = registry.reference(base_repo, "latest");
+        let by_digest = registry.digest_reference(base_repo, &digest);
         let config_digest = Digest::of(EMPTY_CONFIG).to_string();
         if !registry.blob_exists(&probe, &config_digest).await? {
             registry

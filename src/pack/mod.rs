@@ -9,10 +9,9 @@ mod validate;
 mod walk;
 
 pub use findings::{Finding, Findings, Severity};
-pub use model::component_problem;
-#[cfg(test)]
-pub use model::{PackName, PackVersion};
+pub use model::{PackName, PackVersion, component_problem};
 pub use validate::Identity;
+pub use walk::Kind as EntryKind;
 
 use crate::exit::{Code, Failure};
 use anyhow::Context;

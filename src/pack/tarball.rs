@@ -7,6 +7,7 @@ use super::validate::{self, Identity, PACK_JSON, VALUES_YAML};
 use crate::digest::{Digest, HashingWriter};
 use crate::exit::{Code, Failure};
 use anyhow::Context;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Component, Path};
@@ -17,8 +18,23 @@ const PACK_JSON_LIMIT: u64 = 1 << 20;
 pub struct Tarball {
     pub id: Option<Identity>,
     pub findings: Findings,
+    /// Entries that would be unsafe to extract, each with the reason.
+    pub unsafe_entries: Vec<String>,
+    /// Every regular file under the top folder (path inside it) with its content digest.
+    pub files: BTreeMap<String, Digest>,
+    /// The single top-level folder, when there is one.
+    pub top: Option<String>,
     pub digest: Digest,
     pub size: u64,
+}
+
+/// What the entries say, gathered in one pass.
+#[derive(Default)]
+struct Contents {
+    id: Option<Identity>,
+    unsafe_entries: Vec<String>,
+    files: BTreeMap<String, Digest>,
+    top: Option<String>,
 }
 
 /// Reads `path` once: digest and size of the file, and validation of what it holds.
@@ -35,13 +51,13 @@ pub fn inspect(path: &Path) -> anyhow::Result<Tarball> {
     );
     let mut hashing = HashingReader(BufReader::new(file), HashingWriter::new(io::sink()));
     let mut findings = Findings::default();
-    let id = entries(&mut hashing, &shown, &mut findings)
+    let contents = entries(&mut hashing, &shown, &mut findings)
         .with_context(|| format!("{} is not a gzip-compressed tar archive", path.display()))
         .map_err(|err| Failure::err(Code::InvalidPack, format!("{err:#}")))?;
     // Hash whatever follows the tar end marker too: the digest is the whole file's.
     io::copy(&mut hashing, &mut io::sink())?;
     let (digest, size, _) = hashing.1.finish();
-    if let Some(id) = &id {
+    if let Some(id) = &contents.id {
         let expected = format!("{}-{}.tar.gz", id.name, id.version);
         if shown != expected {
             findings.error(
@@ -53,8 +69,11 @@ pub fn inspect(path: &Path) -> anyhow::Result<Tarball> {
         }
     }
     Ok(Tarball {
-        id,
+        id: contents.id,
         findings,
+        unsafe_entries: contents.unsafe_entries,
+        files: contents.files,
+        top: contents.top,
         digest,
         size,
     })
@@ -64,10 +83,9 @@ fn entries(
     reader: &mut impl Read,
     shown: &str,
     findings: &mut Findings,
-) -> anyhow::Result<Option<Identity>> {
+) -> anyhow::Result<Contents> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
-    let mut top: Option<String> = None;
-    let mut id = None;
+    let mut contents = Contents::default();
     let mut saw_pack_json = false;
     let mut saw_values = false;
     for entry in archive.entries()? {
@@ -77,26 +95,33 @@ fn entries(
             findings.error(
                 shown,
                 Some(&path),
-                problem,
+                problem.clone(),
                 "re-create the archive with `packpub pack`",
             );
+            contents.unsafe_entries.push(format!("{path}: {problem}"));
             continue;
         }
         let first = path.split('/').next().unwrap_or_default().to_string();
-        match &top {
-            None => top = Some(first.clone()),
+        match &contents.top {
+            None => contents.top = Some(first.clone()),
             Some(t) if *t != first => {
+                let problem = format!("is outside the top-level folder {t:?}");
                 findings.error(
                     shown,
                     Some(&path),
-                    format!("is outside the top-level folder {t:?}"),
+                    problem.clone(),
                     "keep the whole pack under one folder",
                 );
+                contents.unsafe_entries.push(format!("{path}: {problem}"));
                 continue;
             }
             Some(_) => {}
         }
-        let inner = path[first.len()..].trim_matches('/');
+        let inner = path[first.len()..].trim_matches('/').to_string();
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let mut hashing = HashingWriter::new(io::sink());
         if inner == PACK_JSON {
             saw_pack_json = true;
             let mut text = String::new();
@@ -104,10 +129,13 @@ fn entries(
                 .take(PACK_JSON_LIMIT)
                 .read_to_string(&mut text)
                 .context("pack.json is not UTF-8")?;
-            id = validate::pack_json(&text, findings).map(|(id, _)| id);
-        } else if inner == VALUES_YAML {
-            saw_values = true;
+            io::Write::write_all(&mut hashing, text.as_bytes())?;
+            contents.id = validate::pack_json(&text, findings).map(|(id, _)| id);
+        } else {
+            saw_values |= inner == VALUES_YAML;
+            io::copy(&mut entry, &mut hashing)?;
         }
+        contents.files.insert(inner, hashing.finish().0);
     }
     if !saw_pack_json {
         findings.error(
@@ -125,7 +153,30 @@ fn entries(
             "add values.yaml to the pack (it may be empty)",
         );
     }
-    Ok(id)
+    Ok(contents)
+}
+
+/// Unpacks a tarball that [`inspect`] found safe into `dir`: first into a temp folder inside
+/// `dir`, then the top folder is renamed into place, so a failure leaves nothing behind.
+pub fn extract(path: &Path, top: &str, dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let target = dir.join(top);
+    anyhow::ensure!(
+        !target.exists(),
+        "{} already exists; remove it or pull into another folder",
+        target.display()
+    );
+    let staging = tempfile::Builder::new()
+        .prefix(".packpub-")
+        .tempdir_in(dir)?;
+    let file = File::open(path)?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(BufReader::new(file)));
+    archive.set_preserve_permissions(false);
+    archive.set_overwrite(false);
+    archive
+        .unpack(staging.path())
+        .with_context(|| format!("cannot extract {}", path.display()))?;
+    std::fs::rename(staging.path().join(top), &target)?;
+    Ok(target)
 }
 
 /// Why an entry would be unsafe to extract, if it would.

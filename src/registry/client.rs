@@ -6,7 +6,7 @@
 use crate::credentials::Credential;
 use crate::exit::{Code, Failure};
 use crate::interrupt;
-use crate::registry::manifest::MANIFEST_MEDIA_TYPE;
+use crate::registry::manifest::{ImageSpec, MANIFEST_MEDIA_TYPE, base_manifest};
 use anyhow::Context;
 use futures_util::TryStreamExt;
 use oci_client::errors::{OciDistributionError, OciErrorCode};
@@ -162,6 +162,106 @@ impl Registry {
                 "list the repository",
             )),
         }
+    }
+
+    /// Streams the blob `digest` into `dest`, returning the bytes written. The caller checks the
+    /// digest of what it wrote.
+    pub async fn download_blob(
+        &self,
+        reference: &Reference,
+        digest: &str,
+        dest: &mut tokio::fs::File,
+    ) -> anyhow::Result<u64> {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let mut stream = self
+            .retry("download the pack", reference, || {
+                self.client.pull_blob_stream(reference, digest)
+            })
+            .await?;
+        let mut written = 0;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.with_context(|| format!("the download of {digest} broke off"))?;
+            interrupt::check()?;
+            dest.write_all(&chunk).await?;
+            written += chunk.len() as u64;
+        }
+        dest.flush().await?;
+        Ok(written)
+    }
+
+    /// Every repository in the catalog, `page` at a time (the registry's `n`/`last` paging).
+    pub async fn catalog(&self, page: usize) -> anyhow::Result<Vec<String>> {
+        let probe = self.reference("packpub", "latest");
+        let mut all: Vec<String> = Vec::new();
+        loop {
+            let last = all.last().cloned();
+            let batch = self
+                .retry("list the catalog", &probe, || {
+                    self.client
+                        .catalog(&probe, &self.auth, Some(page), last.as_deref())
+                })
+                .await?
+                .repositories;
+            let done = batch.len() < page;
+            all.extend(batch);
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Every tag of `reference`'s repository, `page` at a time; empty when it does not exist.
+    pub async fn tags(&self, reference: &Reference, page: usize) -> anyhow::Result<Vec<String>> {
+        let mut all: Vec<String> = Vec::new();
+        loop {
+            let last = all.last().cloned();
+            let result = self
+                .retry_raw(|| {
+                    self.client
+                        .list_tags(reference, &self.auth, Some(page), last.as_deref())
+                })
+                .await;
+            let batch = match result {
+                Ok(response) => response.tags,
+                Err(err) if is_not_found(&err) => return Ok(all),
+                Err(err) => {
+                    return Err(translate(
+                        &self.host,
+                        reference.repository(),
+                        err,
+                        "list tags",
+                    ));
+                }
+            };
+            let done = batch.len() < page;
+            all.extend(batch);
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Whether `[PROJECT/]spectro-packs/archive` exists: it has tags, or holds the empty manifest
+    /// packpub (or any ORAS-shaped tool using the same fixed time) pushes to create it.
+    pub async fn base_path_exists(&self, base_repo: &str) -> anyhow::Result<bool> {
+        if self
+            .repository_exists(&self.reference(base_repo, "latest"))
+            .await?
+        {
+            return Ok(true);
+        }
+        for spec in [ImageSpec::V1_0, ImageSpec::V1_1] {
+            let digest = crate::digest::Digest::of(&base_manifest(spec)).to_string();
+            if self
+                .manifest(&self.digest_reference(base_repo, &digest))
+                .await?
+                .is_some()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     pub async fn blob_exists(&self, reference: &Reference, digest: &str) -> anyhow::Result<bool> {

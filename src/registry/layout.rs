@@ -50,7 +50,20 @@ impl Layout {
         self.root.join("index.json")
     }
 
-    fn blob_path(&self, digest: &str) -> PathBuf {
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every `org.opencontainers.image.ref.name` in `index.json`.
+    pub fn ref_names(&self) -> anyhow::Result<Vec<String>> {
+        let index = self.read_index()?;
+        Ok(manifests(&index)
+            .iter()
+            .filter_map(|m| m["annotations"][REF_NAME].as_str().map(str::to_string))
+            .collect())
+    }
+
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
         let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
         self.root.join("blobs/sha256").join(hex)
     }

@@ -99,6 +99,13 @@ pub fn build(spec: ImageSpec, layer: Option<Layer<'_>>, created: &str) -> Vec<u8
     serde_json::to_vec(&manifest).expect("a manifest always serialises")
 }
 
+/// The empty manifest that makes the base path exist. Its created time is fixed, so its digest
+/// is the same on every run: a reliable presence check even where the repository has no tags
+/// to list (Distribution answers NAME_UNKNOWN for a repository holding only untagged manifests).
+pub fn base_manifest(spec: ImageSpec) -> Vec<u8> {
+    build(spec, None, &rfc3339(crate::pack::archive::DEFAULT_MTIME))
+}
+
 /// RFC 3339 UTC, second precision, as Go's `time.RFC3339` prints it.
 pub fn rfc3339(unix: u64) -> String {
     let days = unix / 86_400;
@@ -123,6 +130,45 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Checks that `bytes` is the manifest shape Palette reads (ORAS v1.0.0's, or 1.1's): the OCI
+/// manifest media type, an ORAS config, exactly one `…layer.v1.tar` layer titled `title`.
+/// Returns that layer's digest and size, or what is wrong.
+pub fn check_shape(bytes: &[u8], title: &str) -> Result<(String, u64), String> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("the manifest is not JSON: {e}"))?;
+    let media_type = doc["mediaType"].as_str().unwrap_or("(none)");
+    if media_type != MANIFEST_MEDIA_TYPE {
+        return Err(format!(
+            "manifest media type is {media_type}, not {MANIFEST_MEDIA_TYPE}"
+        ));
+    }
+    let config = doc["config"]["mediaType"].as_str().unwrap_or("(none)");
+    if config != UNKNOWN_CONFIG_MEDIA_TYPE && config != EMPTY_MEDIA_TYPE {
+        return Err(format!(
+            "config media type is {config}, not {UNKNOWN_CONFIG_MEDIA_TYPE}"
+        ));
+    }
+    let layers = doc["layers"].as_array().map_or(&[][..], Vec::as_slice);
+    let [layer] = layers else {
+        return Err(format!(
+            "the manifest has {} layers; Palette reads exactly one",
+            layers.len()
+        ));
+    };
+    let layer_type = layer["mediaType"].as_str().unwrap_or("(none)");
+    if layer_type != LAYER_MEDIA_TYPE {
+        return Err(format!(
+            "layer media type is {layer_type}, not {LAYER_MEDIA_TYPE}"
+        ));
+    }
+    let found = layer["annotations"][TITLE].as_str().unwrap_or("(none)");
+    if found != title {
+        return Err(format!("layer title ({TITLE}) is {found:?}, not {title:?}"));
+    }
+    let digest = layer["digest"].as_str().ok_or("the layer has no digest")?;
+    Ok((digest.to_string(), layer["size"].as_u64().unwrap_or(0)))
 }
 
 /// The layer a pushed manifest names, as read back from the registry.

@@ -46,7 +46,7 @@ set -e
 loc=$(curl -sf -D - -o /dev/null -X POST "http://$1/v2/$2/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
 case "$loc" in http*) ;; *) loc="http://$1$loc" ;; esac
 sep='?'; case "$loc" in *\?*) sep='&' ;; esac
-curl -sf -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$3" "$loc${sep}digest=$4" -o /dev/null
+curl -sf -X PUT -H 'Content-Type: application/octet-stream' -T "$3" "$loc${sep}digest=$4" -o /dev/null
 SH
 
 # median_run CMD...: runs CMD $runs times (each with RUN set to a fresh repository prefix, so no

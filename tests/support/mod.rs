@@ -63,6 +63,30 @@ impl Run {
     }
 }
 
+/// Runs `cmd` with `input` on stdin.
+pub fn with_stdin(mut cmd: Command, input: &str) -> Run {
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    Run::of(child.wait_with_output().unwrap())
+}
+
+/// Packs the bundled example into `out`; returns the archive's path.
+pub fn pack_example(out: &Path) -> PathBuf {
+    run(&[
+        "pack",
+        example().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .expect(0);
+    out.join("hello-1.0.0.tar.gz")
+}
+
 pub fn run(args: &[&str]) -> Run {
     Run::of(packpub().args(args).output().expect("run packpub"))
 }

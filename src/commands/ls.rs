@@ -1,0 +1,94 @@
+//! `packpub ls`: the packs under `TARGET/spectro-packs/archive/` and their versions, as
+//! Palette's sync finds them (catalog, then each repository's tags, page by page).
+
+use super::{open_remote, runtime};
+use crate::cli::LsArgs;
+use crate::exit::{Code, Failure};
+use crate::output::Output;
+use serde::Serialize;
+use std::cmp::Ordering;
+
+#[derive(Serialize)]
+struct Listing {
+    name: String,
+    versions: Vec<String>,
+}
+
+pub fn run(args: &LsArgs, out: &Output) -> anyhow::Result<()> {
+    let remote = open_remote(&args.remote, out)?;
+    let page = usize::from(args.page_size);
+    let listings = runtime()?.block_on(async {
+        let names = match &args.name {
+            Some(name) => vec![name.clone()],
+            None => remote.pack_names(page).await.map_err(|err| {
+                Failure::err(
+                    crate::exit::failure_of(&err).map_or(Code::Unexpected, |f| f.code),
+                    format!(
+                        "cannot list the registry's catalog ({err:#}); registries such as Harbor allow it \
+                         only to administrators: name the pack instead, `packpub ls NAME`"
+                    ),
+                )
+            })?,
+        };
+        let mut listings = Vec::new();
+        for name in names {
+            let mut versions = remote.tags(&remote.repository(&name), page).await?;
+            versions.sort_by(|a, b| compare_versions(a, b));
+            listings.push(Listing { name, versions });
+        }
+        anyhow::Ok(listings)
+    })?;
+    if let Some(name) = &args.name
+        && listings.iter().all(|l| l.versions.is_empty())
+    {
+        out.warn(&format!(
+            "no pack named {name} under {}",
+            remote.repository("")
+        ));
+    }
+    for listing in &listings {
+        out.success(&listing.name, &[("versions", listing.versions.join(", "))]);
+    }
+    out.print_json(&listings);
+    Ok(())
+}
+
+/// Semver order first (a leading `v` tolerated), then everything else in plain string order.
+fn compare_versions(a: &str, b: &str) -> Ordering {
+    let parse = |v: &str| semver::Version::parse(v.strip_prefix('v').unwrap_or(v)).ok();
+    match (parse(a), parse(b)) {
+        (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.cmp(b)),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn versions_sort_semver_aware_then_the_rest() {
+        let mut v = vec![
+            "1.10.0",
+            "latest",
+            "1.2.0",
+            "1.5",
+            "v1.9.0",
+            "1.2.0-rc.1",
+            "0.9.1",
+        ];
+        v.sort_by(|a, b| super::compare_versions(a, b));
+        assert_eq!(
+            v,
+            [
+                "0.9.1",
+                "1.2.0-rc.1",
+                "1.2.0",
+                "v1.9.0",
+                "1.10.0",
+                "1.5",
+                "latest"
+            ]
+        );
+    }
+}
