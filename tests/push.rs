@@ -702,20 +702,6 @@ fn oras_python_sdk_pulls_the_pushed_pack() {
     );
 }
 
-/// The Python with the ORAS SDK that tests/run.sh installs into a venv.
-pub fn oras_python() -> std::path::PathBuf {
-    let python = std::env::var_os("PACKPUB_TEST_PYTHON")
-        .map(Into::into)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python")
-        });
-    assert!(
-        python.exists(),
-        "no ORAS SDK venv at {}: run tests/run.sh (it creates it)",
-        python.display()
-    );
-    python
-}
 
 /// A 1 GiB pack archive streams from disk: packpub's peak RSS stays under 50 MiB. The archive
 /// is stored uncompressed (gzip level 0) so building it costs seconds, not minutes.

@@ -26,10 +26,27 @@ log: {level: error}
 storage: {filesystem: {rootdirectory: $work/registry/storage}}
 http: {addr: $host}
 YAML
-env -u REGISTRY_HTTP_ADDR docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
-registry_pid=$!
-trap 'kill $registry_pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -sf "http://$host/v2/" >/dev/null && break; sleep 0.1; done
+# A registry with empty storage before every measured run: Distribution completes the upload
+# of a blob it already stores (from an earlier run) far faster, which would flatter the later
+# runs.
+# (The pid lives in a file: median_run runs in a subshell.)
+pidfile="$work/registry/pid"
+stop_registry() {
+  if [ -f "$pidfile" ]; then
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    while curl -s "http://$host/v2/" >/dev/null; do sleep 0.05; done
+    rm -f "$pidfile"
+  fi
+}
+fresh_registry() {
+  stop_registry
+  rm -rf "$work/registry/storage"
+  env -u REGISTRY_HTTP_ADDR docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
+  echo $! > "$pidfile"
+  for _ in $(seq 100); do curl -sf "http://$host/v2/" >/dev/null && return; sleep 0.1; done
+  echo "the registry did not start: $(cat "$work/registry/log")" >&2; exit 1
+}
+trap stop_registry EXIT
 
 cd "$work/packs"
 "$packpub" pack mixed-1.0.0 -o "$work" -q
@@ -49,13 +66,14 @@ sep='?'; case "$loc" in *\?*) sep='&' ;; esac
 curl -sf -X PUT -H 'Content-Type: application/octet-stream' -T "$3" "$loc${sep}digest=$4" -o /dev/null
 SH
 
-# median_run CMD...: runs CMD $runs times (each with RUN set to a fresh repository prefix, so no
-# blob is ever already there), prints "seconds peak_kib" of the median run.
+# median_run CMD...: runs CMD $runs times, each against a fresh registry (RUN names a fresh
+# repository prefix too), prints "seconds peak_kib" of the median run.
 n=0
 median_run() {
   local results=()
   for _ in $(seq "$runs"); do
     n=$((n + 1)); export RUN="r$n"
+    fresh_registry
     /usr/bin/time -f "%e %M" -o "$work/time" bash -c "$*" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
     results+=("$(cat "$work/time")")
   done

@@ -209,3 +209,18 @@ pub fn run_measured(mut cmd: Command) -> (Run, u64) {
     };
     (run, usage.ru_maxrss as u64)
 }
+
+/// The Python with the ORAS SDK that tests/run.sh installs into a venv.
+pub fn oras_python() -> PathBuf {
+    let python = std::env::var_os("PACKPUB_TEST_PYTHON")
+        .map(Into::into)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python")
+        });
+    assert!(
+        python.exists(),
+        "no ORAS SDK venv at {}: run tests/run.sh (it creates it)",
+        python.display()
+    );
+    python
+}
