@@ -702,7 +702,6 @@ fn oras_python_sdk_pulls_the_pushed_pack() {
     );
 }
 
-
 /// A 1 GiB pack archive streams from disk: packpub's peak RSS stays under 50 MiB. The archive
 /// is stored uncompressed (gzip level 0) so building it costs seconds, not minutes.
 #[test]

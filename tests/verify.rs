@@ -12,12 +12,19 @@ use tempfile::TempDir;
 
 const REF: &str = "spectro-packs/archive/hello:1.0.0";
 
-
 /// Runs tests/support/oras_peer.py.
 fn peer(args: &[&str]) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/oras_peer.py");
-    let out = Command::new(oras_python()).arg(script).args(args).output().unwrap();
-    assert!(out.status.success(), "oras_peer {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(oras_python())
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "oras_peer {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Builds a tarball of `kind` named hello-1.0.0.tar.gz and pushes it over the tag with the SDK.
@@ -25,7 +32,12 @@ fn sdk_push(reg: &Registry, kind: &str, dir: &Path) {
     let file = dir.join(kind).join("hello-1.0.0.tar.gz");
     fs::create_dir_all(file.parent().unwrap()).unwrap();
     peer(&["tarball", kind, file.to_str().unwrap()]);
-    peer(&["push", reg.host(), &format!("{}/{REF}", reg.host()), file.to_str().unwrap()]);
+    peer(&[
+        "push",
+        reg.host(),
+        &format!("{}/{REF}", reg.host()),
+        file.to_str().unwrap(),
+    ]);
 }
 
 fn cmd(verb: &str, reg: &Registry, args: &[&str]) -> Run {
@@ -44,15 +56,36 @@ fn verify_passes_right_after_push_in_every_form() {
     push_example(&reg);
     let tmp = TempDir::new().unwrap();
     let tarball = pack_example(tmp.path());
-    for pack in [example().to_str().unwrap(), tarball.to_str().unwrap(), "hello:1.0.0"] {
+    for pack in [
+        example().to_str().unwrap(),
+        tarball.to_str().unwrap(),
+        "hello:1.0.0",
+    ] {
         let run = cmd("verify", &reg, &[pack, "--json"]).expect(0);
         let doc = run.json();
         assert_eq!(doc["ok"], true, "{}", run.stdout);
-        let names: Vec<&str> = doc["checks"].as_array().unwrap().iter().map(|c| c["check"].as_str().unwrap()).collect();
-        for expected in ["base path", "tag", "manifest shape", "download", "safe to extract", "pack.json matches the tag", "pack is valid"] {
+        let names: Vec<&str> = doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["check"].as_str().unwrap())
+            .collect();
+        for expected in [
+            "base path",
+            "tag",
+            "manifest shape",
+            "download",
+            "safe to extract",
+            "pack.json matches the tag",
+            "pack is valid",
+        ] {
             assert!(names.contains(&expected), "{pack}: {names:?}");
         }
-        assert_eq!(names.contains(&"digest"), pack != "hello:1.0.0", "{pack}: {names:?}");
+        assert_eq!(
+            names.contains(&"digest"),
+            pack != "hello:1.0.0",
+            "{pack}: {names:?}"
+        );
     }
 }
 
@@ -63,9 +96,22 @@ fn a_tag_repushed_by_another_tool_fails_the_digest_check() {
     let tmp = TempDir::new().unwrap();
     sdk_push(&reg, "other-content", tmp.path());
     let run = cmd("verify", &reg, &[example().to_str().unwrap()]).expect(6);
-    assert!(run.stderr.contains("✘ digest: registry sha256:"), "{}", run.stderr);
-    assert!(run.stderr.contains("changed: values.yaml"), "{}", run.stderr);
-    assert!(run.stderr.contains("only here: README.md"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("✘ digest: registry sha256:"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("only here: README.md, logo.png, manifests/hello.yaml"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("changed: pack.json, values.yaml"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -74,9 +120,18 @@ fn a_wrong_title_fails_the_manifest_shape_check() {
     let tmp = TempDir::new().unwrap();
     let file = tmp.path().join("other.tar.gz");
     fs::copy(pack_example(&tmp.path().join("out")), &file).unwrap();
-    peer(&["push", reg.host(), &format!("{}/{REF}", reg.host()), file.to_str().unwrap()]);
+    peer(&[
+        "push",
+        reg.host(),
+        &format!("{}/{REF}", reg.host()),
+        file.to_str().unwrap(),
+    ]);
     let run = cmd("verify", &reg, &["hello:1.0.0"]).expect(6);
-    assert!(run.stderr.contains("✘ manifest shape: layer title"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("✘ manifest shape: layer title"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("\"other.tar.gz\""), "{}", run.stderr);
 }
 
@@ -86,7 +141,12 @@ fn pack_json_with_another_version_than_the_tag_fails() {
     let tmp = TempDir::new().unwrap();
     sdk_push(&reg, "version-2", tmp.path());
     let run = cmd("verify", &reg, &["hello:1.0.0"]).expect(6);
-    assert!(run.stderr.contains("✘ pack.json matches the tag: pack.json inside says hello 2.0.0"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("✘ pack.json matches the tag: pack.json inside says hello 2.0.0"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -96,12 +156,26 @@ fn hostile_archives_fail_verify_and_are_never_extracted() {
         let tmp = TempDir::new().unwrap();
         sdk_push(&reg, kind, &tmp.path().join("src"));
         let run = cmd("verify", &reg, &["hello:1.0.0"]).expect(6);
-        assert!(run.stderr.contains("✘ safe to extract"), "{kind}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("✘ safe to extract"),
+            "{kind}: {}",
+            run.stderr
+        );
 
         let jail = tmp.path().join("jail");
         let dest = jail.join("dest");
-        let run = cmd("pull", &reg, &["hello:1.0.0", "-o", dest.to_str().unwrap(), "--extract"]).expect(6);
-        assert!(run.stderr.contains("unsafe to extract; nothing was written"), "{kind}: {}", run.stderr);
+        let run = cmd(
+            "pull",
+            &reg,
+            &["hello:1.0.0", "-o", dest.to_str().unwrap(), "--extract"],
+        )
+        .expect(6);
+        assert!(
+            run.stderr
+                .contains("unsafe to extract; nothing was written"),
+            "{kind}: {}",
+            run.stderr
+        );
         assert!(list(&dest).is_empty(), "{kind}: {:?}", list(&dest));
         assert_eq!(list(&jail), ["dest"], "{kind}: something escaped");
         assert!(!Path::new("/tmp/packpub-evil-absolute.txt").exists());
@@ -115,11 +189,37 @@ fn pull_gives_back_the_original_folder() {
     let tmp = TempDir::new().unwrap();
     let tarball = pack_example(&tmp.path().join("packed"));
     let dest = tmp.path().join("dest");
-    let run = cmd("pull", &reg, &["hello:1.0.0", "-o", dest.to_str().unwrap(), "--extract", "--json"]).expect(0);
-    assert_eq!(run.json()["extracted"], dest.join("hello-1.0.0").to_str().unwrap());
-    assert_eq!(fs::read(dest.join("hello-1.0.0.tar.gz")).unwrap(), fs::read(&tarball).unwrap());
-    let diff = Command::new("diff").arg("-r").arg(example()).arg(dest.join("hello-1.0.0")).output().unwrap();
-    assert!(diff.status.success(), "{}", String::from_utf8_lossy(&diff.stdout));
+    let run = cmd(
+        "pull",
+        &reg,
+        &[
+            "hello:1.0.0",
+            "-o",
+            dest.to_str().unwrap(),
+            "--extract",
+            "--json",
+        ],
+    )
+    .expect(0);
+    assert_eq!(
+        run.json()["extracted"],
+        dest.join("hello-1.0.0").to_str().unwrap()
+    );
+    assert_eq!(
+        fs::read(dest.join("hello-1.0.0.tar.gz")).unwrap(),
+        fs::read(&tarball).unwrap()
+    );
+    let diff = Command::new("diff")
+        .arg("-r")
+        .arg(example())
+        .arg(dest.join("hello-1.0.0"))
+        .output()
+        .unwrap();
+    assert!(
+        diff.status.success(),
+        "{}",
+        String::from_utf8_lossy(&diff.stdout)
+    );
     // A missing version is a failed check, not a crash.
     cmd("pull", &reg, &["hello:9.9.9", "-o", dest.to_str().unwrap()]).expect(6);
 }
@@ -128,8 +228,17 @@ fn pull_gives_back_the_original_folder() {
 fn ls_lists_packs_and_versions_in_order_across_pages() {
     let reg = Registry::plain();
     let tmp = TempDir::new().unwrap();
-    for (name, version) in [("alpha", "1.10.0"), ("alpha", "1.2.0"), ("alpha", "1.0.0"), ("alpha", "nightly"), ("bravo", "0.1.0")] {
-        let dir = example_in(&tmp.path().join(format!("{name}-{version}")), &format!("{name}-{version}"));
+    for (name, version) in [
+        ("alpha", "1.10.0"),
+        ("alpha", "1.2.0"),
+        ("alpha", "1.0.0"),
+        ("alpha", "nightly"),
+        ("bravo", "0.1.0"),
+    ] {
+        let dir = example_in(
+            &tmp.path().join(format!("{name}-{version}")),
+            &format!("{name}-{version}"),
+        );
         edit_pack_json(&dir, |doc| {
             doc["name"] = name.into();
             doc["version"] = version.into();
@@ -155,8 +264,19 @@ fn verify_ls_and_pull_read_an_oci_layout() {
     run(&["push", example().to_str().unwrap(), "--registry", &target]).expect(0);
     run(&["verify", example().to_str().unwrap(), "--registry", &target]).expect(0);
     let ls = run(&["ls", "--registry", &target, "--json"]).expect(0);
-    assert_eq!(ls.json(), serde_json::json!([{"name": "hello", "versions": ["1.0.0"]}]));
+    assert_eq!(
+        ls.json(),
+        serde_json::json!([{"name": "hello", "versions": ["1.0.0"]}])
+    );
     let dest = tmp.path().join("dest");
-    run(&["pull", "hello:1.0.0", "--registry", &target, "-o", dest.to_str().unwrap()]).expect(0);
+    run(&[
+        "pull",
+        "hello:1.0.0",
+        "--registry",
+        &target,
+        "-o",
+        dest.to_str().unwrap(),
+    ])
+    .expect(0);
     assert_eq!(list(&dest), ["hello-1.0.0.tar.gz"]);
 }

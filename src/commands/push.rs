@@ -243,7 +243,7 @@ impl Ctx<'_> {
 
     fn prepare(&self, input: &Path, mtime: u64) -> anyhow::Result<Prepared> {
         if input.is_file() {
-            let tarball = tarball::inspect(input)?;
+            let tarball = tarball::inspect(input, true)?;
             let errors = tarball.findings.count(Severity::Error);
             let warnings = tarball.findings.count(Severity::Warning);
             for finding in &tarball.findings.0 {

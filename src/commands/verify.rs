@@ -34,7 +34,7 @@ pub fn run(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
         let (name, version) = name_version(&args.pack)?;
         (name, version, None)
     } else if path.is_file() {
-        let inspected = tarball::inspect(path)?;
+        let inspected = tarball::inspect(path, true)?;
         let id = inspected.id.ok_or_else(|| {
             Failure::err(
                 Code::InvalidPack,
@@ -155,7 +155,7 @@ async fn run_checks(
             format!("the blob's sha256 is {downloaded}, the manifest says {layer}")
         },
     );
-    let inspected = tarball::inspect(temp.path())?;
+    let inspected = tarball::inspect(temp.path(), false)?;
 
     if let Some(local) = local {
         let same = local.digest.to_string() == layer;

@@ -37,8 +37,10 @@ struct Contents {
     top: Option<String>,
 }
 
-/// Reads `path` once: digest and size of the file, and validation of what it holds.
-pub fn inspect(path: &Path) -> anyhow::Result<Tarball> {
+/// Reads `path` once: digest and size of the file, and validation of what it holds. A file the
+/// user names must also be named `<name>-<version>.tar.gz` after its pack.json
+/// (`check_file_name`); a download in a temp file need not.
+pub fn inspect(path: &Path, check_file_name: bool) -> anyhow::Result<Tarball> {
     let file = File::open(path).map_err(|err| {
         Failure::err(
             Code::InvalidPack,
@@ -57,7 +59,7 @@ pub fn inspect(path: &Path) -> anyhow::Result<Tarball> {
     // Hash whatever follows the tar end marker too: the digest is the whole file's.
     io::copy(&mut hashing, &mut io::sink())?;
     let (digest, size, _) = hashing.1.finish();
-    if let Some(id) = &contents.id {
+    if let Some(id) = contents.id.as_ref().filter(|_| check_file_name) {
         let expected = format!("{}-{}.tar.gz", id.name, id.version);
         if shown != expected {
             findings.error(

@@ -192,54 +192,39 @@ impl Registry {
 
     /// Every repository in the catalog, `page` at a time (the registry's `n`/`last` paging).
     pub async fn catalog(&self, page: usize) -> anyhow::Result<Vec<String>> {
-        let probe = self.reference("packpub", "latest");
-        let mut all: Vec<String> = Vec::new();
-        loop {
-            let last = all.last().cloned();
-            let batch = self
-                .retry("list the catalog", &probe, || {
-                    self.client
-                        .catalog(&probe, &self.auth, Some(page), last.as_deref())
-                })
-                .await?
-                .repositories;
-            let done = batch.len() < page;
-            all.extend(batch);
-            if done {
-                return Ok(all);
-            }
-        }
+        let probe = &self.reference("packpub", "latest");
+        paginate(page, |last| async move {
+            self.retry("list the catalog", probe, || {
+                self.client
+                    .catalog(probe, &self.auth, Some(page), last.as_deref())
+            })
+            .await
+            .map(|r| r.repositories)
+        })
+        .await
     }
 
     /// Every tag of `reference`'s repository, `page` at a time; empty when it does not exist.
     pub async fn tags(&self, reference: &Reference, page: usize) -> anyhow::Result<Vec<String>> {
-        let mut all: Vec<String> = Vec::new();
-        loop {
-            let last = all.last().cloned();
+        paginate(page, |last| async move {
             let result = self
                 .retry_raw(|| {
                     self.client
                         .list_tags(reference, &self.auth, Some(page), last.as_deref())
                 })
                 .await;
-            let batch = match result {
-                Ok(response) => response.tags,
-                Err(err) if is_not_found(&err) => return Ok(all),
-                Err(err) => {
-                    return Err(translate(
-                        &self.host,
-                        reference.repository(),
-                        err,
-                        "list tags",
-                    ));
-                }
-            };
-            let done = batch.len() < page;
-            all.extend(batch);
-            if done {
-                return Ok(all);
+            match result {
+                Ok(response) => Ok(response.tags),
+                Err(err) if is_not_found(&err) => Ok(vec![]),
+                Err(err) => Err(translate(
+                    &self.host,
+                    reference.repository(),
+                    err,
+                    "list tags",
+                )),
             }
-        }
+        })
+        .await
     }
 
     /// Whether `[PROJECT/]spectro-packs/archive` exists: it has tags, or holds the empty manifest
@@ -467,6 +452,28 @@ fn translate(host: &str, repository: &str, err: OciDistributionError, what: &str
         (Code::Unexpected, format!("{host}: cannot {what}: {chain}"))
     };
     Failure::err(code, message)
+}
+
+/// Collects `n`/`last` pages until a short page. A registry that ignores `n` (Distribution 2.8
+/// does for tags) answers everything at once, and one that ignores `last` repeats itself: both
+/// end the walk instead of looping.
+async fn paginate<F, Fut>(page: usize, mut fetch: F) -> anyhow::Result<Vec<String>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = anyhow::Result<Vec<String>>>,
+{
+    let mut all: Vec<String> = Vec::new();
+    loop {
+        let batch = fetch(all.last().cloned()).await?;
+        let repeated = batch.first().is_some_and(|first| all.contains(first));
+        let done = batch.len() != page || repeated;
+        if !repeated {
+            all.extend(batch);
+        }
+        if done {
+            return Ok(all);
+        }
+    }
 }
 
 /// Whether the error says the manifest, tag or repository does not exist.
