@@ -124,17 +124,7 @@ fn archive_holds_exactly_the_folder_under_one_top_level_directory() {
         extracted.to_str().unwrap(),
     ]);
     assert_eq!(list(&extracted), ["hello-1.0.0"]);
-    let diff = Command::new("diff")
-        .arg("-r")
-        .arg(&dir)
-        .arg(extracted.join("hello-1.0.0"))
-        .output()
-        .unwrap();
-    assert!(
-        diff.status.success(),
-        "{}",
-        String::from_utf8_lossy(&diff.stdout)
-    );
+    assert_same_tree(&dir, &extracted.join("hello-1.0.0"));
 }
 
 #[test]

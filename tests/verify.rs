@@ -209,17 +209,7 @@ fn pull_gives_back_the_original_folder() {
         fs::read(dest.join("hello-1.0.0.tar.gz")).unwrap(),
         fs::read(&tarball).unwrap()
     );
-    let diff = Command::new("diff")
-        .arg("-r")
-        .arg(example())
-        .arg(dest.join("hello-1.0.0"))
-        .output()
-        .unwrap();
-    assert!(
-        diff.status.success(),
-        "{}",
-        String::from_utf8_lossy(&diff.stdout)
-    );
+    assert_same_tree(&example(), &dest.join("hello-1.0.0"));
     // A missing version is a failed check, not a crash.
     cmd("pull", &reg, &["hello:9.9.9", "-o", dest.to_str().unwrap()]).expect(6);
 }

@@ -94,13 +94,13 @@ fn entries(
         let mut entry = entry?;
         let path = entry.path()?.to_string_lossy().into_owned();
         if let Some(problem) = unsafe_entry(&entry, &path) {
-            findings.error(
+            contents.refuse(
+                findings,
                 shown,
-                Some(&path),
-                problem.clone(),
+                &path,
+                problem,
                 "re-create the archive with `packpub pack`",
             );
-            contents.unsafe_entries.push(format!("{path}: {problem}"));
             continue;
         }
         let first = path.split('/').next().unwrap_or_default().to_string();
@@ -108,13 +108,13 @@ fn entries(
             None => contents.top = Some(first.clone()),
             Some(t) if *t != first => {
                 let problem = format!("is outside the top-level folder {t:?}");
-                findings.error(
+                contents.refuse(
+                    findings,
                     shown,
-                    Some(&path),
-                    problem.clone(),
+                    &path,
+                    problem,
                     "keep the whole pack under one folder",
                 );
-                contents.unsafe_entries.push(format!("{path}: {problem}"));
                 continue;
             }
             Some(_) => {}
@@ -156,6 +156,21 @@ fn entries(
         );
     }
     Ok(contents)
+}
+
+impl Contents {
+    /// Records an entry that must never be extracted, as a finding and as an unsafe entry.
+    fn refuse(
+        &mut self,
+        findings: &mut Findings,
+        shown: &str,
+        path: &str,
+        problem: String,
+        fix: &str,
+    ) {
+        findings.error(shown, Some(path), problem.clone(), fix);
+        self.unsafe_entries.push(format!("{path}: {problem}"));
+    }
 }
 
 /// Unpacks a tarball that [`inspect`] found safe into `dir`: first into a temp folder inside

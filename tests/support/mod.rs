@@ -75,6 +75,21 @@ pub fn with_stdin(mut cmd: Command, input: &str) -> Run {
     Run::of(child.wait_with_output().unwrap())
 }
 
+/// Asserts two folders hold the same files with the same bytes (`diff -r`).
+pub fn assert_same_tree(a: &Path, b: &Path) {
+    let diff = Command::new("diff")
+        .arg("-r")
+        .arg(a)
+        .arg(b)
+        .output()
+        .expect("diff");
+    assert!(
+        diff.status.success(),
+        "{}",
+        String::from_utf8_lossy(&diff.stdout)
+    );
+}
+
 /// Packs the bundled example into `out`; returns the archive's path.
 pub fn pack_example(out: &Path) -> PathBuf {
     run(&[
