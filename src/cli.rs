@@ -83,7 +83,7 @@ pub struct PushArgs {
     #[arg(default_value = ".")]
     pub packs: Vec<PathBuf>,
     #[command(flatten)]
-    pub target: TargetArgs,
+    pub remote: RemoteArgs,
     /// How many packs to push at once
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
@@ -98,10 +98,6 @@ pub struct PushArgs {
     pub image_spec: ImageSpec,
     #[command(flatten)]
     pub validation: ValidationArgs,
-    #[command(flatten)]
-    pub transport: TransportArgs,
-    #[command(flatten)]
-    pub credentials: CredentialArgs,
 }
 
 /// Where packs are published.
@@ -175,7 +171,7 @@ pub struct LogoutArgs {
     pub all: bool,
 }
 
-/// Reading from a registry: where, how, as whom.
+/// A registry (or OCI layout) to publish to or read from: where, how, as whom.
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
     #[command(flatten)]

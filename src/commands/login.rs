@@ -1,7 +1,7 @@
 //! `packpub login`: check credentials against the registry, then keep them where the user
 //! expects: the OS keyring, or docker's config when no keyring is reachable (the usual CI case).
 
-use super::push::{read_password_stdin, transport};
+use super::{read_password_stdin, transport};
 use crate::cli::{LoginArgs, StoreChoice};
 use crate::credentials::{Credential, docker, keyring};
 use crate::exit::{Code, Failure};

@@ -15,7 +15,7 @@ struct Listing {
 }
 
 pub fn run(args: &LsArgs, out: &Output) -> anyhow::Result<()> {
-    let remote = open_remote(&args.remote, out)?;
+    let remote = open_remote(&args.remote, out, false)?;
     let page = usize::from(args.page_size);
     let listings = runtime()?.block_on(async {
         let names = match &args.name {

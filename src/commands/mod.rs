@@ -9,14 +9,19 @@ mod pull;
 mod push;
 mod verify;
 
-use crate::cli::{Command, RemoteArgs, ValidationArgs};
+use crate::cli::{Command, CredentialArgs, RemoteArgs, TransportArgs, ValidationArgs};
+use crate::credentials::Given;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::pack::{Finding, Pack, Severity, inspect};
+use crate::redacted::Secret;
 use crate::registry::client::Registry;
+use crate::registry::client::Transport;
 use crate::registry::layout::Layout;
 use crate::registry::reference::Target;
 use crate::registry::remote::Remote;
+use anyhow::Context;
+use std::io::Read;
 use std::path::Path;
 
 pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
@@ -74,12 +79,15 @@ fn load_pack(
     }
 }
 
-/// Connects to the target of a reading command (a registry, or an existing OCI layout).
-fn open_remote(args: &RemoteArgs, out: &Output) -> anyhow::Result<Remote> {
+/// Connects to the target: a registry, or an OCI layout (created when `create`, for `push`).
+fn open_remote(args: &RemoteArgs, out: &Output, create: bool) -> anyhow::Result<Remote> {
     let target = Target::parse(&args.target.registry).map_err(|m| Failure::err(Code::Usage, m))?;
+    if args.transport.insecure {
+        out.warn("--insecure: TLS certificates are not verified; anyone on the network path can read and change what is sent");
+    }
     Ok(match target {
         Target::Layout(path) => {
-            if !path.join("index.json").is_file() {
+            if !create && !path.join("index.json").is_file() {
                 return Err(Failure::err(
                     Code::Usage,
                     format!("{} is not an OCI layout (no index.json)", path.display()),
@@ -88,9 +96,9 @@ fn open_remote(args: &RemoteArgs, out: &Output) -> anyhow::Result<Remote> {
             Remote::Layout(Layout::open(&path)?)
         }
         Target::Registry { host, prefix } => {
-            let given = push::read_credentials(&args.credentials)?;
+            let given = read_credentials(&args.credentials)?;
             let credential = crate::credentials::resolve(&host, &given, out)?;
-            let transport = push::transport(&args.transport);
+            let transport = transport(&args.transport);
             Remote::Registry {
                 registry: Registry::new(&host, &transport, credential.as_ref())?,
                 prefix,
@@ -121,4 +129,37 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .worker_threads(2)
         .enable_all()
         .build()?)
+}
+
+pub fn transport(args: &TransportArgs) -> Transport {
+    Transport {
+        plain_http: args.plain_http,
+        insecure: args.insecure,
+        ca_file: args.ca_file.clone(),
+        retries: args.retries,
+    }
+}
+
+pub fn read_credentials(args: &CredentialArgs) -> anyhow::Result<Given> {
+    Ok(Given {
+        username: args.username.clone(),
+        password: args.password_stdin.then(read_password_stdin).transpose()?,
+    })
+}
+
+/// `--password-stdin`: the whole of stdin, less one trailing newline.
+pub fn read_password_stdin() -> anyhow::Result<Secret> {
+    let mut text = Secret::new(String::new());
+    std::io::stdin()
+        .read_to_string(text.as_mut_string())
+        .context("cannot read the password from stdin")?;
+    let trimmed = text.expose().strip_suffix('\n').unwrap_or(text.expose());
+    let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        return Err(Failure::err(
+            Code::Usage,
+            "--password-stdin read an empty password",
+        ));
+    }
+    Ok(Secret::new(trimmed.to_string()))
 }

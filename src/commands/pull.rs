@@ -13,7 +13,7 @@ use anyhow::Context;
 
 pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
     let (name, version) = name_version(&args.pack)?;
-    let remote = open_remote(&args.remote, out)?;
+    let remote = open_remote(&args.remote, out, false)?;
     let repository = remote.repository(&name);
     let shown = remote.display(&repository, &version);
     let title = format!("{name}-{version}.tar.gz");

@@ -4,23 +4,20 @@
 //! content → exit 5 unless `--force`. Blobs go first and the tag last, so an interrupted push
 //! never leaves a tag pointing at missing content.
 
-use super::load_pack;
-use crate::cli::{CredentialArgs, PushArgs, TransportArgs};
-use crate::credentials::{self, Given};
+use super::{load_pack, open_remote};
+use crate::cli::PushArgs;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::pack::{Identity, Severity, archive, tarball};
-use crate::redacted::Secret;
-use crate::registry::client::{Registry, Transport};
-use crate::registry::layout::Layout;
+use crate::registry::client::Registry;
 use crate::registry::manifest::{self, EMPTY_CONFIG, Layer, RemoteManifest};
 use crate::registry::reference::{BASE_PATH, PackRef, Target};
+use crate::registry::remote::Remote;
 use anyhow::Context;
 use futures_util::StreamExt;
 use oci_client::RegistryOperation;
 use serde::Serialize;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use tokio::sync::OnceCell;
 
@@ -62,25 +59,17 @@ struct Outcome {
     code: Option<Code>,
 }
 
-enum Destination {
-    Registry {
-        registry: Registry,
-        prefix: String,
-        base: OnceCell<()>,
-    },
-    Layout(Layout),
-}
-
 struct Ctx<'a> {
     args: &'a PushArgs,
     out: &'a Output,
-    dest: Destination,
+    dest: Remote,
+    /// Set once the base path is known to exist, so concurrent packs check it once.
+    base: OnceCell<()>,
     created: String,
 }
 
 pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
-    let target = Target::parse(&args.target.registry).map_err(|m| Failure::err(Code::Usage, m))?;
-    let given = read_credentials(&args.credentials)?;
+    let dest = open_remote(&args.remote, out, true)?;
     let mtime = archive::mtime_from_env()?;
     let created = manifest::rfc3339(if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
         mtime
@@ -89,24 +78,11 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     });
-    if args.transport.insecure {
-        out.warn("--insecure: TLS certificates are not verified; anyone on the network path can read and change what is pushed");
-    }
-    let dest = match &target {
-        Target::Layout(path) => Destination::Layout(Layout::open(path)?),
-        Target::Registry { host, prefix } => {
-            let credential = credentials::resolve(host, &given, out)?;
-            Destination::Registry {
-                registry: Registry::new(host, &transport(&args.transport), credential.as_ref())?,
-                prefix: prefix.clone(),
-                base: OnceCell::new(),
-            }
-        }
-    };
     let ctx = Ctx {
         args,
         out,
         dest,
+        base: OnceCell::new(),
         created,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -136,39 +112,6 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
             ))
         }
     }
-}
-
-pub fn transport(args: &TransportArgs) -> Transport {
-    Transport {
-        plain_http: args.plain_http,
-        insecure: args.insecure,
-        ca_file: args.ca_file.clone(),
-        retries: args.retries,
-    }
-}
-
-pub fn read_credentials(args: &CredentialArgs) -> anyhow::Result<Given> {
-    Ok(Given {
-        username: args.username.clone(),
-        password: args.password_stdin.then(read_password_stdin).transpose()?,
-    })
-}
-
-/// `--password-stdin`: the whole of stdin, less one trailing newline.
-pub fn read_password_stdin() -> anyhow::Result<Secret> {
-    let mut text = Secret::new(String::new());
-    std::io::stdin()
-        .read_to_string(text.as_mut_string())
-        .context("cannot read the password from stdin")?;
-    let trimmed = text.expose().strip_suffix('\n').unwrap_or(text.expose());
-    let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
-    if trimmed.is_empty() {
-        return Err(Failure::err(
-            Code::Usage,
-            "--password-stdin read an empty password",
-        ));
-    }
-    Ok(Secret::new(trimmed.to_string()))
 }
 
 fn report(outcomes: &[Outcome], out: &Output) {
@@ -306,11 +249,7 @@ impl Ctx<'_> {
         let manifest = manifest::build(self.args.image_spec, Some(layer), &self.created);
         let manifest_digest = Digest::of(&manifest).to_string();
         match &self.dest {
-            Destination::Registry {
-                registry,
-                prefix,
-                base,
-            } => {
+            Remote::Registry { registry, prefix } => {
                 let pack_ref = PackRef::new(registry.host(), prefix, &pack.id);
                 outcome.reference = Some(pack_ref.to_string());
                 let reference = registry.reference(&pack_ref.repository, &pack_ref.tag);
@@ -344,7 +283,8 @@ impl Ctx<'_> {
                     };
                     return Ok(());
                 }
-                base.get_or_try_init(|| self.ensure_base(registry, &base_repo))
+                self.base
+                    .get_or_try_init(|| self.ensure_base(registry, &base_repo))
                     .await?;
                 let config_digest = Digest::of(EMPTY_CONFIG).to_string();
                 if !registry.blob_exists(&reference, &config_digest).await? {
@@ -384,9 +324,10 @@ impl Ctx<'_> {
                     Status::Pushed
                 };
             }
-            Destination::Layout(layout) => {
+            Remote::Layout(layout) => {
                 let ref_name = format!("{BASE_PATH}/{}:{}", pack.id.name, pack.id.version);
-                outcome.reference = Some(format!("{}:{ref_name}", self.args.target.registry));
+                outcome.reference =
+                    Some(format!("{}:{ref_name}", self.args.remote.target.registry));
                 let overwrite = match layout.find(&ref_name)? {
                     Some(listed) => {
                         let bytes = layout.read_blob(&listed.digest)?;

@@ -69,7 +69,7 @@ pub fn run(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
         )
     };
 
-    let remote = open_remote(&args.remote, out)?;
+    let remote = open_remote(&args.remote, out, false)?;
     let repository = remote.repository(&name);
     let reference = remote.display(&repository, &version);
     let checks = runtime()?.block_on(run_checks(
