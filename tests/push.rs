@@ -381,6 +381,27 @@ fn tls_with_self_signed_ca_and_basic_auth() {
     let run = push(&target, &[&example()], &["--retries", "0"]).expect(7);
     assert!(run.stderr.contains("--ca-file"), "{}", run.stderr);
 
+    // A CA file that is missing or not PEM is a usage error, not a silent fallback.
+    let bogus = reg.ca_pem_path().with_extension("txt");
+    fs::write(&bogus, "not a certificate").unwrap();
+    let run = push(
+        &target,
+        &[&example()],
+        &["--ca-file", bogus.to_str().unwrap()],
+    )
+    .expect(2);
+    assert!(
+        run.stderr.contains("holds no PEM certificate"),
+        "{}",
+        run.stderr
+    );
+    push(
+        &target,
+        &[&example()],
+        &["--ca-file", "/nonexistent/ca.pem"],
+    )
+    .expect(2);
+
     // Wrong password: exit 4, the registry's reason, no secret, nothing written.
     let run = with_stdin(
         push_cmd(

@@ -57,8 +57,21 @@ impl Registry {
             ..Default::default()
         };
         if let Some(ca) = &transport.ca_file {
-            let data = std::fs::read(ca)
-                .with_context(|| format!("cannot read the CA file {}", ca.display()))?;
+            let data = std::fs::read(ca).map_err(|err| {
+                Failure::err(
+                    Code::Usage,
+                    format!("cannot read the CA file {}: {err}", ca.display()),
+                )
+            })?;
+            if !String::from_utf8_lossy(&data).contains("-----BEGIN CERTIFICATE-----") {
+                return Err(Failure::err(
+                    Code::Usage,
+                    format!(
+                        "the CA file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                        ca.display()
+                    ),
+                ));
+            }
             config
                 .extra_root_certificates
                 .push(oci_client::client::Certificate {
@@ -75,8 +88,13 @@ impl Registry {
                 RegistryAuth::Bearer(token.expose().to_string())
             }
         };
+        // `Client::new` would fall back to a default client on a bad config, silently dropping
+        // the CA; `try_from` says what is wrong.
+        let client = Client::try_from(config).map_err(|err| {
+            Failure::err(Code::Usage, format!("cannot set up the connection to {host}: {err} (is --ca-file a PEM certificate?)"))
+        })?;
         Ok(Self {
-            client: Client::new(config),
+            client,
             host: host.to_string(),
             auth,
             retries: transport.retries,
@@ -422,7 +440,7 @@ fn translate(host: &str, repository: &str, err: OciDistributionError, what: &str
                 "{host} denied access to {what} (insufficient scope: the account needs push and pull on this repository): {chain}"
             ),
         )
-    } else if has_code(&err, &[OciErrorCode::NameUnknown]) {
+    } else if has_code(&err, &[OciErrorCode::NameUnknown]) || lower.contains("name_unknown") {
         let base = repository
             .rsplit_once('/')
             .map_or(repository, |(base, _)| base);
@@ -615,6 +633,18 @@ mod tests {
             ),
             "{message}"
         );
+    }
+
+    /// Writes report the raw body in a ServerError, not a parsed envelope.
+    #[test]
+    fn ecr_missing_repository_on_a_write() {
+        let err = OciDistributionError::ServerError {
+            code: 404,
+            url: "u".into(),
+            message: r#"{"errors":[{"code":"NAME_UNKNOWN","message":"The repository with name 'x' does not exist"}]}"#.into(),
+        };
+        let (_, message) = translated(err);
+        assert!(message.contains("aws ecr create-repository"), "{message}");
     }
 
     #[test]

@@ -83,6 +83,7 @@ ref='$RUN/spectro-packs/archive/mixed:1.0.0'
 read -r t_curl m_curl < <(median_run "bash '$work/curl_put.sh' $host \$RUN/spectro-packs/archive/mixed '$tarball' $digest")
 read -r t_sdk m_sdk < <(median_run "'$python' '$work/sdk_push.py' $host $host/$ref '$tarball'")
 read -r t_pp m_pp < <(median_run "'$packpub' push '$tarball' --registry $host/\$RUN --plain-http -q")
+read -r t_dry m_dry < <(median_run "'$packpub' push '$tarball' --registry $host/\$RUN --plain-http -q --dry-run")
 read -r t_fold m_fold < <(median_run "'$packpub' push mixed-1.0.0 --registry $host/\$RUN --plain-http -q")
 mkdir -p "$work/t"
 read -r t_tarsdk m_tarsdk < <(median_run "tar -czf '$work/t/mixed-1.0.0.tar.gz' mixed-1.0.0 && '$python' '$work/sdk_push.py' $host $host/$ref '$work/t/mixed-1.0.0.tar.gz'")
@@ -95,7 +96,8 @@ printf '%-34s %8s %10s %10s\n' what seconds peak_MiB vs
 printf '%-34s %8s %10s %10s\n' "curl PUT (tarball)" "$t_curl" "$(mib "$m_curl")" "1.00x"
 printf '%-34s %8s %10s %10s\n' "ORAS SDK push (tarball)" "$t_sdk" "$(mib "$m_sdk")" "$(ratio "$t_sdk" "$t_curl")"
 printf '%-34s %8s %10s %10s\n' "packpub push (tarball)" "$t_pp" "$(mib "$m_pp")" "$(ratio "$t_pp" "$t_curl")"
+printf '%-34s %8s %10s %10s\n' "  of which validation (--dry-run)" "$t_dry" "$(mib "$m_dry")" "$(ratio "$t_dry" "$t_curl")"
 printf '%-34s %8s %10s %10s\n' "tar -czf + ORAS SDK push (folder)" "$t_tarsdk" "$(mib "$m_tarsdk")" "1.00x"
 printf '%-34s %8s %10s %10s\n' "packpub push (folder)" "$t_fold" "$(mib "$m_fold")" "$(ratio "$t_fold" "$t_tarsdk")"
-echo "packpub tarball push vs curl: time $(ratio "$t_pp" "$t_curl"), peak memory vs ORAS SDK: $(ratio "$m_pp" "$m_sdk")"
+echo "packpub tarball push vs curl: time $(ratio "$t_pp" "$t_curl") (upload after validation: $(python3 -c "print(f'{($t_pp-$t_dry)/$t_curl:.2f}x')")), peak memory vs ORAS SDK: $(ratio "$m_pp" "$m_sdk")"
 echo "packpub folder push vs tar -czf + SDK: time $(ratio "$t_fold" "$t_tarsdk")"
