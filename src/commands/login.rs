@@ -1,7 +1,7 @@
 //! `packpub login`: check credentials against the registry, then keep them where the user
 //! expects: the OS keyring, or docker's config when no keyring is reachable (the usual CI case).
 
-use super::{read_password_stdin, transport};
+use super::{read_password_stdin, runtime, transport};
 use crate::cli::{LoginArgs, StoreChoice};
 use crate::credentials::{Credential, docker, keyring};
 use crate::exit::{Code, Failure};
@@ -39,10 +39,7 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
 
     let credential = Credential::basic(&username, password.clone());
     let registry = Registry::new(&host, &transport(&args.transport), Some(&credential))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(registry.check_login(BASE_PATH))?;
+    runtime()?.block_on(registry.check_login(BASE_PATH))?;
 
     let stored = store(&host, &username, &password, args.store, out)?;
     out.success(

@@ -13,7 +13,7 @@ use crate::cli::{Command, CredentialArgs, RemoteArgs, TransportArgs, ValidationA
 use crate::credentials::Given;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::pack::{Finding, Pack, Severity, inspect};
+use crate::pack::{Finding, Findings, Pack, Severity, inspect};
 use crate::redacted::Secret;
 use crate::registry::client::Registry;
 use crate::registry::client::Transport;
@@ -36,16 +36,13 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
     }
 }
 
-/// Validates the pack folder and prints its findings. Errors (and warnings under `--strict`)
-/// stop with exit 3 before anything is written; otherwise returns the pack and its warnings.
-fn load_pack(
-    dir: &Path,
-    outdir: Option<&Path>,
+/// Prints every finding and counts them: (errors, warnings, those that block under
+/// `--strict` or not).
+fn report_findings(
+    findings: &Findings,
     validation: &ValidationArgs,
     out: &Output,
-) -> anyhow::Result<(Pack, Vec<Finding>)> {
-    let inspection = inspect(dir, outdir)?;
-    let findings = inspection.findings;
+) -> (usize, usize, usize) {
     for finding in &findings.0 {
         match finding.severity {
             Severity::Error => out.error(&finding.to_string()),
@@ -59,6 +56,20 @@ fn load_pack(
     } else {
         errors
     };
+    (errors, warnings, blocking)
+}
+
+/// Validates the pack folder and prints its findings. Errors (and warnings under `--strict`)
+/// stop with exit 3 before anything is written; otherwise returns the pack and its warnings.
+fn load_pack(
+    dir: &Path,
+    outdir: Option<&Path>,
+    validation: &ValidationArgs,
+    out: &Output,
+) -> anyhow::Result<(Pack, Vec<Finding>)> {
+    let inspection = inspect(dir, outdir)?;
+    let findings = inspection.findings;
+    let (errors, warnings, blocking) = report_findings(&findings, validation, out);
     match inspection.pack {
         Some(pack) if blocking == 0 => Ok((pack, findings.0)),
         _ => {

@@ -4,12 +4,12 @@
 //! content → exit 5 unless `--force`. Blobs go first and the tag last, so an interrupted push
 //! never leaves a tag pointing at missing content.
 
-use super::{load_pack, open_remote};
+use super::{load_pack, open_remote, report_findings, runtime};
 use crate::cli::PushArgs;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::pack::{Identity, Severity, archive, tarball};
+use crate::pack::{Identity, archive, tarball};
 use crate::registry::client::Registry;
 use crate::registry::manifest::{self, EMPTY_CONFIG, Layer, RemoteManifest};
 use crate::registry::reference::{BASE_PATH, PackRef, Target};
@@ -85,11 +85,7 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
         base: OnceCell::new(),
         created,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let outcomes = runtime.block_on(async {
+    let outcomes = runtime()?.block_on(async {
         futures_util::stream::iter(&args.packs)
             .map(|input| ctx.push_one(input, mtime))
             .buffered(usize::from(args.concurrency))
@@ -187,20 +183,8 @@ impl Ctx<'_> {
     fn prepare(&self, input: &Path, mtime: u64) -> anyhow::Result<Prepared> {
         if input.is_file() {
             let tarball = tarball::inspect(input, true)?;
-            let errors = tarball.findings.count(Severity::Error);
-            let warnings = tarball.findings.count(Severity::Warning);
-            for finding in &tarball.findings.0 {
-                match finding.severity {
-                    Severity::Error => self.out.error(&finding.to_string()),
-                    Severity::Warning => self.out.warn(&finding.to_string()),
-                }
-            }
-            let blocking = errors
-                + if self.args.validation.strict {
-                    warnings
-                } else {
-                    0
-                };
+            let (errors, warnings, blocking) =
+                report_findings(&tarball.findings, &self.args.validation, self.out);
             return match tarball.id {
                 Some(id) if blocking == 0 => Ok(Prepared {
                     id,
