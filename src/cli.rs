@@ -1,10 +1,20 @@
-//! The command-line tree. Option groups shared by several verbs live here once, so every
-//! command spells its flags and env vars (`PACKPUB_*`) the same way.
+//! The command-line tree, and the one place where user input becomes types. Every flag and
+//! every `PACKPUB_*` variable is defined here once and shown in `--help`; option groups shared
+//! by several verbs are defined once and flattened, so every command spells its flags the same
+//! way. Arguments are parsed into types at parse time (a pack input, a target, `NAME:VERSION`),
+//! so the commands never look at raw strings.
 
+use crate::pack::Identity;
 use crate::registry::manifest::ImageSpec;
+use crate::registry::reference::Target;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+
+/// The environment variables read for credentials. They are not flags (a password in argv is
+/// visible to every user of the machine), so they are read here by name and shown in `--help`.
+pub const USERNAME_ENV: &str = "PACKPUB_USERNAME";
+pub const PASSWORD_ENV: &str = "PACKPUB_PASSWORD";
 
 /// Publish Spectro Cloud Palette packs to OCI registries.
 #[derive(Debug, Parser)]
@@ -57,6 +67,56 @@ pub enum Command {
     Pull(PullArgs),
 }
 
+/// A pack on this machine: a folder holding pack.json, or a `<name>-<version>.tar.gz` made by
+/// `pack`. Decided once, here: an existing folder is a folder, anything else is read as an
+/// archive when it is a file or is named like one, and otherwise as a (missing) folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalInput {
+    Folder(PathBuf),
+    Tarball(PathBuf),
+}
+
+impl LocalInput {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        if input.is_empty() {
+            return Err(
+                "names no pack: pass a pack folder or a .tar.gz made by `packpub pack`".into(),
+            );
+        }
+        let path = PathBuf::from(input);
+        Ok(if path.is_dir() {
+            Self::Folder(path)
+        } else if path.is_file() || input.ends_with(".tar.gz") || input.ends_with(".tgz") {
+            Self::Tarball(path)
+        } else {
+            Self::Folder(path)
+        })
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            Self::Folder(path) | Self::Tarball(path) => path,
+        }
+    }
+}
+
+/// What `verify` checks: a local pack against its published copy, or a published
+/// `NAME:VERSION` alone. A path that exists always wins over `NAME:VERSION`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyInput {
+    Local(LocalInput),
+    Published(Identity),
+}
+
+impl VerifyInput {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        if !std::path::Path::new(input).exists() && input.contains(':') {
+            return Identity::parse(input).map(Self::Published);
+        }
+        LocalInput::parse(input).map(Self::Local)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PackArgs {
     /// The pack folder (holds pack.json)
@@ -66,22 +126,32 @@ pub struct PackArgs {
     #[arg(short, long, value_name = "OUTDIR", default_value = ".")]
     pub output: PathBuf,
     #[command(flatten)]
-    pub validation: ValidationArgs,
+    pub build: BuildArgs,
 }
 
-/// How strict pack validation is; shared by every verb that reads a pack.
-#[derive(Debug, Args)]
-pub struct ValidationArgs {
-    /// Treat warnings as errors
-    #[arg(long, env = "PACKPUB_STRICT")]
+/// How a pack is read and its archive built; shared by every verb that reads a local pack.
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// Treat warnings as errors (PACKPUB_STRICT takes 1/0, true/false, yes/no, on/off)
+    #[arg(long, env = "PACKPUB_STRICT", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
     pub strict: bool,
+    /// The time stamped on every archive entry and the manifest's created time
+    /// (reproducible-builds.org); default: 1980-01-01 for entries, now for the manifest
+    #[arg(long, env = "SOURCE_DATE_EPOCH", value_name = "SECONDS", value_parser = parse_epoch)]
+    pub source_date_epoch: Option<u64>,
+}
+
+fn parse_epoch(text: &str) -> Result<u64, String> {
+    text.trim().parse().map_err(|_| {
+        format!("SOURCE_DATE_EPOCH={text:?} is not a whole number of seconds since 1970")
+    })
 }
 
 #[derive(Debug, Args)]
 pub struct PushArgs {
     /// Pack folders, or <name>-<version>.tar.gz archives made by `packpub pack`
-    #[arg(default_value = ".")]
-    pub packs: Vec<PathBuf>,
+    #[arg(default_value = ".", value_parser = LocalInput::parse)]
+    pub packs: Vec<LocalInput>,
     #[command(flatten)]
     pub remote: RemoteArgs,
     /// How many packs to push at once
@@ -97,19 +167,11 @@ pub struct PushArgs {
     #[arg(long, value_enum, default_value = "v1.0")]
     pub image_spec: ImageSpec,
     #[command(flatten)]
-    pub validation: ValidationArgs,
-}
-
-/// Where packs are published.
-#[derive(Debug, Args)]
-pub struct TargetArgs {
-    /// HOST[:PORT][/PROJECT...] of the registry, or oci:PATH for a local OCI layout
-    #[arg(long, env = "PACKPUB_REGISTRY", value_name = "TARGET")]
-    pub registry: String,
+    pub build: BuildArgs,
 }
 
 /// How to reach the registry. Never remembered: every command takes them again.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TransportArgs {
     /// PEM file with the CA that signed the registry's certificate
     #[arg(long, env = "PACKPUB_CA_FILE", value_name = "PEM")]
@@ -125,11 +187,17 @@ pub struct TransportArgs {
     pub retries: u32,
 }
 
-/// Credentials given on the command line. There is deliberately no password flag: a password
-/// in argv is visible to every user of the machine.
+/// Credentials given for this run. There is deliberately no password flag: a password in argv
+/// is visible to every user of the machine.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Credentials: --username with --password-stdin, else the environment \
+    variables PACKPUB_USERNAME and PACKPUB_PASSWORD (both), else `packpub login`'s keyring entry, \
+    else docker's config.json, else anonymous."
+)]
 pub struct CredentialArgs {
-    /// User name for the registry (with --password-stdin)
+    /// User name for the registry (with --password-stdin; or set PACKPUB_USERNAME and
+    /// PACKPUB_PASSWORD)
     #[arg(short, long, requires = "password_stdin")]
     pub username: Option<String>,
     /// Read the password from stdin (trailing newline trimmed)
@@ -140,6 +208,7 @@ pub struct CredentialArgs {
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// The registry host (a URL such as https://harbor.example.com/ is accepted)
+    #[arg(value_parser = parse_host)]
     pub host: String,
     /// User name (prompted for on a terminal when missing)
     #[arg(short, long)]
@@ -155,6 +224,10 @@ pub struct LoginArgs {
     pub transport: TransportArgs,
 }
 
+fn parse_host(input: &str) -> Result<String, String> {
+    crate::host::from_url(input).map_err(|why| format!("registry host {input:?} {why}"))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StoreChoice {
     Auto,
@@ -165,6 +238,7 @@ pub enum StoreChoice {
 #[derive(Debug, Args)]
 pub struct LogoutArgs {
     /// The registry host
+    #[arg(value_parser = parse_host)]
     pub host: String,
     /// Also remove docker's entries packpub did not write (another tool's login, a helper's)
     #[arg(long)]
@@ -174,8 +248,9 @@ pub struct LogoutArgs {
 /// A registry (or OCI layout) to publish to or read from: where, how, as whom.
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
-    #[command(flatten)]
-    pub target: TargetArgs,
+    /// HOST[:PORT][/PROJECT...] of the registry, or oci:PATH for a local OCI layout
+    #[arg(long, env = "PACKPUB_REGISTRY", value_name = "TARGET", value_parser = Target::parse)]
+    pub registry: Target,
     #[command(flatten)]
     pub transport: TransportArgs,
     #[command(flatten)]
@@ -185,18 +260,19 @@ pub struct RemoteArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// A pack folder, a <name>-<version>.tar.gz made by `pack`, or NAME:VERSION (remote checks only)
-    #[arg(default_value = ".")]
-    pub pack: String,
+    #[arg(default_value = ".", value_parser = VerifyInput::parse)]
+    pub pack: VerifyInput,
     #[command(flatten)]
     pub remote: RemoteArgs,
     #[command(flatten)]
-    pub validation: ValidationArgs,
+    pub build: BuildArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
     /// Only this pack (works where the registry forbids listing its catalog)
-    pub name: Option<String>,
+    #[arg(value_parser = crate::pack::PackName::parse)]
+    pub name: Option<crate::pack::PackName>,
     #[command(flatten)]
     pub remote: RemoteArgs,
     /// Entries asked for per request when listing (the registry's `n`)
@@ -207,7 +283,8 @@ pub struct LsArgs {
 #[derive(Debug, Args)]
 pub struct PullArgs {
     /// NAME:VERSION of the pack
-    pub pack: String,
+    #[arg(value_parser = Identity::parse)]
+    pub pack: Identity,
     #[command(flatten)]
     pub remote: RemoteArgs,
     /// Folder to write <name>-<version>.tar.gz into
@@ -216,4 +293,132 @@ pub struct PullArgs {
     /// Also unpack the archive into DIR (refused if any entry is unsafe)
     #[arg(long)]
     pub extract: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("packpub").chain(args.iter().copied()))
+    }
+
+    fn push_args(args: &[&str]) -> PushArgs {
+        match parse(args).unwrap().command {
+            Command::Push(push) => push,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn targets_are_typed_at_parse_time() {
+        let push = push_args(&["push", "--registry", "Harbor.Example.com:443/proj"]);
+        assert_eq!(
+            push.remote.registry,
+            Target::Registry {
+                host: "harbor.example.com".into(),
+                prefix: "proj".into()
+            }
+        );
+        assert_eq!(push.packs, [LocalInput::Folder(".".into())]);
+        let err = parse(&["push", "--registry", "https://h/proj"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(err.to_string().contains("use h/proj"), "{err}");
+    }
+
+    #[test]
+    fn pack_inputs_are_folders_archives_or_published_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("hello-1.0.0");
+        std::fs::create_dir(&folder).unwrap();
+        let archive = dir.path().join("hello-1.0.0.tar.gz");
+        std::fs::write(&archive, b"").unwrap();
+        let odd_file = dir.path().join("README");
+        std::fs::write(&odd_file, b"").unwrap();
+        let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+        assert_eq!(
+            LocalInput::parse(&s(&folder)),
+            Ok(LocalInput::Folder(folder.clone()))
+        );
+        assert_eq!(
+            LocalInput::parse(&s(&archive)),
+            Ok(LocalInput::Tarball(archive.clone()))
+        );
+        assert_eq!(
+            LocalInput::parse(&s(&odd_file)),
+            Ok(LocalInput::Tarball(odd_file.clone()))
+        );
+        assert_eq!(
+            LocalInput::parse("gone.tar.gz"),
+            Ok(LocalInput::Tarball("gone.tar.gz".into()))
+        );
+        assert_eq!(
+            LocalInput::parse("gone"),
+            Ok(LocalInput::Folder("gone".into()))
+        );
+        assert!(LocalInput::parse("").is_err());
+
+        let published = VerifyInput::parse("hello:1.0.0").unwrap();
+        assert_eq!(
+            published,
+            VerifyInput::Published(Identity::parse("hello:1.0.0").unwrap())
+        );
+        assert!(VerifyInput::parse("Hello:1.0.0").is_err());
+        // A folder named like NAME:VERSION is still the folder.
+        let colon = dir.path().join("hello:1.0.0");
+        std::fs::create_dir(&colon).unwrap();
+        assert_eq!(
+            VerifyInput::parse(&s(&colon)),
+            Ok(VerifyInput::Local(LocalInput::Folder(colon.clone())))
+        );
+    }
+
+    #[test]
+    fn pull_takes_name_version() {
+        let cli = parse(&["pull", "hello:1.0.0", "--registry", "oci:x"]).unwrap();
+        let Command::Pull(pull) = cli.command else {
+            panic!()
+        };
+        assert_eq!(pull.pack.archive_name(), "hello-1.0.0.tar.gz");
+        assert!(parse(&["pull", "hello", "--registry", "oci:x"]).is_err());
+    }
+
+    #[test]
+    fn there_is_no_password_flag() {
+        let err = parse(&["push", "--registry", "h", "--password", "x"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
+        let err = parse(&["push", "--registry", "h", "-u", "me"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn login_hosts_are_normalised() {
+        let cli = parse(&["login", "https://Harbor.Example.com:443/"]).unwrap();
+        let Command::Login(login) = cli.command else {
+            panic!()
+        };
+        assert_eq!(login.host, "harbor.example.com");
+        assert!(parse(&["logout", "bad host"]).is_err());
+    }
+
+    #[test]
+    fn flags_that_are_usage_errors() {
+        for args in [
+            &["push", "--registry", "h", "--concurrency", "0"][..],
+            &["ls", "--registry", "h", "--page-size", "0"],
+            &["ls", "Bad", "--registry", "h"],
+            &["pack", "--source-date-epoch", "yesterday"],
+            &["--color", "sometimes", "pack"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+        let err = parse(&["pack", "--source-date-epoch", "x"]).unwrap_err();
+        assert!(err.to_string().contains("SOURCE_DATE_EPOCH"), "{err}");
+    }
 }

@@ -2,13 +2,11 @@
 //! tests/run.sh under dbus-run-session), without one (docker's config as the fallback), and
 //! with a docker credential helper. Secrets must never show up in output or on disk.
 
-mod support;
-
+use crate::support::registry::Registry;
+use crate::support::*;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use support::registry::Registry;
-use support::*;
 use tempfile::TempDir;
 
 const PASSWORD: &str = "Kx9-login-s3cret";

@@ -1,11 +1,9 @@
 //! `packpub pack` end to end: the built binary on real folders, checked with GNU tar.
 
-mod support;
-
+use crate::support::*;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
-use support::*;
 use tempfile::TempDir;
 
 fn pack_json_out(dir: &Path, out: &Path) -> serde_json::Value {
@@ -272,7 +270,7 @@ fn json_goes_to_stdout_and_words_to_stderr() {
 fn usage_errors_exit_2() {
     let run = run(&["pack", "--no-such-flag"]).expect(2);
     assert!(run.stderr.contains("--no-such-flag"));
-    support::run(&["--color", "sometimes", "pack"]).expect(2);
+    crate::support::run(&["--color", "sometimes", "pack"]).expect(2);
 }
 
 #[test]

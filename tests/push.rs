@@ -3,14 +3,12 @@
 //! read back with skopeo and, through the registry's storage, checked to be untouched when it
 //! must be.
 
-mod support;
-
+use crate::support::proxy::{Fault, Proxy};
+use crate::support::registry::Registry;
+use crate::support::*;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use support::proxy::{Fault, Proxy};
-use support::registry::Registry;
-use support::*;
 use tempfile::TempDir;
 
 const REPO: &str = "proj/spectro-packs/archive/hello";

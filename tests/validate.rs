@@ -1,12 +1,10 @@
 //! Every validation rule of `packpub pack`: the exit code, the words a user needs (file,
 //! field, fix), and that nothing is written when the pack is refused.
 
-mod support;
-
+use crate::support::*;
 use serde_json::json;
 use std::fs;
 use std::path::Path;
-use support::*;
 use tempfile::TempDir;
 
 /// Packs a mutated copy of the example and returns the run plus whether anything was written.
@@ -243,7 +241,7 @@ fn unreadable_file() {
         ]);
         Run::of(cmd.args(args).output().expect("setpriv (util-linux)"))
     } else {
-        support::run(&args)
+        crate::support::run(&args)
     };
     let run = run.expect(3);
     assert!(

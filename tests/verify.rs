@@ -1,13 +1,11 @@
 //! `packpub verify`, `ls` and `pull` against a real registry, with the ORAS Python SDK playing
 //! the other tool that re-pushes a tag or publishes a hostile archive.
 
-mod support;
-
+use crate::support::registry::Registry;
+use crate::support::*;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
-use support::registry::Registry;
-use support::*;
 use tempfile::TempDir;
 
 const REF: &str = "spectro-packs/archive/hello:1.0.0";

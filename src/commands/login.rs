@@ -1,20 +1,19 @@
 //! `packpub login`: check credentials against the registry, then keep them where the user
 //! expects: the OS keyring, or docker's config when no keyring is reachable (the usual CI case).
 
-use super::{read_password_stdin, runtime, transport};
+use super::runtime;
 use crate::cli::{LoginArgs, StoreChoice};
-use crate::credentials::{Credential, docker, keyring};
+use crate::credentials::{Credential, docker, keyring, read_password_stdin};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::redacted::Secret;
 use crate::registry::client::Registry;
-use crate::registry::reference::{BASE_PATH, host_from_url};
+use crate::registry::reference::BASE_PATH;
 use anyhow::Context;
 use std::io::{BufRead, IsTerminal};
 
 pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
-    let host = host_from_url(&args.host)
-        .map_err(|why| Failure::err(Code::Usage, format!("registry host {:?} {why}", args.host)))?;
+    let host = &args.host;
     let terminal = std::io::stdin().is_terminal();
     let username = match &args.username {
         Some(user) => user.clone(),
@@ -38,10 +37,10 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
     };
 
     let credential = Credential::basic(&username, password.clone());
-    let registry = Registry::new(&host, &transport(&args.transport), Some(&credential))?;
+    let registry = Registry::new(host, "", &(&args.transport).into(), Some(&credential))?;
     runtime()?.block_on(registry.check_login(BASE_PATH))?;
 
-    let stored = store(&host, &username, &password, args.store, out)?;
+    let stored = store(host, &username, &password, args.store, out)?;
     out.success(
         &format!("Login succeeded for {host}"),
         &[("stored in", stored.clone())],

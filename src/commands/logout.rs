@@ -3,20 +3,17 @@
 
 use crate::cli::LogoutArgs;
 use crate::credentials::{docker, keyring};
-use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::registry::reference::host_from_url;
 
 pub fn run(args: &LogoutArgs, out: &Output) -> anyhow::Result<()> {
-    let host = host_from_url(&args.host)
-        .map_err(|why| Failure::err(Code::Usage, format!("registry host {:?} {why}", args.host)))?;
+    let host = &args.host;
     let mut removed = Vec::new();
-    match keyring::delete(&host) {
+    match keyring::delete(host) {
         Ok(true) => removed.push("the OS keyring entry".to_string()),
         Ok(false) => {}
         Err(keyring::Unavailable(why)) => out.verbose(&format!("keyring skipped: {why}")),
     }
-    removed.extend(docker::erase(&host, args.all)?);
+    removed.extend(docker::erase(host, args.all)?);
     if removed.is_empty() {
         out.success(&format!("not logged in to {host}: nothing to remove"), &[]);
     } else {

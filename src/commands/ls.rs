@@ -1,10 +1,13 @@
 //! `packpub ls`: the packs under `TARGET/spectro-packs/archive/` and their versions, as
 //! Palette's sync finds them (catalog, then each repository's tags, page by page).
 
-use super::{open_remote, runtime};
+use super::{open_store, runtime};
 use crate::cli::LsArgs;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
+use crate::pack::PackName;
+use crate::registry::reference::BASE_PATH;
+use crate::registry::store::{Store, pack_repository};
 use serde::Serialize;
 use std::cmp::Ordering;
 
@@ -15,12 +18,12 @@ struct Listing {
 }
 
 pub fn run(args: &LsArgs, out: &Output) -> anyhow::Result<()> {
-    let remote = open_remote(&args.remote, out, false)?;
+    let store = open_store(&args.remote, out, false)?;
     let page = usize::from(args.page_size);
     let listings = runtime()?.block_on(async {
         let names = match &args.name {
             Some(name) => vec![name.clone()],
-            None => remote.pack_names(page).await.map_err(|err| {
+            None => pack_names(store.as_ref(), page).await.map_err(|err| {
                 Failure::err(
                     crate::exit::failure_of(&err).map_or(Code::Unexpected, |f| f.code),
                     format!(
@@ -32,9 +35,12 @@ pub fn run(args: &LsArgs, out: &Output) -> anyhow::Result<()> {
         };
         let mut listings = Vec::new();
         for name in names {
-            let mut versions = remote.tags(&remote.repository(&name), page).await?;
+            let mut versions = store.tags(&pack_repository(&name), page).await?;
             versions.sort_by(|a, b| compare_versions(a, b));
-            listings.push(Listing { name, versions });
+            listings.push(Listing {
+                name: name.to_string(),
+                versions,
+            });
         }
         anyhow::Ok(listings)
     })?;
@@ -43,7 +49,7 @@ pub fn run(args: &LsArgs, out: &Output) -> anyhow::Result<()> {
     {
         out.warn(&format!(
             "no pack named {name} under {}",
-            remote.repository("")
+            store.locate(BASE_PATH)
         ));
     }
     for listing in &listings {
@@ -51,6 +57,25 @@ pub fn run(args: &LsArgs, out: &Output) -> anyhow::Result<()> {
     }
     out.print_json(&listings);
     Ok(())
+}
+
+/// The pack names under the base path: the catalog's repositories one level below it.
+async fn pack_names(store: &dyn Store, page: usize) -> anyhow::Result<Vec<PackName>> {
+    let base = format!("{BASE_PATH}/");
+    let mut names: Vec<String> = store
+        .repositories(page)
+        .await?
+        .iter()
+        .filter_map(|r| r.strip_prefix(&base))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    // A repository deeper down, or named outside the pack grammar, is no pack's.
+    Ok(names
+        .iter()
+        .filter_map(|n| PackName::parse(n).ok())
+        .collect())
 }
 
 /// Semver order first (a leading `v` tolerated), then everything else in plain string order.

@@ -1,36 +1,36 @@
 //! `packpub pack`: validate a pack folder and write its reproducible archive.
 
-use super::load_pack;
-use crate::cli::PackArgs;
+use crate::cli::{LocalInput, PackArgs};
 use crate::output::Output;
-use crate::pack::archive;
+use crate::pack::{self, ArchiveTo};
 
 pub fn run(args: &PackArgs, out: &Output) -> anyhow::Result<()> {
-    let mtime = archive::mtime_from_env()?;
-    let (pack, findings) = load_pack(&args.dir, Some(&args.output), &args.validation, out)?;
-    out.verbose(&format!(
-        "archiving {} entries under {}/ with mtime {mtime}",
-        pack.entries.len(),
-        pack.folder
-    ));
-    let (path, written) = archive::write_file(&pack, &args.output, mtime)?;
-    let files = pack.file_count();
+    let pack = pack::load(
+        &LocalInput::Folder(args.dir.clone()),
+        &args.build,
+        ArchiveTo::Dir(&args.output),
+        out,
+    )?;
+    let path = pack.archive.path.as_ref().expect("written to OUTDIR");
     out.success(
-        &format!("packed {} {}", pack.id.name, pack.id.version),
+        &format!("packed {}", pack.id),
         &[
             ("path", path.display().to_string()),
-            ("digest", written.digest.to_string()),
-            ("size", format!("{} bytes ({files} files)", written.size)),
+            ("digest", pack.archive.digest.to_string()),
+            (
+                "size",
+                format!("{} bytes ({} files)", pack.archive.size, pack.files),
+            ),
         ],
     );
     out.print_json(&serde_json::json!({
         "name": pack.id.name.to_string(),
         "version": pack.id.version.to_string(),
         "path": path,
-        "digest": written.digest,
-        "size": written.size,
-        "files": files,
-        "warnings": findings,
+        "digest": pack.archive.digest,
+        "size": pack.archive.size,
+        "files": pack.files,
+        "warnings": pack.warnings,
     }));
     Ok(())
 }

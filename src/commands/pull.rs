@@ -2,48 +2,47 @@
 //! atomically) and, with `--extract`, unpack it only if every entry is safe; an unsafe archive
 //! exits 6 and nothing at all is written.
 
-use super::{name_version, open_remote, runtime};
+use super::{open_store, runtime};
+use crate::atomic::AtomicFile;
 use crate::cli::PullArgs;
-use crate::digest::{Digest, HashingWriter};
+use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::pack::tarball;
+use crate::pack::read;
 use crate::registry::manifest::check_shape;
+use crate::registry::store::{ManifestRef, pack_repository};
 use anyhow::Context;
 
 pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
-    let (name, version) = name_version(&args.pack)?;
-    let remote = open_remote(&args.remote, out, false)?;
-    let repository = remote.repository(&name);
-    let shown = remote.display(&repository, &version);
-    let title = format!("{name}-{version}.tar.gz");
+    let id = &args.pack;
+    let store = open_store(&args.remote, out, false)?;
+    let repository = pack_repository(&id.name);
+    let tag = id.version.as_str();
+    let shown = store.display(&repository, tag);
+    let title = id.archive_name();
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
-    let temp = tempfile::Builder::new()
-        .prefix(".packpub-")
-        .suffix(".tar.gz")
-        .tempfile_in(&args.output)?;
-    let layer_digest = runtime()?.block_on(async {
-        let (manifest, _) = remote
-            .manifest(&repository, &version)
+    let download = AtomicFile::create(&args.output.join(&title), 0o666)?;
+    let layer = runtime()?.block_on(async {
+        let manifest = store
+            .manifest(&repository, ManifestRef::Tag(tag))
             .await?
             .ok_or_else(|| Failure::err(Code::VerifyFailed, format!("{shown} does not exist")))?;
         let (digest, _) = check_shape(&manifest, &title)
             .map_err(|why| Failure::err(Code::VerifyFailed, format!("{shown}: {why}")))?;
-        remote.download(&repository, &digest, temp.path()).await?;
+        let mut file = tokio::fs::File::create(download.temp_path()).await?;
+        store.fetch_blob(&repository, &digest, &mut file).await?;
         anyhow::Ok(digest)
     })?;
-    let actual = file_digest(temp.path())?;
-    if actual.to_string() != layer_digest {
+    let (actual, _) = Digest::of_file(download.temp_path())?;
+    if actual != layer {
         return Err(Failure::err(
             Code::VerifyFailed,
-            format!(
-                "{shown}: the download's digest is {actual}, not the manifest's {layer_digest}"
-            ),
+            format!("{shown}: the download's digest is {actual}, not the manifest's {layer}"),
         ));
     }
-    let inspected = tarball::inspect(temp.path(), false)?;
-    if args.extract && (!inspected.unsafe_entries.is_empty() || inspected.top.is_none()) {
+    let inspected = read::inspect(download.temp_path(), false)?;
+    if args.extract && !inspected.safe_to_extract() {
         return Err(Failure::err(
             Code::VerifyFailed,
             format!(
@@ -52,37 +51,27 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
             ),
         ));
     }
-    let path = args.output.join(&title);
-    temp.persist(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let path = download.commit()?;
     let mut details = vec![
         ("path", path.display().to_string()),
-        ("digest", layer_digest.clone()),
+        ("digest", layer.to_string()),
     ];
     let extracted = match (&inspected.top, args.extract) {
         (Some(top), true) => {
-            let folder = tarball::extract(&path, top, &args.output)?;
+            let folder = read::extract(&path, top, &args.output)?;
             details.push(("extracted", folder.display().to_string()));
             Some(folder)
         }
         _ => None,
     };
-    out.success(&format!("pulled {name} {version}"), &details);
+    out.success(&format!("pulled {id}"), &details);
     out.print_json(&serde_json::json!({
-        "name": name,
-        "version": version,
+        "name": id.name.to_string(),
+        "version": id.version.to_string(),
         "reference": shown,
         "path": path,
-        "digest": layer_digest,
+        "digest": layer,
         "extracted": extracted,
     }));
     Ok(())
-}
-
-/// The sha256 of a file, streamed.
-pub fn file_digest(path: &std::path::Path) -> anyhow::Result<Digest> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hashing = HashingWriter::new(std::io::sink());
-    std::io::copy(&mut file, &mut hashing)?;
-    Ok(hashing.finish().0)
 }

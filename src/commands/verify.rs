@@ -1,140 +1,150 @@
-//! `packpub verify`: proves, right after a push, that the registry holds exactly the pack built
+//! `packpub verify`: proves, right after a push, that the target holds exactly the pack built
 //! here, at the path Palette reads, in the shape Palette accepts — instead of waiting for
 //! Palette's 24-hour sync. Each check is reported; any failure exits 6.
 
-use super::pull::file_digest;
-use super::{load_pack, name_version, open_remote, runtime};
-use crate::cli::VerifyArgs;
+use super::{open_store, runtime};
+use crate::cli::{VerifyArgs, VerifyInput};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::pack::{Severity, archive, tarball};
+use crate::pack::{self, ArchiveTo, Identity, LocalPack, Severity, read};
 use crate::registry::manifest::check_shape;
-use crate::registry::remote::Remote;
+use crate::registry::reference::BASE_PATH;
+use crate::registry::store::{self, ManifestRef, Store, pack_repository};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::Path;
+
+/// The checks, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum CheckName {
+    BasePath,
+    Tag,
+    ManifestShape,
+    Download,
+    Digest,
+    SafeToExtract,
+    PackJsonMatchesTheTag,
+    PackIsValid,
+}
+
+impl CheckName {
+    fn words(self) -> &'static str {
+        match self {
+            Self::BasePath => "base path",
+            Self::Tag => "tag",
+            Self::ManifestShape => "manifest shape",
+            Self::Download => "download",
+            Self::Digest => "digest",
+            Self::SafeToExtract => "safe to extract",
+            Self::PackJsonMatchesTheTag => "pack.json matches the tag",
+            Self::PackIsValid => "pack is valid",
+        }
+    }
+}
 
 #[derive(Serialize)]
 struct Check {
-    check: &'static str,
+    #[serde(serialize_with = "words")]
+    check: CheckName,
     ok: bool,
     detail: String,
 }
 
-/// The pack as built here: its archive digest and each file's content digest.
-struct Local {
-    digest: Digest,
-    files: BTreeMap<String, Digest>,
+fn words<S: serde::Serializer>(name: &CheckName, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(name.words())
 }
 
 pub fn run(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
-    let path = Path::new(&args.pack);
-    let (name, version, local) = if !path.exists() && args.pack.contains(':') {
-        let (name, version) = name_version(&args.pack)?;
-        (name, version, None)
-    } else if path.is_file() {
-        let inspected = tarball::inspect(path, true)?;
-        let id = inspected.id.ok_or_else(|| {
-            Failure::err(
-                Code::InvalidPack,
-                format!("{} holds no valid pack.json", path.display()),
-            )
-        })?;
-        let local = Local {
-            digest: inspected.digest,
-            files: inspected.files,
-        };
-        (id.name.to_string(), id.version.to_string(), Some(local))
-    } else {
-        let (pack, _) = load_pack(path, None, &args.validation, out)?;
-        // Rebuilt the same way `pack` builds it, streamed into the hasher and never written.
-        let (written, _) = archive::write(&pack, archive::mtime_from_env()?, std::io::sink())?;
-        let mut files = BTreeMap::new();
-        for entry in pack
-            .entries
-            .iter()
-            .filter(|e| matches!(e.kind, crate::pack::EntryKind::File { .. }))
-        {
-            files.insert(entry.path.clone(), file_digest(&entry.source)?);
+    let (id, local) = match &args.pack {
+        VerifyInput::Published(id) => (id.clone(), None),
+        VerifyInput::Local(input) => {
+            // A folder's archive is rebuilt the way `pack` builds it, hashed and never written.
+            let pack = pack::load(input, &args.build, ArchiveTo::Nowhere, out)?;
+            (pack.id.clone(), Some(pack))
         }
-        let local = Local {
-            digest: written.digest,
-            files,
-        };
-        (
-            pack.id.name.to_string(),
-            pack.id.version.to_string(),
-            Some(local),
-        )
     };
-
-    let remote = open_remote(&args.remote, out, false)?;
-    let repository = remote.repository(&name);
-    let reference = remote.display(&repository, &version);
-    let checks = runtime()?.block_on(run_checks(
-        &remote,
-        &repository,
-        &name,
-        &version,
-        local.as_ref(),
-    ))?;
+    let store = open_store(&args.remote, out, false)?;
+    let repository = pack_repository(&id.name);
+    let reference = store.display(&repository, id.version.as_str());
+    let checks =
+        runtime()?.block_on(run_checks(store.as_ref(), &repository, &id, local.as_ref()))?;
 
     for check in &checks {
+        let line = format!("{}: {}", check.check.words(), check.detail);
         if check.ok {
-            out.success(&format!("{}: {}", check.check, check.detail), &[]);
+            out.success(&line, &[]);
         } else {
-            out.error(&format!("✘ {}: {}", check.check, check.detail));
+            out.error(&format!("✘ {line}"));
         }
     }
     let ok = checks.iter().all(|c| c.ok);
     out.print_json(&serde_json::json!({
-        "name": name, "version": version, "reference": reference, "ok": ok, "checks": checks,
+        "name": id.name.to_string(), "version": id.version.to_string(),
+        "reference": reference, "ok": ok, "checks": checks,
     }));
     if ok {
-        Ok(())
-    } else {
-        let failed: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.check).collect();
-        Err(Failure::err(
-            Code::VerifyFailed,
-            format!("{reference} failed: {}", failed.join(", ")),
-        ))
+        return Ok(());
     }
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.check.words())
+        .collect();
+    Err(Failure::err(
+        Code::VerifyFailed,
+        format!("{reference} failed: {}", failed.join(", ")),
+    ))
 }
 
 async fn run_checks(
-    remote: &Remote,
+    store: &dyn Store,
     repository: &str,
-    name: &str,
-    version: &str,
-    local: Option<&Local>,
+    id: &Identity,
+    local: Option<&LocalPack>,
 ) -> anyhow::Result<Vec<Check>> {
     let mut checks = Vec::new();
-    let mut check = |check: &'static str, ok: bool, detail: String| {
+    let mut check = |check: CheckName, ok: bool, detail: String| {
         checks.push(Check { check, ok, detail });
         ok
     };
-    let (base_ok, base_detail) = remote.base_path_exists().await?;
-    check("base path", base_ok, base_detail);
+    let base = store.locate(BASE_PATH);
+    if store.needs_base_path() {
+        let exists = store::base_path_exists(store, true).await?;
+        let detail = if exists {
+            format!("{base} exists")
+        } else {
+            format!("{base} does not exist; `packpub push` creates it")
+        };
+        check(CheckName::BasePath, exists, detail);
+    } else {
+        check(
+            CheckName::BasePath,
+            true,
+            "an OCI layout needs no base path".into(),
+        );
+    }
 
-    let shown = remote.display(repository, version);
-    let Some((manifest, manifest_digest)) = remote.manifest(repository, version).await? else {
-        check("tag", false, format!("{shown} does not exist"));
+    let tag = id.version.as_str();
+    let shown = store.display(repository, tag);
+    let Some(manifest) = store.manifest(repository, ManifestRef::Tag(tag)).await? else {
+        check(CheckName::Tag, false, format!("{shown} does not exist"));
         return Ok(checks);
     };
-    check("tag", true, format!("{shown} → {manifest_digest}"));
-    let title = format!("{name}-{version}.tar.gz");
+    check(
+        CheckName::Tag,
+        true,
+        format!("{shown} → {}", Digest::of(&manifest)),
+    );
+    let title = id.archive_name();
     let layer = match check_shape(&manifest, &title) {
         Ok((digest, _)) => {
-            check(
-                "manifest shape",
-                true,
-                format!("ORAS manifest, one layer titled {title}"),
-            );
+            let detail = format!("ORAS manifest, one layer titled {title}");
+            check(CheckName::ManifestShape, true, detail);
             digest
         }
         Err(why) => {
-            check("manifest shape", false, why);
+            check(CheckName::ManifestShape, false, why);
             return Ok(checks);
         }
     };
@@ -143,11 +153,12 @@ async fn run_checks(
         .prefix(".packpub-")
         .suffix(".tar.gz")
         .tempfile()?;
-    remote.download(repository, &layer, temp.path()).await?;
-    let downloaded = file_digest(temp.path())?;
-    let blob_ok = downloaded.to_string() == layer;
+    let mut file = tokio::fs::File::create(temp.path()).await?;
+    store.fetch_blob(repository, &layer, &mut file).await?;
+    let (downloaded, _) = Digest::of_file(temp.path())?;
+    let blob_ok = downloaded == layer;
     check(
-        "download",
+        CheckName::Download,
         blob_ok,
         if blob_ok {
             format!("{layer} downloaded and its sha256 matches")
@@ -155,49 +166,38 @@ async fn run_checks(
             format!("the blob's sha256 is {downloaded}, the manifest says {layer}")
         },
     );
-    let inspected = tarball::inspect(temp.path(), false)?;
+    let inspected = read::inspect(temp.path(), false)?;
 
     if let Some(local) = local {
-        let same = local.digest.to_string() == layer;
-        check(
-            "digest",
-            same,
-            if same {
-                format!("the registry's layer is the local archive {layer}")
-            } else {
-                format!(
-                    "registry {layer}, local {}: {}",
-                    local.digest,
-                    differences(&local.files, &inspected.files)
-                )
-            },
-        );
+        let same = local.archive.digest == layer;
+        let detail = if same {
+            format!("the registry's layer is the local archive {layer}")
+        } else {
+            format!(
+                "registry {layer}, local {}: {}",
+                local.archive.digest,
+                differences(&local.file_digests()?, &inspected.files)
+            )
+        };
+        check(CheckName::Digest, same, detail);
     }
 
-    let unsafe_ok = inspected.unsafe_entries.is_empty() && inspected.top.is_some();
-    check(
-        "safe to extract",
-        unsafe_ok,
-        if unsafe_ok {
-            "no absolute paths, no '..', no links or devices, one top-level folder".to_string()
-        } else {
-            inspected.unsafe_entries.join("; ")
-        },
-    );
-    let identity = match &inspected.id {
-        Some(id) if id.name.to_string() == name && id.version.to_string() == version => {
-            Ok(format!("pack.json says {name} {version}"))
-        }
-        Some(id) => Err(format!(
-            "pack.json inside says {} {}, the tag says {name} {version}",
-            id.name, id.version
-        )),
-        None => Err("the archive holds no valid pack.json".to_string()),
+    let safe = inspected.safe_to_extract();
+    let detail = if safe {
+        "no absolute paths, no '..', no links or devices, one top-level folder".to_string()
+    } else {
+        inspected.unsafe_entries.join("; ")
     };
-    match identity {
-        Ok(detail) => check("pack.json matches the tag", true, detail),
-        Err(detail) => check("pack.json matches the tag", false, detail),
+    check(CheckName::SafeToExtract, safe, detail);
+    let (matches, detail) = match &inspected.id {
+        Some(inside) if inside == id => (true, format!("pack.json says {id}")),
+        Some(inside) => (
+            false,
+            format!("pack.json inside says {inside}, the tag says {id}"),
+        ),
+        None => (false, "the archive holds no valid pack.json".to_string()),
     };
+    check(CheckName::PackJsonMatchesTheTag, matches, detail);
     let errors: Vec<String> = inspected
         .findings
         .0
@@ -205,15 +205,12 @@ async fn run_checks(
         .filter(|f| f.severity == Severity::Error)
         .map(ToString::to_string)
         .collect();
-    check(
-        "pack is valid",
-        errors.is_empty(),
-        if errors.is_empty() {
-            "passes the same validation as `packpub pack`".to_string()
-        } else {
-            errors.join("; ")
-        },
-    );
+    let detail = if errors.is_empty() {
+        "passes the same validation as `packpub pack`".to_string()
+    } else {
+        errors.join("; ")
+    };
+    check(CheckName::PackIsValid, errors.is_empty(), detail);
     Ok(checks)
 }
 

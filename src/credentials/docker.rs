@@ -5,7 +5,6 @@
 
 use super::Credential;
 use crate::redacted::Secret;
-use crate::registry::reference::host_from_url;
 use anyhow::{Context, bail};
 use base64::Engine;
 use serde_json::Value;
@@ -61,7 +60,7 @@ pub fn helper_for(doc: &Value, host: &str) -> Option<String> {
         .and_then(|helpers| {
             helpers
                 .iter()
-                .find(|(key, _)| same_host(key, host))
+                .find(|(key, _)| crate::host::same(key, host))
                 .and_then(|(_, v)| v.as_str())
         });
     per_host
@@ -81,7 +80,7 @@ pub fn lookup(host: &str) -> anyhow::Result<Option<(Credential, Found)>> {
     let Some(entry) = doc
         .get("auths")
         .and_then(Value::as_object)
-        .and_then(|auths| auths.iter().find(|(key, _)| same_host(key, host)))
+        .and_then(|auths| auths.iter().find(|(key, _)| crate::host::same(key, host)))
         .map(|(_, entry)| entry)
     else {
         return Ok(None);
@@ -124,11 +123,6 @@ fn auths_entry(entry: &Value) -> anyhow::Result<Option<Credential>> {
         user,
         Secret::new(password.to_string()),
     )))
-}
-
-/// Whether a config key (`https://host/v1/`, `host:443`, `Host`) names `host`.
-pub fn same_host(key: &str, host: &str) -> bool {
-    host_from_url(key).is_ok_and(|k| k == host)
 }
 
 /// `docker-credential-<helper> get`: the server on stdin, JSON on stdout.
@@ -193,6 +187,33 @@ pub fn run_helper(program: &str, verb: &str, input: &[u8]) -> anyhow::Result<std
 /// entry alone, the safe side).
 const MARKER: &str = "packpubLogins";
 
+/// What packpub wrote for a host, as recorded under [`MARKER`].
+#[derive(Debug, PartialEq, Eq)]
+enum Marker {
+    /// An `auths` entry in config.json.
+    Auths,
+    /// An entry in this credential helper.
+    Helper(String),
+}
+
+impl Marker {
+    fn read(doc: &Value, host: &str) -> Option<Self> {
+        match doc[MARKER][host].as_str()? {
+            "auths" => Some(Self::Auths),
+            other => other
+                .strip_prefix("helper:")
+                .map(|helper| Self::Helper(helper.to_string())),
+        }
+    }
+
+    fn write(&self, doc: &mut Value, host: &str) {
+        doc[MARKER][host] = Value::from(match self {
+            Self::Auths => "auths".to_string(),
+            Self::Helper(helper) => format!("helper:{helper}"),
+        });
+    }
+}
+
 /// Where `store` put a credential.
 pub enum Stored {
     Helper(String),
@@ -217,14 +238,14 @@ pub fn store(host: &str, username: &str, password: &Secret) -> anyhow::Result<St
         if !output.status.success() {
             bail!("{program} store failed for {host}");
         }
-        doc[MARKER][host] = Value::from(format!("helper:{helper}"));
+        Marker::Helper(helper.clone()).write(&mut doc, host);
         Stored::Helper(helper)
     } else {
         let encoded = base64::engine::general_purpose::STANDARD
             .encode(format!("{username}:{}", password.expose()));
         remove_auths(&mut doc, host);
         doc["auths"][host] = serde_json::json!({ "auth": encoded });
-        doc[MARKER][host] = Value::from("auths");
+        Marker::Auths.write(&mut doc, host);
         Stored::Auths(path.clone())
     };
     write_config(&path, &doc)?;
@@ -240,13 +261,13 @@ pub fn erase(host: &str, all: bool) -> anyhow::Result<Vec<String>> {
     if !doc.is_object() {
         return Ok(vec![]);
     }
-    let wrote = doc[MARKER][host].as_str().map(str::to_string);
+    let wrote = Marker::read(&doc, host);
     let mut removed = Vec::new();
-    if (all || wrote.as_deref() == Some("auths")) && remove_auths(&mut doc, host) {
+    if (all || wrote == Some(Marker::Auths)) && remove_auths(&mut doc, host) {
         removed.push(format!("auths entry in {}", path.display()));
     }
     if let Some(helper) = helper_for(&doc, host)
-        && (all || wrote.as_deref() == Some(&format!("helper:{helper}")))
+        && (all || wrote.as_ref() == Some(&Marker::Helper(helper.clone())))
     {
         let program = format!("docker-credential-{helper}");
         let output = run_helper(&program, "erase", host.as_bytes())?;
@@ -272,22 +293,13 @@ fn remove_auths(doc: &mut Value, host: &str) -> bool {
         return false;
     };
     let before = auths.len();
-    auths.retain(|key, _| !same_host(key, host));
+    auths.retain(|key, _| !crate::host::same(key, host));
     auths.len() != before
 }
 
 /// Replaces config.json atomically, readable by its owner only (it may hold base64 secrets).
 fn write_config(path: &std::path::Path, doc: &Value) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
     let dir = path.parent().context("docker's config has no folder")?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut temp = tempfile::Builder::new()
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    serde_json::to_writer_pretty(&mut temp, doc)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    crate::atomic::write(path, &serde_json::to_vec_pretty(doc)?, 0o600)
 }

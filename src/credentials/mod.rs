@@ -6,9 +6,13 @@
 pub mod docker;
 pub mod keyring;
 
+use crate::cli::{CredentialArgs, PASSWORD_ENV, USERNAME_ENV};
+use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::redacted::Secret;
+use anyhow::Context;
 use std::fmt;
+use std::io::Read;
 
 #[derive(Debug, Clone)]
 pub enum Credential {
@@ -47,7 +51,7 @@ impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Flags => f.write_str("--username and --password-stdin"),
-            Source::Env => f.write_str("PACKPUB_USERNAME and PACKPUB_PASSWORD"),
+            Source::Env => write!(f, "{USERNAME_ENV} and {PASSWORD_ENV}"),
             Source::Keyring => f.write_str("packpub's entry in the OS keyring"),
             Source::Docker(found) => found.fmt(f),
             Source::Anonymous => f.write_str("no credentials (anonymous)"),
@@ -55,11 +59,44 @@ impl fmt::Display for Source {
     }
 }
 
-/// What the user gave on the command line, read once before any work starts.
+/// What the user gave for this run, read once before any work starts: the flags (the password
+/// from stdin), else both environment variables.
 #[derive(Debug, Default)]
-pub struct Given {
-    pub username: Option<String>,
-    pub password: Option<Secret>,
+pub struct Given(Option<(String, Secret, Source)>);
+
+impl Given {
+    pub fn read(args: &CredentialArgs) -> anyhow::Result<Self> {
+        if let Some(user) = &args.username
+            && args.password_stdin
+        {
+            return Ok(Self(Some((
+                user.clone(),
+                read_password_stdin()?,
+                Source::Flags,
+            ))));
+        }
+        match (std::env::var(USERNAME_ENV), std::env::var(PASSWORD_ENV)) {
+            (Ok(user), Ok(password)) => Ok(Self(Some((user, Secret::new(password), Source::Env)))),
+            _ => Ok(Self(None)),
+        }
+    }
+}
+
+/// `--password-stdin`: the whole of stdin, less one trailing newline.
+pub fn read_password_stdin() -> anyhow::Result<Secret> {
+    let mut text = Secret::new(String::new());
+    std::io::stdin()
+        .read_to_string(text.as_mut_string())
+        .context("cannot read the password from stdin")?;
+    let trimmed = text.expose().strip_suffix('\n').unwrap_or(text.expose());
+    let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        return Err(Failure::err(
+            Code::Usage,
+            "--password-stdin read an empty password",
+        ));
+    }
+    Ok(Secret::new(trimmed.to_string()))
 }
 
 /// Finds the credential for `host` (normalised) in the documented order; `-v` tells the source.
@@ -70,19 +107,10 @@ pub fn resolve(host: &str, given: &Given, out: &Output) -> anyhow::Result<Option
 }
 
 fn lookup(host: &str, given: &Given, out: &Output) -> anyhow::Result<(Option<Credential>, Source)> {
-    if let (Some(user), Some(password)) = (&given.username, &given.password) {
+    if let Some((user, password, source)) = &given.0 {
         return Ok((
             Some(Credential::basic(user, password.clone())),
-            Source::Flags,
-        ));
-    }
-    if let (Ok(user), Ok(password)) = (
-        std::env::var("PACKPUB_USERNAME"),
-        std::env::var("PACKPUB_PASSWORD"),
-    ) {
-        return Ok((
-            Some(Credential::basic(&user, Secret::new(password))),
-            Source::Env,
+            source.clone(),
         ));
     }
     match keyring::get(host) {

@@ -53,6 +53,12 @@ impl PackName {
     }
 }
 
+impl PackName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What keeps `name` from being an OCI repository path component, if anything.
 pub fn component_problem(name: &str) -> Option<String> {
     let first_bad = name
@@ -114,6 +120,47 @@ impl PackVersion {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Which pack, and which version of it: what pack.json says, and what a published tag names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: PackName,
+    pub version: PackVersion,
+}
+
+impl Identity {
+    /// `NAME:VERSION`, as the user names a published pack.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let usage = |why: String| format!("{why}; use NAME:VERSION, e.g. hello:1.0.0");
+        let (name, version) = input
+            .split_once(':')
+            .ok_or_else(|| usage(format!("{input:?} has no ':'")))?;
+        Ok(Self {
+            name: PackName::parse(name).map_err(usage)?,
+            version: PackVersion::parse(version).map_err(usage)?,
+        })
+    }
+
+    /// `<name>-<version>.tar.gz`: the archive's file name and its layer title.
+    pub fn archive_name(&self) -> String {
+        format!("{}-{}.tar.gz", self.name, self.version)
+    }
+
+    /// Whether `file_name` is an archive `pack` would write for this pack, at any version.
+    pub fn is_archive_of_any_version(&self, file_name: &str) -> bool {
+        file_name
+            .strip_prefix(self.name.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .and_then(|rest| rest.strip_suffix(".tar.gz"))
+            .is_some_and(|version| PackVersion::parse(version).is_ok())
+    }
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.name, self.version)
     }
 }
 
@@ -184,5 +231,30 @@ mod tests {
         assert!(err.contains("\"1.0.0-build\""), "{err}");
         assert!(PackVersion::parse("-1").is_err());
         assert!(PackVersion::parse(&"1".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn identities_parse_and_name_their_archives() {
+        let id = Identity::parse("hello:1.0.0").unwrap();
+        assert_eq!(id.archive_name(), "hello-1.0.0.tar.gz");
+        assert!(
+            Identity::parse("hello")
+                .unwrap_err()
+                .contains("NAME:VERSION")
+        );
+        assert!(Identity::parse("Hello:1.0.0").is_err());
+        assert!(Identity::parse("hello:1.0+x").is_err());
+        for archive in ["hello-1.0.0.tar.gz", "hello-0.9.tar.gz", "hello-v2.tar.gz"] {
+            assert!(id.is_archive_of_any_version(archive), "{archive}");
+        }
+        for other in [
+            "hello.tar.gz",
+            "hello-.tar.gz",
+            "hello-1.0.0.tgz",
+            "chart-1.0.0.tar.gz",
+            "hello-1.0.0.tar.gz.bak",
+        ] {
+            assert!(!id.is_archive_of_any_version(other), "{other}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! attempt shows every problem.
 
 use super::findings::Findings;
-use super::model::{self, PackName, PackVersion};
+use super::model::{self, Identity, PackName, PackVersion};
 use super::walk::{Entry, IGNORE_FILE, Kind};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -12,13 +12,6 @@ use std::path::Path;
 
 pub const PACK_JSON: &str = "pack.json";
 pub const VALUES_YAML: &str = "values.yaml";
-
-/// What pack.json says, once its required fields passed.
-#[derive(Debug)]
-pub struct Identity {
-    pub name: PackName,
-    pub version: PackVersion,
-}
 
 /// Checks pack.json's fields; returns the identity when name and version are usable.
 pub fn pack_json(text: &str, findings: &mut Findings) -> Option<(Identity, Map<String, Value>)> {

@@ -1,8 +1,11 @@
 //! Lists what goes into the archive: every regular file and directory under the pack folder in
 //! byte order of their names, so the listing (and thus the archive) never depends on the file
-//! system's directory order. `.git`, `.packignore` patterns and the output file stay out;
-//! links are followed only while they stay inside the folder.
+//! system's directory order. `.git`, `.packignore` patterns and the archives `pack` writes
+//! (`<name>-<version>.tar.gz` of this pack, any version, anywhere in the folder) stay out, so
+//! every verb builds the same archive whatever earlier `pack` runs left in the folder; links are
+//! followed only while they stay inside the folder.
 
+use super::Identity;
 use super::findings::Findings;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use std::fs;
@@ -29,15 +32,20 @@ pub enum Kind {
 struct Walker<'a> {
     root: &'a Path,
     ignore: Gitignore,
-    skip: Option<PathBuf>,
+    /// The pack whose archives are left out, when pack.json named it.
+    id: Option<&'a Identity>,
     entries: Vec<Entry>,
     findings: &'a mut Findings,
     /// Directories being visited, to stop at a link that loops back.
     stack: Vec<PathBuf>,
 }
 
-/// Walks `root` (canonical). `skip` is the canonical path of a file to leave out: the output.
-pub fn walk(root: &Path, skip: Option<PathBuf>, findings: &mut Findings) -> Vec<Entry> {
+/// Walks `root` (canonical), leaving out the archives of pack `id`.
+pub fn walk<'a>(
+    root: &'a Path,
+    id: Option<&'a Identity>,
+    findings: &'a mut Findings,
+) -> Vec<Entry> {
     let mut builder = GitignoreBuilder::new(root);
     let ignore_path = root.join(IGNORE_FILE);
     if ignore_path.is_file()
@@ -54,7 +62,7 @@ pub fn walk(root: &Path, skip: Option<PathBuf>, findings: &mut Findings) -> Vec<
     let mut walker = Walker {
         root,
         ignore,
-        skip,
+        id,
         entries: Vec::new(),
         findings,
         stack: vec![root.to_path_buf()],
@@ -108,6 +116,10 @@ impl Walker<'_> {
         if is_git || self.ignore.matched(&rel, meta.is_dir()).is_ignore() {
             return;
         }
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
+        if !meta.is_dir() && self.id.is_some_and(|id| id.is_archive_of_any_version(name)) {
+            return;
+        }
         let (source, meta) = if meta.file_type().is_symlink() {
             match self.resolve_link(path, &rel) {
                 Some(resolved) => resolved,
@@ -119,13 +131,6 @@ impl Walker<'_> {
         if meta.is_dir() {
             self.visit_dir(source, rel);
         } else if meta.is_file() {
-            if self
-                .skip
-                .as_deref()
-                .is_some_and(|s| fs::canonicalize(&source).is_ok_and(|c| c == s))
-            {
-                return;
-            }
             if let Err(err) = fs::File::open(&source) {
                 self.findings.error(
                     &rel,

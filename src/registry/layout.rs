@@ -1,19 +1,24 @@
-//! A local OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/…`) as a push target:
-//! for trying packpub without a registry and for air-gapped hand-offs. Each pack's manifest is
+//! A local OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/…`) as a [`Store`]: for
+//! trying packpub without a registry and for air-gapped hand-offs. Each pack's manifest is
 //! listed in `index.json` under `org.opencontainers.image.ref.name` =
-//! `spectro-packs/archive/<name>:<version>`. Blobs and the index are written through temp
-//! files and renamed, so a reader never sees half a file.
+//! `spectro-packs/archive/<name>:<version>`, the form skopeo's `oci:PATH:REF` reads. Blobs and
+//! the index are written atomically, so a reader never sees half a file.
 
+use super::manifest::MANIFEST_MEDIA_TYPE;
+use super::store::{Blob, ManifestRef, Progress, Store};
+use crate::atomic::{self, AtomicFile};
 use crate::digest::Digest;
-use crate::registry::manifest::MANIFEST_MEDIA_TYPE;
+use crate::exit::{Code, Failure};
 use anyhow::Context;
 use serde_json::{Value, json};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// Layout files are meant to be shared (copied, served): 0666 less the umask.
+const MODE: u32 = 0o666;
 
 pub struct Layout {
     root: PathBuf,
@@ -21,25 +26,29 @@ pub struct Layout {
     index_lock: Mutex<()>,
 }
 
-/// A manifest listed in `index.json`.
-pub struct Listed {
-    pub digest: String,
-}
-
 impl Layout {
-    /// Opens the layout at `root`, creating it when missing.
-    pub fn open(root: &Path) -> anyhow::Result<Self> {
-        let blobs = root.join("blobs/sha256");
-        fs::create_dir_all(&blobs)
-            .with_context(|| format!("cannot create the OCI layout at {}", root.display()))?;
-        let marker = root.join("oci-layout");
-        if !marker.exists() {
-            write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
-        }
+    /// Opens the layout at `root`; `create` makes it when missing (to publish into), else a
+    /// folder without `index.json` is a usage error (to read from).
+    pub fn open(root: &Path, create: bool) -> anyhow::Result<Self> {
         let layout = Self {
             root: root.to_path_buf(),
             index_lock: Mutex::new(()),
         };
+        if !create {
+            if !layout.index_path().is_file() {
+                return Err(Failure::err(
+                    Code::Usage,
+                    format!("{} is not an OCI layout (no index.json)", root.display()),
+                ));
+            }
+            return Ok(layout);
+        }
+        fs::create_dir_all(root.join("blobs/sha256"))
+            .with_context(|| format!("cannot create the OCI layout at {}", root.display()))?;
+        let marker = root.join("oci-layout");
+        if !marker.exists() {
+            atomic::write(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#, MODE)?;
+        }
         if !layout.index_path().exists() {
             layout.write_index(&json!({"schemaVersion": 2, "manifests": []}))?;
         }
@@ -50,22 +59,8 @@ impl Layout {
         self.root.join("index.json")
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// Every `org.opencontainers.image.ref.name` in `index.json`.
-    pub fn ref_names(&self) -> anyhow::Result<Vec<String>> {
-        let index = self.read_index()?;
-        Ok(manifests(&index)
-            .iter()
-            .filter_map(|m| m["annotations"][REF_NAME].as_str().map(str::to_string))
-            .collect())
-    }
-
-    pub fn blob_path(&self, digest: &str) -> PathBuf {
-        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-        self.root.join("blobs/sha256").join(hex)
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("blobs/sha256").join(digest.hex())
     }
 
     fn read_index(&self) -> anyhow::Result<Value> {
@@ -76,87 +71,174 @@ impl Layout {
     }
 
     fn write_index(&self, index: &Value) -> anyhow::Result<()> {
-        write_atomic(&self.index_path(), &serde_json::to_vec_pretty(index)?)
+        atomic::write(&self.index_path(), &serde_json::to_vec_pretty(index)?, MODE)
     }
 
-    /// The manifest listed under `ref_name`, if any.
-    pub fn find(&self, ref_name: &str) -> anyhow::Result<Option<Listed>> {
+    /// `(repository, tag, digest)` of every manifest `index.json` lists under a ref name. A
+    /// digest that is not `sha256:` + 64 hex is refused: it would name a file outside the
+    /// layout.
+    fn refs(&self) -> anyhow::Result<Vec<(String, String, Digest)>> {
         let index = self.read_index()?;
-        Ok(manifests(&index)
+        let manifests = index["manifests"].as_array().map_or(&[][..], Vec::as_slice);
+        manifests
             .iter()
-            .find(|m| m["annotations"][REF_NAME] == ref_name)
-            .and_then(|m| m["digest"].as_str())
-            .map(|digest| Listed {
-                digest: digest.to_string(),
-            }))
+            .filter_map(|m| {
+                let name = m["annotations"][REF_NAME].as_str()?;
+                let (repository, tag) = name.rsplit_once(':')?;
+                Some((repository, tag, m["digest"].as_str().unwrap_or_default()))
+            })
+            .map(|(repository, tag, digest)| {
+                let digest = Digest::parse(digest).map_err(|why| {
+                    Failure::err(
+                        Code::VerifyFailed,
+                        format!(
+                            "{} lists {repository}:{tag} with a malformed digest: {why}",
+                            self.index_path().display()
+                        ),
+                    )
+                })?;
+                Ok((repository.to_string(), tag.to_string(), digest))
+            })
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for Layout {
+    fn locate(&self, repository: &str) -> String {
+        format!("oci:{}:{repository}", self.root.display())
     }
 
-    pub fn read_blob(&self, digest: &str) -> anyhow::Result<Vec<u8>> {
-        let path = self.blob_path(digest);
-        fs::read(&path)
-            .with_context(|| format!("the layout lacks blob {digest} ({})", path.display()))
+    fn needs_base_path(&self) -> bool {
+        false
     }
 
-    pub fn has_blob(&self, digest: &str) -> bool {
-        self.blob_path(digest).is_file()
-    }
-
-    pub fn put_blob(&self, data: &[u8]) -> anyhow::Result<String> {
-        let digest = Digest::of(data).to_string();
-        if !self.has_blob(&digest) {
-            write_atomic(&self.blob_path(&digest), data)?;
-        }
-        Ok(digest)
-    }
-
-    /// Copies a file in as the blob `digest` (already computed by the caller).
-    pub fn put_blob_file(&self, source: &Path, digest: &str) -> anyhow::Result<()> {
-        let target = self.blob_path(digest);
-        if target.is_file() {
-            return Ok(());
-        }
-        let dir = target.parent().expect("blob paths have a parent");
-        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-        let mut file =
-            fs::File::open(source).with_context(|| format!("cannot read {}", source.display()))?;
-        std::io::copy(&mut crate::interrupt::Reader(&mut file), temp.as_file_mut())?;
-        temp.as_file().sync_all()?;
-        temp.persist(&target)?;
+    async fn authorize_write(&self, _repository: &str) -> anyhow::Result<()> {
         Ok(())
     }
 
-    /// Lists `manifest` (already stored as a blob) under `ref_name`, replacing any entry of that
-    /// name.
-    pub fn tag(&self, ref_name: &str, digest: &str, size: usize) -> anyhow::Result<()> {
-        let _guard = self.index_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let mut index = self.read_index()?;
-        let mut list: Vec<Value> = manifests(&index)
-            .iter()
-            .filter(|m| m["annotations"][REF_NAME] != ref_name)
-            .cloned()
-            .collect();
-        list.push(json!({
-            "mediaType": MANIFEST_MEDIA_TYPE,
-            "digest": digest,
-            "size": size,
-            "annotations": { REF_NAME: ref_name },
-        }));
-        index["manifests"] = Value::Array(list);
-        self.write_index(&index)
+    async fn manifest(
+        &self,
+        repository: &str,
+        reference: ManifestRef<'_>,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let digest = match reference {
+            ManifestRef::Digest(digest) => *digest,
+            ManifestRef::Tag(tag) => match self
+                .refs()?
+                .into_iter()
+                .find(|(r, t, _)| r == repository && t == tag)
+            {
+                Some((_, _, digest)) => digest,
+                None => return Ok(None),
+            },
+        };
+        let path = self.blob_path(&digest);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => match reference {
+                ManifestRef::Digest(_) => Ok(None),
+                ManifestRef::Tag(tag) => Err(anyhow::anyhow!(
+                    "{} lists {repository}:{tag}, but the layout lacks its manifest blob {digest}",
+                    self.index_path().display()
+                )),
+            },
+            Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
+        }
     }
-}
 
-fn manifests(index: &Value) -> &[Value] {
-    index["manifests"].as_array().map_or(&[], Vec::as_slice)
-}
+    async fn repository_exists(&self, repository: &str) -> anyhow::Result<bool> {
+        Ok(self.refs()?.iter().any(|(r, _, _)| r == repository))
+    }
 
-fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().expect("layout files have a parent");
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    temp.write_all(data)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    async fn blob_exists(&self, _repository: &str, digest: &Digest) -> anyhow::Result<bool> {
+        Ok(self.blob_path(digest).is_file())
+    }
+
+    async fn fetch_blob(
+        &self,
+        _repository: &str,
+        digest: &Digest,
+        dest: &mut tokio::fs::File,
+    ) -> anyhow::Result<u64> {
+        let mut source = tokio::fs::File::open(self.blob_path(digest))
+            .await
+            .with_context(|| format!("the layout lacks blob {digest}"))?;
+        Ok(tokio::io::copy(&mut source, dest).await?)
+    }
+
+    async fn repositories(&self, _page: usize) -> anyhow::Result<Vec<String>> {
+        let mut repositories: Vec<String> = self.refs()?.into_iter().map(|(r, _, _)| r).collect();
+        repositories.sort();
+        repositories.dedup();
+        Ok(repositories)
+    }
+
+    async fn tags(&self, repository: &str, _page: usize) -> anyhow::Result<Vec<String>> {
+        Ok(self
+            .refs()?
+            .into_iter()
+            .filter(|(r, _, _)| r == repository)
+            .map(|(_, t, _)| t)
+            .collect())
+    }
+
+    async fn put_blob(
+        &self,
+        _repository: &str,
+        digest: &Digest,
+        blob: Blob<'_>,
+        progress: Progress,
+    ) -> anyhow::Result<()> {
+        let target = self.blob_path(digest);
+        tokio::task::block_in_place(|| match blob {
+            Blob::Bytes(data) => atomic::write(&target, data, MODE),
+            Blob::File { path, size } => {
+                let mut file = AtomicFile::create(&target, MODE)?;
+                let mut source = fs::File::open(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                std::io::copy(&mut crate::interrupt::Reader(&mut source), &mut file)?;
+                progress(size);
+                file.commit().map(drop)
+            }
+        })
+    }
+
+    /// By digest the manifest is only stored; by tag it is also listed in `index.json` under
+    /// `repository:tag`, replacing any entry of that name.
+    async fn put_manifest(
+        &self,
+        repository: &str,
+        reference: ManifestRef<'_>,
+        manifest: &[u8],
+    ) -> anyhow::Result<()> {
+        let digest = Digest::of(manifest);
+        let target = self.blob_path(&digest);
+        tokio::task::block_in_place(|| {
+            if !target.is_file() {
+                atomic::write(&target, manifest, MODE)?;
+            }
+            let ManifestRef::Tag(tag) = reference else {
+                return Ok(());
+            };
+            let ref_name = format!("{repository}:{tag}");
+            let _guard = self.index_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let mut index = self.read_index()?;
+            let mut list: Vec<Value> = index["manifests"]
+                .as_array()
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .filter(|m| m["annotations"][REF_NAME] != ref_name.as_str())
+                .cloned()
+                .collect();
+            list.push(json!({
+                "mediaType": MANIFEST_MEDIA_TYPE,
+                "digest": digest,
+                "size": manifest.len(),
+                "annotations": { REF_NAME: ref_name },
+            }));
+            index["manifests"] = Value::Array(list);
+            self.write_index(&index)
+        })
+    }
 }

@@ -103,7 +103,7 @@ pub fn build(spec: ImageSpec, layer: Option<Layer<'_>>, created: &str) -> Vec<u8
 /// is the same on every run: a reliable presence check even where the repository has no tags
 /// to list (Distribution answers NAME_UNKNOWN for a repository holding only untagged manifests).
 pub fn base_manifest(spec: ImageSpec) -> Vec<u8> {
-    build(spec, None, &rfc3339(crate::pack::archive::DEFAULT_MTIME))
+    build(spec, None, &rfc3339(crate::pack::write::DEFAULT_MTIME))
 }
 
 /// RFC 3339 UTC, second precision, as Go's `time.RFC3339` prints it.
@@ -135,7 +135,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// Checks that `bytes` is the manifest shape Palette reads (ORAS v1.0.0's, or 1.1's): the OCI
 /// manifest media type, an ORAS config, exactly one `…layer.v1.tar` layer titled `title`.
 /// Returns that layer's digest and size, or what is wrong.
-pub fn check_shape(bytes: &[u8], title: &str) -> Result<(String, u64), String> {
+pub fn check_shape(bytes: &[u8], title: &str) -> Result<(Digest, u64), String> {
     let doc: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("the manifest is not JSON: {e}"))?;
     let media_type = doc["mediaType"].as_str().unwrap_or("(none)");
@@ -167,22 +167,24 @@ pub fn check_shape(bytes: &[u8], title: &str) -> Result<(String, u64), String> {
     if found != title {
         return Err(format!("layer title ({TITLE}) is {found:?}, not {title:?}"));
     }
-    let digest = layer["digest"].as_str().ok_or("the layer has no digest")?;
-    Ok((digest.to_string(), layer["size"].as_u64().unwrap_or(0)))
+    let digest = layer_digest(layer)?;
+    Ok((digest, layer["size"].as_u64().unwrap_or(0)))
 }
 
-/// The layer a pushed manifest names, as read back from the registry.
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RemoteManifest {
-    #[serde(default)]
-    pub layers: Vec<RemoteDescriptor>,
+/// The digest of a manifest's only layer, or in words why there is no such one: what `push`
+/// compares with the local archive before it writes.
+pub fn only_layer(bytes: &[u8]) -> Result<Digest, String> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|_| "a manifest that is not JSON".to_string())?;
+    match doc["layers"].as_array().map_or(&[][..], Vec::as_slice) {
+        [layer] => layer_digest(layer),
+        layers => Err(format!("{} layers", layers.len())),
+    }
 }
 
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RemoteDescriptor {
-    pub digest: String,
+fn layer_digest(layer: &serde_json::Value) -> Result<Digest, String> {
+    let text = layer["digest"].as_str().ok_or("the layer has no digest")?;
+    Digest::parse(text).map_err(|why| format!("the layer's digest is malformed ({why})"))
 }
 
 #[cfg(test)]
@@ -216,6 +218,32 @@ mod tests {
             r#""annotations":{"org.opencontainers.image.created":"2023-11-14T22:13:20Z"}}"#
         );
         assert_eq!(String::from_utf8(bytes).unwrap(), expected);
+    }
+
+    #[test]
+    fn only_layer_reads_a_single_valid_digest() {
+        let digest = Digest::of(b"layer");
+        let layer = Layer {
+            digest: &digest,
+            size: 5,
+            title: "hello-1.0.0.tar.gz",
+        };
+        assert_eq!(
+            only_layer(&build(ImageSpec::V1_0, Some(layer), "x")),
+            Ok(digest)
+        );
+        assert_eq!(
+            only_layer(&build(ImageSpec::V1_0, None, "x")),
+            Err("0 layers".into())
+        );
+        assert!(only_layer(b"<html>").is_err());
+        let hostile = br#"{"layers":[{"digest":"sha256:../../etc/shadow"}]}"#;
+        assert!(only_layer(hostile).unwrap_err().contains("malformed"));
+        let shape = check_shape(
+            br#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.unknown.config.v1+json"},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"/dev/zero","annotations":{"org.opencontainers.image.title":"t"}}]}"#,
+            "t",
+        );
+        assert!(shape.unwrap_err().contains("malformed"));
     }
 
     #[test]

@@ -1,6 +1,4 @@
 //! Shared test harness: runs the built `packpub` binary and builds pack folders on disk.
-//! Each test binary uses a subset of it, hence the `dead_code` allowance.
-#![allow(dead_code)]
 
 pub mod proxy;
 pub mod registry;

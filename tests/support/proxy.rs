@@ -12,8 +12,6 @@ use std::thread::{self, JoinHandle};
 /// What the proxy does to client→upstream traffic.
 #[derive(Clone, Copy, Debug)]
 pub enum Fault {
-    /// Forward everything.
-    None,
     /// The first `times` connections that send more than `bytes` are cut right after `bytes`;
     /// later connections pass through.
     CutAfterBytes { bytes: u64, times: u32 },
@@ -106,7 +104,6 @@ impl Shared {
     /// Whether a connection that just passed its byte limit must be cut; counts the cut.
     fn claim_cut(&self) -> bool {
         match self.fault {
-            Fault::None => false,
             Fault::CutAlways { .. } => {
                 self.cuts.fetch_add(1, Ordering::SeqCst);
                 true
@@ -126,7 +123,6 @@ fn forward(shared: &Arc<Shared>, client: TcpStream) {
         return;
     };
     let limit = match shared.fault {
-        Fault::None => None,
         Fault::CutAfterBytes { bytes, .. } | Fault::CutAlways { bytes } => Some(bytes),
     };
     let (c, u) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());

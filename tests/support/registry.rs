@@ -28,7 +28,6 @@ const SERVICE: &str = "packpub-test-registry";
 pub struct Registry {
     child: Child,
     host: String,
-    scheme: &'static str,
     ca: Option<PathBuf>,
     _issuer: Option<TokenIssuer>,
     dir: TempDir,
@@ -81,11 +80,6 @@ impl Registry {
     /// `127.0.0.1:PORT`, as used in image references.
     pub fn host(&self) -> &str {
         &self.host
-    }
-
-    /// Scheme and host, e.g. `https://127.0.0.1:PORT`.
-    pub fn url(&self) -> String {
-        format!("{}://{}", self.scheme, self.host)
     }
 
     /// The CA that signed the server certificate; panics unless made by [`Registry::tls_basic`].
@@ -151,15 +145,10 @@ impl Registry {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| missing(&program, "docker-registry", &e));
-        let (scheme, ca) = if tls {
-            ("https", Some(d.join("ca.pem")))
-        } else {
-            ("http", None)
-        };
+        let ca = tls.then(|| d.join("ca.pem"));
         let mut registry = Registry {
             child,
             host,
-            scheme,
             ca,
             _issuer: issuer,
             dir,

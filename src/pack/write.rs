@@ -3,49 +3,66 @@
 //! header without name or time. Bytes stream from disk through tar, gzip and sha256 to the
 //! destination, so memory stays flat whatever the pack's size.
 
-use super::Pack;
 use super::walk::Kind;
+use super::{Archive, ArchiveTo, Folder};
+use crate::atomic::AtomicFile;
 use crate::digest::{Digest, HashingWriter};
-use crate::exit::{Code, Failure};
 use crate::interrupt;
 use anyhow::Context;
 use flate2::{Compression, GzBuilder};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 
 /// 1980-01-01T00:00:00Z: a fixed time that no extractor warns about as implausible.
 pub const DEFAULT_MTIME: u64 = 315_532_800;
 const LEVEL: u32 = 6;
 
-#[derive(Debug, Clone)]
-pub struct Written {
-    pub digest: Digest,
-    pub size: u64,
-}
-
-/// The time stamped on every entry: `SOURCE_DATE_EPOCH` when set (reproducible-builds.org).
-pub fn mtime_from_env() -> anyhow::Result<u64> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) => v.trim().parse().map_err(|_| {
-            Failure::err(
-                Code::Usage,
-                format!("SOURCE_DATE_EPOCH={v:?} is not a whole number of seconds since 1970"),
-            )
-        }),
-        Err(_) => Ok(DEFAULT_MTIME),
-    }
+/// Builds `folder`'s archive with every entry stamped `mtime`, into the place `to` names.
+pub fn build(folder: &Folder, mtime: u64, to: ArchiveTo<'_>) -> anyhow::Result<Archive> {
+    let (digest, size, path, temp) = match to {
+        ArchiveTo::Nowhere => {
+            let (digest, size, _) = write(folder, mtime, io::sink())?;
+            (digest, size, None, None)
+        }
+        ArchiveTo::Temp => {
+            let temp = tempfile::Builder::new()
+                .prefix(".packpub-")
+                .suffix(".tar.gz")
+                .tempfile()
+                .context("cannot create a temp file for the archive")?;
+            let (digest, size, file) =
+                write(folder, mtime, BufWriter::with_capacity(1 << 20, temp))?;
+            let temp = file.into_inner().map_err(|e| e.into_error())?;
+            let path = temp.into_temp_path();
+            (digest, size, Some(path.to_path_buf()), Some(path))
+        }
+        ArchiveTo::Dir(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+            // What `tar` would create: 0666 less the umask.
+            let file = AtomicFile::create(&dir.join(folder.id.archive_name()), 0o666)?;
+            let (digest, size, file) =
+                write(folder, mtime, BufWriter::with_capacity(1 << 20, file))?;
+            let path = file.into_inner().map_err(|e| e.into_error())?.commit()?;
+            (digest, size, Some(path), None)
+        }
+    };
+    Ok(Archive {
+        digest,
+        size,
+        path,
+        _temp: temp,
+    })
 }
 
 /// Streams the archive into `dest`; returns its digest and size with `dest`.
-pub fn write<W: Write>(pack: &Pack, mtime: u64, dest: W) -> anyhow::Result<(Written, W)> {
+fn write<W: Write>(folder: &Folder, mtime: u64, dest: W) -> anyhow::Result<(Digest, u64, W)> {
     let gz = GzBuilder::new().write(HashingWriter::new(dest), Compression::new(LEVEL));
     let mut tar = tar::Builder::new(gz);
-    let top = &pack.folder;
+    let top = &folder.name;
     append(&mut tar, &format!("{top}/"), Kind::Dir, io::empty(), mtime)
         .context("cannot write the archive")?;
-    for entry in &pack.entries {
+    for entry in &folder.entries {
         let path = format!("{top}/{}", entry.path);
         match entry.kind {
             Kind::Dir => append(&mut tar, &format!("{path}/"), Kind::Dir, io::empty(), mtime),
@@ -63,8 +80,7 @@ pub fn write<W: Write>(pack: &Pack, mtime: u64, dest: W) -> anyhow::Result<(Writ
     }
     let gz = tar.into_inner().context("cannot finish the archive")?;
     let hashing = gz.finish().context("cannot finish the archive")?;
-    let (digest, size, dest) = hashing.finish();
-    Ok((Written { digest, size }, dest))
+    Ok(hashing.finish())
 }
 
 fn append<W: Write>(
@@ -117,26 +133,4 @@ impl Read for ExactReader {
         self.remaining -= n as u64;
         Ok(n)
     }
-}
-
-/// Writes `OUTDIR/<name>-<version>.tar.gz` atomically: a temp file beside the target, renamed
-/// into place once complete. On any error or Ctrl-C the temp file is removed by `Drop`.
-pub fn write_file(pack: &Pack, outdir: &Path, mtime: u64) -> anyhow::Result<(PathBuf, Written)> {
-    std::fs::create_dir_all(outdir)
-        .with_context(|| format!("cannot create output folder {}", outdir.display()))?;
-    let target = outdir.join(pack.archive_name());
-    let temp = tempfile::Builder::new()
-        .prefix(".packpub-")
-        .suffix(".tmp")
-        // What `tar` would create: 0666 less the umask, not tempfile's private 0600.
-        .permissions(std::fs::Permissions::from_mode(0o666))
-        .tempfile_in(outdir)
-        .with_context(|| format!("cannot write in {}", outdir.display()))?;
-    let (written, buffered) = write(pack, mtime, BufWriter::with_capacity(1 << 20, temp))?;
-    let temp = buffered.into_inner().map_err(|e| e.into_error())?;
-    temp.as_file().sync_all()?;
-    interrupt::check()?;
-    temp.persist(&target)
-        .with_context(|| format!("cannot write {}", target.display()))?;
-    Ok((target, written))
 }

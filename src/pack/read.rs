@@ -2,8 +2,9 @@
 //! validated like a folder's, and every entry is checked to be safe to extract (no absolute
 //! paths, no `..`, no links or devices, one top-level folder) before anything trusts it.
 
+use super::Identity;
 use super::findings::Findings;
-use super::validate::{self, Identity, PACK_JSON, VALUES_YAML};
+use super::validate::{self, PACK_JSON, VALUES_YAML};
 use crate::digest::{Digest, HashingWriter};
 use crate::exit::{Code, Failure};
 use anyhow::Context;
@@ -16,6 +17,7 @@ use std::path::{Component, Path};
 const PACK_JSON_LIMIT: u64 = 1 << 20;
 
 pub struct Tarball {
+    /// pack.json's identity, when it validated far enough to have one.
     pub id: Option<Identity>,
     pub findings: Findings,
     /// Entries that would be unsafe to extract, each with the reason.
@@ -37,9 +39,9 @@ struct Contents {
     top: Option<String>,
 }
 
-/// Reads `path` once: digest and size of the file, and validation of what it holds. A file the
-/// user names must also be named `<name>-<version>.tar.gz` after its pack.json
-/// (`check_file_name`); a download in a temp file need not.
+/// Hashes `path` and, on a second thread reading it side by side, inflates and validates what it
+/// holds. A file the user names must also be named `<name>-<version>.tar.gz` after its
+/// pack.json (`check_file_name`); a download in a temp file need not.
 pub fn inspect(path: &Path, check_file_name: bool) -> anyhow::Result<Tarball> {
     let file = File::open(path).map_err(|err| {
         Failure::err(
@@ -55,12 +57,7 @@ pub fn inspect(path: &Path, check_file_name: bool) -> anyhow::Result<Tarball> {
     // Hashing the file and inflating it are independent: on two threads the pass costs the
     // slower of the two, not their sum.
     let (hashed, contents) = std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| -> io::Result<(Digest, u64)> {
-            let mut hashing = HashingWriter::new(io::sink());
-            io::copy(&mut File::open(path)?, &mut hashing)?;
-            let (digest, size, _) = hashing.finish();
-            Ok((digest, size))
-        });
+        let hasher = scope.spawn(|| Digest::of_file(path));
         let contents = entries(&mut BufReader::new(file), &shown, &mut findings);
         (
             hasher.join().expect("the hashing thread does not panic"),
@@ -72,7 +69,7 @@ pub fn inspect(path: &Path, check_file_name: bool) -> anyhow::Result<Tarball> {
         .map_err(|err| Failure::err(Code::InvalidPack, format!("{err:#}")))?;
     let (digest, size) = hashed.with_context(|| format!("cannot read {}", path.display()))?;
     if let Some(id) = contents.id.as_ref().filter(|_| check_file_name) {
-        let expected = format!("{}-{}.tar.gz", id.name, id.version);
+        let expected = id.archive_name();
         if shown != expected {
             findings.error(
                 &shown,
@@ -168,6 +165,13 @@ fn entries(
         );
     }
     Ok(contents)
+}
+
+impl Tarball {
+    /// Whether every entry is safe to extract under one top-level folder.
+    pub fn safe_to_extract(&self) -> bool {
+        self.unsafe_entries.is_empty() && self.top.is_some()
+    }
 }
 
 impl Contents {

@@ -1,0 +1,306 @@
+//! Registry errors in the user's terms: what `oci-client` and the registry said, turned into
+//! what the user can do about it (`--ca-file`, `--plain-http`, ECR's create-repository commands,
+//! a new version) and packpub's exit code. Also which errors are worth a retry.
+
+use crate::exit::{Code, Failure};
+use crate::interrupt;
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+
+/// The registry's words, turned into what the user can do about them, with an exit code.
+pub fn translate(
+    host: &str,
+    repository: &str,
+    err: OciDistributionError,
+    what: &str,
+) -> anyhow::Error {
+    let chain = error_text(&err);
+    let lower = chain.to_lowercase();
+    let (code, message) = if lower.contains("unknownissuer")
+        || lower.contains("unknown issuer")
+        || lower.contains("invalid peer certificate")
+        || lower.contains("self-signed")
+        || lower.contains("self signed")
+    {
+        (
+            Code::Unreachable,
+            format!(
+                "TLS: the certificate of {host} is not signed by a trusted authority ({chain}); pass the registry's CA with --ca-file PEM (or PACKPUB_CA_FILE)"
+            ),
+        )
+    } else if lower.contains("invalid http version")
+        || lower.contains("http/0.9")
+        || lower.contains("wrong version number")
+        || lower.contains("corrupt message")
+        || lower.contains("invalidcontenttype")
+    {
+        (
+            Code::Unreachable,
+            format!(
+                "{host} did not answer in the expected protocol ({chain}); drop --plain-http for an HTTPS registry, or add it for a plain-HTTP one"
+            ),
+        )
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup")
+        || lower.contains("name or service not known")
+    {
+        (
+            Code::Unreachable,
+            format!("cannot resolve the registry host {host} (DNS failure): {chain}"),
+        )
+    } else if lower.contains("connection refused") {
+        (
+            Code::Unreachable,
+            format!(
+                "connection refused by {host}: is the registry running and the port right? ({chain})"
+            ),
+        )
+    } else if let OciDistributionError::RequestError(e) = &err
+        && (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body())
+    {
+        (
+            Code::Unreachable,
+            format!("cannot reach {host} to {what}: {chain}"),
+        )
+    } else if matches!(
+        err,
+        OciDistributionError::AuthenticationFailure(_)
+            | OciDistributionError::UnauthorizedError { .. }
+    ) || has_code(&err, &[OciErrorCode::Unauthorized])
+        || status(&err) == Some(401)
+    {
+        (
+            Code::Auth,
+            format!("authentication failed for {host}: {chain}"),
+        )
+    } else if has_code(&err, &[OciErrorCode::Denied]) || status(&err) == Some(403) {
+        (
+            Code::Auth,
+            format!(
+                "{host} denied access to {what} (insufficient scope: the account needs push and pull on this repository): {chain}"
+            ),
+        )
+    } else if has_code(&err, &[OciErrorCode::NameUnknown]) || lower.contains("name_unknown") {
+        let base = repository
+            .rsplit_once('/')
+            .map_or(repository, |(base, _)| base);
+        (
+            Code::Unexpected,
+            format!(
+                "{host} has no repository {repository} and does not create repositories on push \
+                 (AWS ECR behaves so). Create them first:\n  aws ecr create-repository --repository-name {base}\n  \
+                 aws ecr create-repository --repository-name {repository}\n({chain})"
+            ),
+        )
+    } else if lower.contains("immutable") || status(&err) == Some(412) {
+        (
+            Code::Conflict,
+            format!(
+                "{host} refused to {what}: the tag is immutable (Harbor tag immutability rule): {chain}"
+            ),
+        )
+    } else if lower.contains("tag invalid") && lower.contains("already exists") {
+        (
+            Code::Conflict,
+            format!(
+                "{host} refused to {what}: the repository has immutable tags (ECR) and this tag already exists: {chain}"
+            ),
+        )
+    } else {
+        (Code::Unexpected, format!("{host}: cannot {what}: {chain}"))
+    };
+    Failure::err(code, message)
+}
+
+/// Whether the error says the manifest, tag or repository does not exist.
+pub fn is_not_found(err: &OciDistributionError) -> bool {
+    matches!(err, OciDistributionError::ImageManifestNotFoundError(_))
+        || has_code(
+            err,
+            &[
+                OciErrorCode::ManifestUnknown,
+                OciErrorCode::NameUnknown,
+                OciErrorCode::NotFound,
+            ],
+        )
+        || status(err) == Some(404)
+}
+
+/// Connection drops, timeouts, 408, 429 and 5xx: worth another attempt.
+pub fn is_transient(err: &OciDistributionError) -> bool {
+    match err {
+        OciDistributionError::RequestError(e) => {
+            !e.is_builder() && !e.is_redirect() && !is_tls(&error_text(err))
+        }
+        OciDistributionError::IoError(e) => {
+            e.kind() != std::io::ErrorKind::NotFound && !interrupt::requested()
+        }
+        _ => {
+            status(err).is_some_and(|s| s == 408 || s == 429 || s >= 500)
+                || has_code(err, &[OciErrorCode::Toomanyrequests])
+        }
+    }
+}
+
+fn is_tls(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    lower.contains("certificate") || lower.contains("unknownissuer")
+}
+
+fn status(err: &OciDistributionError) -> Option<u16> {
+    match err {
+        OciDistributionError::ServerError { code, .. } => Some(*code),
+        OciDistributionError::RequestError(e) => e.status().map(|s| s.as_u16()),
+        _ => None,
+    }
+}
+
+fn has_code(err: &OciDistributionError, codes: &[OciErrorCode]) -> bool {
+    match err {
+        OciDistributionError::RegistryError { envelope, .. } => {
+            envelope.errors.iter().any(|e| codes.contains(&e.code))
+        }
+        _ => false,
+    }
+}
+
+/// The error and its sources in one line; `oci-client` keeps the useful part deep inside.
+fn error_text(err: &OciDistributionError) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        let s = inner.to_string();
+        if !text.contains(&s) {
+            text.push_str(": ");
+            text.push_str(&s);
+        }
+        source = inner.source();
+    }
+    if let OciDistributionError::RegistryError { envelope, .. } = err {
+        for e in &envelope.errors {
+            text.push_str(&format!(" [{:?}: {}]", e.code, e.message));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_client::errors::{OciEnvelope, OciError};
+
+    fn registry_error(code: OciErrorCode, message: &str) -> OciDistributionError {
+        OciDistributionError::RegistryError {
+            envelope: OciEnvelope {
+                errors: vec![OciError {
+                    code,
+                    message: message.to_string(),
+                    detail: serde_json::Value::Null,
+                }],
+            },
+            url: "https://r/v2/x".to_string(),
+        }
+    }
+
+    fn translated(err: OciDistributionError) -> (Code, String) {
+        let err = translate(
+            "r.example.com",
+            "proj/spectro-packs/archive/hello",
+            err,
+            "write the manifest",
+        );
+        let failure = crate::exit::failure_of(&err).unwrap();
+        (failure.code, failure.message.clone())
+    }
+
+    #[test]
+    fn harbor_immutable_tag() {
+        let err = OciDistributionError::ServerError {
+            code: 412,
+            url: "u".into(),
+            message: "The tag 1.0.0 is configured as immutable".into(),
+        };
+        let (code, message) = translated(err);
+        assert_eq!(code, Code::Conflict);
+        assert!(message.contains("immutable (Harbor"), "{message}");
+    }
+
+    #[test]
+    fn ecr_missing_repository_prints_the_create_commands() {
+        let (_, message) = translated(registry_error(
+            OciErrorCode::NameUnknown,
+            "repository does not exist",
+        ));
+        assert!(
+            message.contains(
+                "aws ecr create-repository --repository-name proj/spectro-packs/archive\n"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains(
+                "aws ecr create-repository --repository-name proj/spectro-packs/archive/hello"
+            ),
+            "{message}"
+        );
+    }
+
+    /// Writes report the raw body in a ServerError, not a parsed envelope.
+    #[test]
+    fn ecr_missing_repository_on_a_write() {
+        let err = OciDistributionError::ServerError {
+            code: 404,
+            url: "u".into(),
+            message: r#"{"errors":[{"code":"NAME_UNKNOWN","message":"The repository with name 'x' does not exist"}]}"#.into(),
+        };
+        let (_, message) = translated(err);
+        assert!(message.contains("aws ecr create-repository"), "{message}");
+    }
+
+    #[test]
+    fn ecr_immutable_tag() {
+        let err = registry_error(
+            OciErrorCode::TagInvalid,
+            "The image tag '1.0.0' already exists in the 'hello' repository and cannot be overwritten because the repository is immutable.",
+        );
+        assert_eq!(translated(err).0, Code::Conflict);
+        let err = registry_error(
+            OciErrorCode::TagInvalid,
+            "tag invalid: 1.0.0 already exists",
+        );
+        let (code, message) = translated(err);
+        assert_eq!(code, Code::Conflict);
+        assert!(message.contains("ECR"), "{message}");
+    }
+
+    #[test]
+    fn insufficient_scope() {
+        let (code, message) = translated(registry_error(
+            OciErrorCode::Denied,
+            "requested access to the resource is denied",
+        ));
+        assert_eq!(code, Code::Auth);
+        assert!(message.contains("insufficient scope"), "{message}");
+    }
+
+    #[test]
+    fn transient_statuses_are_retried() {
+        for code in [408, 429, 500, 502, 503] {
+            let err = OciDistributionError::ServerError {
+                code,
+                url: "u".into(),
+                message: String::new(),
+            };
+            assert!(is_transient(&err), "{code}");
+        }
+        let err = OciDistributionError::ServerError {
+            code: 400,
+            url: "u".into(),
+            message: String::new(),
+        };
+        assert!(!is_transient(&err));
+        assert!(is_transient(&registry_error(
+            OciErrorCode::Toomanyrequests,
+            "slow down"
+        )));
+    }
+}

@@ -1,0 +1,167 @@
+//! One interface for every place packs are published to or read from: a registry
+//! ([`super::client::Registry`]) and a local OCI layout ([`super::layout::Layout`]), and the
+//! next kind (a single-file bundle) as one more implementation. A verb is written once against
+//! [`Store`]; copying between any two stores is a loop over it.
+//!
+//! Repositories are named relative to the target (`spectro-packs/archive/<name>`); a registry
+//! adds its project prefix itself. Digests are [`Digest`]s, so nothing malformed reaches a path
+//! or a URL.
+
+use super::manifest::{self, EMPTY_CONFIG, ImageSpec};
+use super::reference::BASE_PATH;
+use crate::digest::Digest;
+use crate::pack::PackName;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Sees the number of bytes sent so far, for a progress bar.
+pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// How a manifest is addressed.
+#[derive(Debug, Clone, Copy)]
+pub enum ManifestRef<'a> {
+    Tag(&'a str),
+    Digest(&'a Digest),
+}
+
+/// Bytes to store as a blob: small ones in memory, archives streamed from a file.
+#[derive(Debug, Clone, Copy)]
+pub enum Blob<'a> {
+    Bytes(&'a [u8]),
+    File { path: &'a Path, size: u64 },
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    /// How the user names `repository` here, e.g.
+    /// `harbor.example.com/proj/spectro-packs/archive/hello` or
+    /// `oci:./demo:spectro-packs/archive/hello`.
+    fn locate(&self, repository: &str) -> String;
+
+    /// How the user names `repository:tag` here.
+    fn display(&self, repository: &str, tag: &str) -> String {
+        format!("{}:{tag}", self.locate(repository))
+    }
+
+    /// Whether Palette needs `spectro-packs/archive` to exist as a repository here.
+    fn needs_base_path(&self) -> bool;
+
+    /// Proves the right to write `repository` before anything is read or written (a wrong
+    /// password fails here, with exit 4).
+    async fn authorize_write(&self, repository: &str) -> anyhow::Result<()>;
+
+    /// The manifest's bytes, or `None` when it does not exist.
+    async fn manifest(
+        &self,
+        repository: &str,
+        reference: ManifestRef<'_>,
+    ) -> anyhow::Result<Option<Vec<u8>>>;
+
+    /// Whether the repository exists (has tags to list).
+    async fn repository_exists(&self, repository: &str) -> anyhow::Result<bool>;
+
+    async fn blob_exists(&self, repository: &str, digest: &Digest) -> anyhow::Result<bool>;
+
+    /// Streams blob `digest` into `dest`; returns the bytes written. The caller checks the
+    /// digest of what arrived.
+    async fn fetch_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        dest: &mut tokio::fs::File,
+    ) -> anyhow::Result<u64>;
+
+    /// Every repository below the target, `page` at a time where the store pages.
+    async fn repositories(&self, page: usize) -> anyhow::Result<Vec<String>>;
+
+    /// Every tag of `repository`; empty when it does not exist.
+    async fn tags(&self, repository: &str, page: usize) -> anyhow::Result<Vec<String>>;
+
+    /// Stores `blob`, whose digest the caller computed.
+    async fn put_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        blob: Blob<'_>,
+        progress: Progress,
+    ) -> anyhow::Result<()>;
+
+    /// Stores a manifest whose blobs are all in place; by tag, this is what makes it visible.
+    async fn put_manifest(
+        &self,
+        repository: &str,
+        reference: ManifestRef<'_>,
+        manifest: &[u8],
+    ) -> anyhow::Result<()>;
+}
+
+/// `spectro-packs/archive/<name>`: the one repository a pack is published in.
+pub fn pack_repository(name: &PackName) -> String {
+    format!("{BASE_PATH}/{name}")
+}
+
+/// Stores the blob unless the store has it; returns whether it was sent.
+pub async fn put_blob_once(
+    store: &dyn Store,
+    repository: &str,
+    digest: &Digest,
+    blob: Blob<'_>,
+    progress: Progress,
+) -> anyhow::Result<bool> {
+    if store.blob_exists(repository, digest).await? {
+        return Ok(false);
+    }
+    store.put_blob(repository, digest, blob, progress).await?;
+    Ok(true)
+}
+
+/// Whether `spectro-packs/archive` exists: it has tags, or holds the empty manifest packpub (or
+/// any ORAS-shaped tool using the same fixed time) pushes to create it, or, with
+/// `look_in_catalog`, the catalog lists it (`oras push` with no file leaves an untagged
+/// manifest with another time, which only the catalog shows).
+pub async fn base_path_exists(store: &dyn Store, look_in_catalog: bool) -> anyhow::Result<bool> {
+    if store.repository_exists(BASE_PATH).await? {
+        return Ok(true);
+    }
+    for spec in [ImageSpec::V1_0, ImageSpec::V1_1] {
+        let digest = Digest::of(&manifest::base_manifest(spec));
+        if store
+            .manifest(BASE_PATH, ManifestRef::Digest(&digest))
+            .await?
+            .is_some()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(look_in_catalog
+        && store
+            .repositories(1000)
+            .await
+            .is_ok_and(|repos| repos.iter().any(|r| r == BASE_PATH)))
+}
+
+/// Creates `spectro-packs/archive` the way `oras push` with no file does (an empty manifest
+/// pushed by digest), unless it is there already. Returns the manifest's digest when it
+/// created it.
+pub async fn ensure_base_path(
+    store: &dyn Store,
+    spec: ImageSpec,
+) -> anyhow::Result<Option<Digest>> {
+    if !store.needs_base_path() || base_path_exists(store, false).await? {
+        return Ok(None);
+    }
+    let empty = manifest::base_manifest(spec);
+    let digest = Digest::of(&empty);
+    put_blob_once(
+        store,
+        BASE_PATH,
+        &Digest::of(EMPTY_CONFIG),
+        Blob::Bytes(EMPTY_CONFIG),
+        Arc::new(|_| {}),
+    )
+    .await?;
+    store
+        .put_manifest(BASE_PATH, ManifestRef::Digest(&digest), &empty)
+        .await?;
+    Ok(Some(digest))
+}

@@ -1,0 +1,10 @@
+//! The integration tests: one binary that drives the built `packpub` against real registries,
+//! real peers (skopeo, the ORAS Python SDK) and a real Secret Service, one module per concern.
+
+mod support;
+
+mod login;
+mod pack;
+mod push;
+mod validate;
+mod verify;
