@@ -342,7 +342,35 @@ fn login_against_a_bearer_token_registry() {
         with_stdin(cmd, &format!("{password}\n"))
     };
     attempt("wrong").expect(4);
-    attempt(PASSWORD).expect(0);
+    assert!(
+        !docker.join("config.json").exists(),
+        "a wrong password was stored"
+    );
+    let run = attempt(PASSWORD).expect(0);
+    assert!(
+        run.stderr
+            .contains(&format!("Login succeeded for {}", reg.host())),
+        "{}",
+        run.stderr
+    );
+    let config = fs::read_to_string(docker.join("config.json")).unwrap();
+    assert!(
+        config.contains(&base64_of(&format!("robot:{PASSWORD}"))),
+        "{config}"
+    );
+    // The stored credential is what the next command uses: push with nothing else given.
+    let mut cmd = packpub();
+    cmd.args([
+        "push",
+        example().to_str().unwrap(),
+        "--registry",
+        reg.host(),
+        "--plain-http",
+        "-v",
+    ])
+    .env("DOCKER_CONFIG", &docker);
+    let run = Run::of(cmd.output().unwrap()).expect(0);
+    assert!(run.stderr.contains("auths in"), "{}", run.stderr);
 }
 
 #[test]

@@ -287,13 +287,19 @@ fn the_bundled_example_has_no_findings_even_under_strict() {
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
 }
 
-/// The two real packs in ../shared/fixtures (unlicensed, so read in place, never copied) must
-/// pack without errors. Opt-in: runs where that folder exists, as on the project's machines.
+/// The real packs in ../shared/fixtures (unlicensed, so read in place, never copied) must pack
+/// without errors. They are there on the project's machines and in CI (which lays shared/
+/// beside the clone): under CI=true a missing folder fails; elsewhere the test says it skipped.
 #[test]
 fn real_pack_central_packs_pack_without_errors() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/pack-central");
     let Ok(folders) = fs::read_dir(&fixtures) else {
-        eprintln!("skipped: {} not present", fixtures.display());
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI=true but {} is missing",
+            fixtures.display()
+        );
+        eprintln!("SKIPPED: {} not present", fixtures.display());
         return;
     };
     let tmp = TempDir::new().unwrap();
@@ -304,7 +310,7 @@ fn real_pack_central_packs_pack_without_errors() {
         assert!(json["files"].as_u64().unwrap() > 2, "{json}");
         packed += 1;
     }
-    assert_eq!(packed, 2);
+    assert!(packed >= 2, "only {packed} fixture packs");
 }
 
 #[test]
@@ -349,20 +355,15 @@ fn ctrl_c_leaves_nothing_behind() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait (bounded) until the temp file exists, so the signal lands mid-write.
+    // Wait (bounded) until the temp file exists, so the signal lands mid-write: 256 MiB of
+    // half-random data take seconds to compress, the signal arrives within milliseconds.
     let started = (0..2000).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(5));
         !list(&out).is_empty()
     });
     assert!(started, "packing never started");
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    let output = child.wait_with_output().unwrap();
-    let run = Run::of(output);
-    if run.code == 0 {
-        // The machine was fast enough to finish first: then the archive must be complete.
-        assert_eq!(list(&out), ["big-1.0.0.tar.gz"]);
-        return;
-    }
-    run.expect(130);
+    let run = Run::of(child.wait_with_output().unwrap()).expect(130);
+    assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
     assert_eq!(list(&out), Vec::<String>::new(), "temp file left behind");
 }

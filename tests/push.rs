@@ -608,7 +608,8 @@ fn when_retries_run_out_no_tag_exists() {
         &[&pack],
         &["--plain-http", "--retries", "2"],
     );
-    assert_ne!(run.code, 0, "{}", run.stderr);
+    let run = run.expect(7);
+    assert!(run.stderr.contains("cannot reach"), "{}", run.stderr);
     assert!(proxy.cuts() >= 3, "cuts: {}", proxy.cuts());
     assert!(
         skopeo_raw(&format!(
@@ -683,6 +684,133 @@ fn oci_layout_target() {
     let index: serde_json::Value =
         serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["manifests"].as_array().unwrap().len(), 1);
+}
+
+/// The bug a new user hits first: `pack .` leaves `hello-1.0.0.tar.gz` in the folder, and
+/// `push .` must not pack that archive into itself. Every archive `pack` writes for this pack
+/// (any version, any depth) stays out; other tarballs stay in.
+#[test]
+fn push_after_pack_in_the_folder_pushes_what_pack_built() {
+    let tmp = TempDir::new().unwrap();
+    let clean = example_in(&tmp.path().join("clean"), "hello-1.0.0");
+    let dirty = example_in(tmp.path(), "hello-1.0.0");
+    for dir in [&clean, &dirty] {
+        fs::create_dir(dir.join("extra")).unwrap();
+        fs::write(dir.join("extra/other-1.0.0.tar.gz"), b"not ours").unwrap();
+    }
+    // What earlier runs leave behind: this version, an older one, one in a sub-folder.
+    let pack_here = |dir: &Path, extra: &[&str]| {
+        Run::of(
+            packpub()
+                .current_dir(dir)
+                .args(["pack", "."])
+                .args(extra)
+                .arg("--json")
+                .output()
+                .unwrap(),
+        )
+        .expect(0)
+        .json()
+    };
+    let packed = pack_here(&dirty, &[]);
+    fs::copy(
+        dirty.join("hello-1.0.0.tar.gz"),
+        dirty.join("hello-0.9.0.tar.gz"),
+    )
+    .unwrap();
+    pack_here(&dirty, &["-o", "dist"]);
+    assert!(dirty.join("dist/hello-1.0.0.tar.gz").is_file());
+    assert_eq!(
+        pack_here(&dirty, &[])["digest"],
+        packed["digest"],
+        "pack packed its own output"
+    );
+    assert_eq!(pack_here(&clean, &[])["digest"], packed["digest"]);
+
+    let run = Run::of(
+        packpub()
+            .current_dir(&dirty)
+            .args(["push", ".", "--registry", "oci:../demo", "--json"])
+            .output()
+            .unwrap(),
+    )
+    .expect(0);
+    assert_eq!(run.json()[0]["layer_digest"], packed["digest"]);
+    let blob = tmp.path().join("demo/blobs/sha256").join(
+        packed["digest"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("sha256:")
+            .unwrap(),
+    );
+    let listing = Command::new("tar").arg("-tzf").arg(&blob).output().unwrap();
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    assert!(
+        listing.contains("hello-1.0.0/extra/other-1.0.0.tar.gz"),
+        "{listing}"
+    );
+    assert!(!listing.contains("hello-1.0.0/hello-"), "{listing}");
+    assert!(!listing.contains("dist/hello-"), "{listing}");
+    let verify = Run::of(
+        packpub()
+            .current_dir(&dirty)
+            .args(["verify", ".", "--registry", "oci:../demo"])
+            .output()
+            .unwrap(),
+    );
+    verify.expect(0);
+}
+
+/// A tarball is held to the same rules as a folder: `--strict` (here as `PACKPUB_STRICT=1`,
+/// the README's form) refuses its warnings, and `--json` carries the findings.
+#[test]
+fn a_tarball_push_under_strict_reports_its_findings() {
+    let tmp = TempDir::new().unwrap();
+    let dir = example_in(tmp.path(), "hello-1.0.0");
+    edit_pack_json(&dir, |doc| doc["cloudTypes"] = serde_json::json!(["mars"]));
+    let out = tmp.path().join("out");
+    let packed = run(&["pack", dir.to_str().unwrap(), "-o", out.to_str().unwrap()]).expect(0);
+    assert!(packed.stderr.contains("mars"), "{}", packed.stderr);
+    let tarball = out.join("hello-1.0.0.tar.gz");
+    let layout = tmp.path().join("layout");
+    let target = format!("oci:{}", layout.display());
+    for strict in [&["--strict"][..], &[]] {
+        let mut cmd = push_cmd(&target, &[&tarball], &["--json"]);
+        cmd.args(strict);
+        if strict.is_empty() {
+            cmd.env("PACKPUB_STRICT", "1");
+        }
+        let run = Run::of(cmd.output().unwrap()).expect(3);
+        let result = &run.json()[0];
+        assert_eq!(result["status"], "failed");
+        assert!(
+            result["error"]
+                .as_str()
+                .unwrap()
+                .contains("--strict counts warnings as errors"),
+            "{result}"
+        );
+        let details = result["details"].as_array().expect("findings in details");
+        assert!(
+            details.iter().any(|f| f["severity"] == "warning"
+                && f["file"] == "pack.json"
+                && f["message"].as_str().unwrap().contains("mars")),
+            "{result}"
+        );
+        assert!(
+            !layout.join("index.json").exists()
+                || !fs::read_to_string(layout.join("index.json"))
+                    .unwrap()
+                    .contains("hello")
+        );
+    }
+    // Without --strict the same tarball publishes, and PACKPUB_STRICT=0 means off.
+    let mut cmd = push_cmd(&target, &[&tarball], &["--json"]);
+    cmd.env("PACKPUB_STRICT", "0");
+    assert_eq!(
+        Run::of(cmd.output().unwrap()).expect(0).json()[0]["status"],
+        "pushed"
+    );
 }
 
 /// The ORAS Python SDK (a peer Palette-style reader) pulls what packpub pushed and gets

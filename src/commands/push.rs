@@ -60,6 +60,9 @@ struct Outcome {
     status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// Structured detail of the failure, e.g. the validation findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<serde_json::Value>,
     #[serde(skip)]
     input: String,
     #[serde(skip)]
@@ -158,6 +161,7 @@ impl Ctx<'_> {
             size: None,
             status: Status::Failed,
             error: None,
+            details: None,
             input: input.path().display().to_string(),
             code: None,
         };
@@ -173,8 +177,10 @@ impl Ctx<'_> {
         }
         .await;
         if let Err(err) = result {
+            let failure = crate::exit::failure_of(&err);
             outcome.status = Status::Failed;
-            outcome.code = Some(crate::exit::failure_of(&err).map_or(Code::Unexpected, |f| f.code));
+            outcome.code = Some(failure.map_or(Code::Unexpected, |f| f.code));
+            outcome.details = failure.and_then(|f| f.details.clone());
             outcome.error = Some(format!("{err:#}"));
         }
         outcome

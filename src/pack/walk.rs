@@ -34,6 +34,8 @@ struct Walker<'a> {
     ignore: Gitignore,
     /// The pack whose archives are left out, when pack.json named it.
     id: Option<&'a Identity>,
+    /// How many of those archives were left out so far.
+    archives_left_out: usize,
     entries: Vec<Entry>,
     findings: &'a mut Findings,
     /// Directories being visited, to stop at a link that loops back.
@@ -63,6 +65,7 @@ pub fn walk<'a>(
         root,
         ignore,
         id,
+        archives_left_out: 0,
         entries: Vec::new(),
         findings,
         stack: vec![root.to_path_buf()],
@@ -118,6 +121,7 @@ impl Walker<'_> {
         }
         let name = rel.rsplit('/').next().unwrap_or(&rel);
         if !meta.is_dir() && self.id.is_some_and(|id| id.is_archive_of_any_version(name)) {
+            self.archives_left_out += 1;
             return;
         }
         let (source, meta) = if meta.file_type().is_symlink() {
@@ -170,6 +174,8 @@ impl Walker<'_> {
             );
             return;
         }
+        let at = self.entries.len();
+        let archives_before = self.archives_left_out;
         self.entries.push(Entry {
             path: rel.clone(),
             source: source.clone(),
@@ -178,6 +184,11 @@ impl Walker<'_> {
         self.stack.push(canonical);
         self.visit(&source, &format!("{rel}/"));
         self.stack.pop();
+        // A folder that held only pack archives (`pack -o dist`) exists because of `pack`:
+        // it goes too, so the archive is the same as before that run.
+        if self.entries.len() == at + 1 && self.archives_left_out > archives_before {
+            self.entries.pop();
+        }
     }
 
     /// A link becomes a copy of its target, which must exist inside the pack folder.
