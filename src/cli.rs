@@ -7,7 +7,6 @@
 use crate::pack::Identity;
 use crate::registry::manifest::ImageSpec;
 use crate::registry::reference::Target;
-use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -132,13 +131,25 @@ pub struct PackArgs {
 /// How a pack is read and its archive built; shared by every verb that reads a local pack.
 #[derive(Debug, Clone, Args)]
 pub struct BuildArgs {
-    /// Treat warnings as errors (PACKPUB_STRICT takes 1/0, true/false, yes/no, on/off)
-    #[arg(long, env = "PACKPUB_STRICT", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
+    /// Treat warnings as errors
+    #[arg(long, env = "PACKPUB_STRICT", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
     pub strict: bool,
     /// The time stamped on every archive entry and the manifest's created time
     /// (reproducible-builds.org); default: 1980-01-01 for entries, now for the manifest
     #[arg(long, env = "SOURCE_DATE_EPOCH", value_name = "SECONDS", value_parser = parse_epoch)]
     pub source_date_epoch: Option<u64>,
+}
+
+/// A boolean `PACKPUB_*` value (or a flag's optional value): 1/0, true/false, yes/no, on/off
+/// in any case; empty means unset (false).
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" | "y" | "t" => Ok(true),
+        "0" | "false" | "no" | "off" | "n" | "f" | "" => Ok(false),
+        _ => Err(format!(
+            "{text:?} is not a boolean: use 1/0, true/false, yes/no or on/off"
+        )),
+    }
 }
 
 fn parse_epoch(text: &str) -> Result<u64, String> {
@@ -177,10 +188,10 @@ pub struct TransportArgs {
     #[arg(long, env = "PACKPUB_CA_FILE", value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
     /// Skip TLS certificate verification (unsafe)
-    #[arg(long, env = "PACKPUB_INSECURE", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
+    #[arg(long, env = "PACKPUB_INSECURE", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
     pub insecure: bool,
     /// Talk plain HTTP (local registries)
-    #[arg(long, env = "PACKPUB_PLAIN_HTTP", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
+    #[arg(long, env = "PACKPUB_PLAIN_HTTP", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
     pub plain_http: bool,
     /// Retries per request for transient failures (connection drops, timeouts, 408, 429, 5xx)
     #[arg(long, env = "PACKPUB_RETRIES", default_value_t = 4)]
@@ -377,6 +388,21 @@ mod tests {
             VerifyInput::parse(&s(&colon)),
             Ok(VerifyInput::Local(LocalInput::Folder(colon.clone())))
         );
+    }
+
+    #[test]
+    fn booleans_read_the_usual_spellings() {
+        for yes in ["1", "true", "TRUE", "yes", "on", " On "] {
+            assert_eq!(parse_bool(yes), Ok(true), "{yes}");
+        }
+        for no in ["0", "false", "No", "off", ""] {
+            assert_eq!(parse_bool(no), Ok(false), "{no}");
+        }
+        assert!(parse_bool("maybe").unwrap_err().contains("1/0, true/false"));
+        let Command::Pack(pack) = parse(&["pack", "--strict"]).unwrap().command else {
+            panic!()
+        };
+        assert!(pack.build.strict);
     }
 
     #[test]

@@ -33,8 +33,9 @@ pub fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             if std::env::args_os().any(|a| a == "--json") {
-                let error = err.kind().as_str().unwrap_or("usage error");
-                let doc = error_json(error, exit::Code::Usage, None);
+                let rendered = err.to_string();
+                let first = rendered.lines().next().unwrap_or_default();
+                let doc = error_json(first.trim_start_matches("error: "), exit::Code::Usage, None);
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&doc).expect("JSON serialises")
