@@ -8,3 +8,6 @@ mod pack;
 mod push;
 mod validate;
 mod verify;
+mod hostile_archives;
+mod hostile_folders;
+mod hostile_registry;

@@ -1,0 +1,2 @@
+//! Hostile pack folders (issue 9): special files, YAML alias bombs, swapped files, link
+//! fan-out and links that reach ignored paths.
