@@ -152,6 +152,49 @@ fn parse_bool(text: &str) -> Result<bool, String> {
     }
 }
 
+/// How much one archive may inflate to, for every verb that reads archives back.
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// Refuse an archive that inflates past this size (bytes, or with KiB/MiB/GiB; a pack bomb
+    /// guard far above any real pack)
+    #[arg(long, env = "PACKPUB_MAX_INFLATED_SIZE", value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
+    pub max_inflated_size: u64,
+}
+
+impl ReadArgs {
+    pub fn limits(&self) -> crate::pack::read::Limits {
+        crate::pack::read::Limits {
+            max_inflated: self.max_inflated_size,
+        }
+    }
+}
+
+/// A byte count: a whole number, optionally with KiB, MiB, GiB (or K, M, G, also powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a size: use e.g. 4GiB, 512MiB or 1048576"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1u64 << shift))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?} is not a size: use e.g. 4GiB, 512MiB or 1048576"))
+}
+
 fn parse_epoch(text: &str) -> Result<u64, String> {
     text.trim().parse().map_err(|_| {
         format!("SOURCE_DATE_EPOCH={text:?} is not a whole number of seconds since 1970")
@@ -179,6 +222,8 @@ pub struct PushArgs {
     pub image_spec: ImageSpec,
     #[command(flatten)]
     pub build: BuildArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 /// How to reach the registry. Never remembered: every command takes them again.
@@ -277,6 +322,8 @@ pub struct VerifyArgs {
     pub remote: RemoteArgs,
     #[command(flatten)]
     pub build: BuildArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Debug, Args)]
@@ -304,6 +351,8 @@ pub struct PullArgs {
     /// Also unpack the archive into DIR (refused if any entry is unsafe)
     #[arg(long)]
     pub extract: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[cfg(test)]
@@ -403,6 +452,17 @@ mod tests {
             panic!()
         };
         assert!(pack.build.strict);
+    }
+
+    #[test]
+    fn sizes_read_units() {
+        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_size("512 MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        for bad in ["", "0", "4 parsecs", "-1", "99999999999999999999G", "1.5G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,10 +1,32 @@
 //! Where words go. stdout carries only the `--json` document; everything meant for a person
 //! (results, warnings, errors, verbose notes) goes to stderr, so scripts can parse stdout and
-//! people can silence stderr with `-q` without losing the result.
+//! people can silence stderr with `-q` without losing the result. Every line for a person goes
+//! through [`escape`] here, once: names and answers from archives and registries may hold
+//! terminal escapes, and none of them reaches the terminal raw.
 
 use crate::cli::{ColorChoice, GlobalArgs};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
+
+/// `text` with every control character but the newline shown as an escape (`\u{1b}`), so
+/// nothing printed can move the cursor, recolour, retitle or clear the terminal.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
 
 pub struct Output {
     /// Live progress, kept apart from the results printed once work is done.
@@ -69,10 +91,15 @@ impl Output {
             return;
         }
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{} {headline}", self.paint(Style::Success, "✔"));
+        let _ = writeln!(
+            err,
+            "{} {}",
+            self.paint(Style::Success, "✔"),
+            escape(headline)
+        );
         let width = details.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         for (key, value) in details {
-            let _ = writeln!(err, "  {key:width$}  {value}");
+            let _ = writeln!(err, "  {key:width$}  {}", escape(value));
         }
     }
 
@@ -88,26 +115,30 @@ impl Output {
             )
             .expect("a valid template"),
         );
-        bar.set_prefix(label.to_string());
+        bar.set_prefix(escape(label).into_owned());
         bar
     }
 
     /// A warning; `-q` silences it, `--json` does not (the JSON document repeats it).
     pub fn warn(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{} {message}", self.paint(Style::Warning, "warning:"));
+            eprintln!(
+                "{} {}",
+                self.paint(Style::Warning, "warning:"),
+                escape(message)
+            );
         }
     }
 
     /// An error line; never silenced.
     pub fn error(&self, message: &str) {
-        eprintln!("{} {message}", self.paint(Style::Error, "error:"));
+        eprintln!("{} {}", self.paint(Style::Error, "error:"), escape(message));
     }
 
     /// Detail shown with `-v` only.
     pub fn verbose(&self, message: &str) {
         if self.verbose && !self.quiet {
-            eprintln!("  {message}");
+            eprintln!("  {}", escape(message));
         }
     }
 
@@ -122,5 +153,19 @@ impl Output {
             let _ = serde_json::to_writer_pretty(&mut out, value);
             let _ = writeln!(out);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(escape("plain\nlines"), "plain\nlines");
+        let hostile = "evil\x1b]0;owned\x07\x1b[2Jname\r\t\u{9b}31m";
+        let shown = escape(hostile);
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+        assert!(shown.contains("\\u{1b}"), "{shown}");
     }
 }

@@ -3,11 +3,11 @@
 
 mod support;
 
+mod hostile_archives;
+mod hostile_folders;
+mod hostile_registry;
 mod login;
 mod pack;
 mod push;
 mod validate;
 mod verify;
-mod hostile_archives;
-mod hostile_folders;
-mod hostile_registry;

@@ -50,6 +50,16 @@ fn open_store(args: &RemoteArgs, out: &Output, create: bool) -> anyhow::Result<B
     })
 }
 
+/// Whether a failed download means the content is bad (exit 6) rather than that the target
+/// could not be reached or refused us (exits 7 and 4, kept as they are).
+fn is_bad_content(err: &anyhow::Error) -> bool {
+    use crate::exit::Code;
+    !matches!(
+        crate::exit::failure_of(err).map(|f| f.code),
+        Some(Code::Unreachable | Code::Auth | Code::Interrupted | Code::Usage)
+    ) && !crate::interrupt::requested()
+}
+
 /// A tokio runtime for the registry calls of one command.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

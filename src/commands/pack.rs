@@ -8,6 +8,7 @@ pub fn run(args: &PackArgs, out: &Output) -> anyhow::Result<()> {
     let pack = pack::load(
         &LocalInput::Folder(args.dir.clone()),
         &args.build,
+        pack::read::Limits::default(),
         ArchiveTo::Dir(&args.output),
         out,
     )?;

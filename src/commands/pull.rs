@@ -1,14 +1,15 @@
 //! `packpub pull`: download `<name>-<version>.tar.gz` (streamed, digest-checked, written
-//! atomically) and, with `--extract`, unpack it only if every entry is safe; an unsafe archive
-//! exits 6 and nothing at all is written.
+//! atomically) and, with `--extract`, unpack it. What it hands out must be a valid pack, safe to
+//! extract, whose pack.json names the tag: otherwise exit 6 — with `--extract` nothing at all is
+//! written; without it the download is kept for a look, with the reasons.
 
-use super::{open_store, runtime};
+use super::{is_bad_content, open_store, runtime};
 use crate::atomic::AtomicFile;
 use crate::cli::PullArgs;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::pack::read;
+use crate::pack::{Identity, Severity, read};
 use crate::registry::manifest::check_shape;
 use crate::registry::store::{ManifestRef, pack_repository};
 use anyhow::Context;
@@ -31,38 +32,57 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
         let (digest, _) = check_shape(&manifest, &title)
             .map_err(|why| Failure::err(Code::VerifyFailed, format!("{shown}: {why}")))?;
         let mut file = tokio::fs::File::create(download.temp_path()).await?;
-        store.fetch_blob(&repository, &digest, &mut file).await?;
-        anyhow::Ok(digest)
+        match store.fetch_blob(&repository, &digest, &mut file).await {
+            Err(err) if is_bad_content(&err) => Err(Failure::err(
+                Code::VerifyFailed,
+                format!("{shown}: the download failed: {err:#}; nothing was written"),
+            )),
+            other => other.map(|_| digest),
+        }
     })?;
     let (actual, _) = Digest::of_file(download.temp_path())?;
     if actual != layer {
         return Err(Failure::err(
             Code::VerifyFailed,
-            format!("{shown}: the download's digest is {actual}, not the manifest's {layer}"),
+            format!(
+                "{shown}: the download's digest is {actual}, not the manifest's {layer}; nothing was written"
+            ),
         ));
     }
-    let inspected = read::inspect(download.temp_path(), false)?;
-    if args.extract && !inspected.safe_to_extract() {
+    let limits = args.read.limits();
+    let inspected = read::inspect(download.temp_path(), false, limits)?;
+    let problems = problems(&inspected, id);
+    if args.extract && !problems.is_empty() {
         return Err(Failure::err(
             Code::VerifyFailed,
             format!(
-                "{shown} is unsafe to extract; nothing was written:\n  {}",
-                inspected.unsafe_entries.join("\n  ")
+                "{shown} is not a pack that is safe to extract; nothing was written:\n  {}",
+                problems.join("\n  ")
             ),
         ));
     }
     let path = download.commit()?;
+    if !problems.is_empty() {
+        // The download is what the registry holds, kept for a look; a script still sees failure.
+        return Err(Failure::err(
+            Code::VerifyFailed,
+            format!(
+                "{shown} was downloaded to {}, but it is not a pack that is safe to extract:\n  {}",
+                path.display(),
+                problems.join("\n  ")
+            ),
+        ));
+    }
     let mut details = vec![
         ("path", path.display().to_string()),
         ("digest", layer.to_string()),
     ];
-    let extracted = match (&inspected.top, args.extract) {
-        (Some(top), true) => {
-            let folder = read::extract(&path, top, &args.output)?;
-            details.push(("extracted", folder.display().to_string()));
-            Some(folder)
-        }
-        _ => None,
+    let extracted = if args.extract {
+        let folder = read::extract(&path, &args.output, limits)?;
+        details.push(("extracted", folder.display().to_string()));
+        Some(folder)
+    } else {
+        None
     };
     out.success(&format!("pulled {id}"), &details);
     out.print_json(&serde_json::json!({
@@ -74,4 +94,23 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
         "extracted": extracted,
     }));
     Ok(())
+}
+
+/// Why the downloaded archive is not a valid, safe pack named `id`, one line each.
+fn problems(inspected: &read::Tarball, id: &Identity) -> Vec<String> {
+    let mut problems = inspected.unsafe_entries.clone();
+    if let Some(inside) = inspected.id.as_ref().filter(|inside| *inside != id) {
+        problems.push(format!("pack.json inside says {inside}, the tag says {id}"));
+    }
+    // Unsafe entries are findings too; list each problem once.
+    problems.extend(
+        inspected
+            .findings
+            .0
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .filter(|f| !inspected.unsafe_entries.contains(&f.message))
+            .map(ToString::to_string),
+    );
+    problems
 }

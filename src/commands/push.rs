@@ -167,7 +167,8 @@ impl Ctx<'_> {
         };
         let result = async {
             let pack = tokio::task::block_in_place(|| {
-                pack::load(input, &self.args.build, ArchiveTo::Temp, self.out)
+                let limits = self.args.read.limits();
+                pack::load(input, &self.args.build, limits, ArchiveTo::Temp, self.out)
             })?;
             outcome.name = Some(pack.id.name.to_string());
             outcome.version = Some(pack.id.version.to_string());

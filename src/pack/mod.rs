@@ -59,6 +59,7 @@ pub struct LocalPack {
     /// Regular files in the pack.
     pub files: usize,
     origin: Origin,
+    limits: read::Limits,
 }
 
 /// The archive's digest and size, and where it is on disk (none for [`ArchiveTo::Nowhere`]).
@@ -79,7 +80,7 @@ impl LocalPack {
     /// when the archives differ. Computed on demand, since a matching archive never needs it.
     pub fn file_digests(&self) -> anyhow::Result<BTreeMap<String, Digest>> {
         match &self.origin {
-            Origin::Tarball(path) => Ok(read::inspect(path, false)?.files),
+            Origin::Tarball(path) => Ok(read::inspect(path, false, self.limits)?.files),
             Origin::Folder(folder) => folder
                 .entries
                 .iter()
@@ -99,6 +100,7 @@ impl LocalPack {
 pub fn load(
     input: &LocalInput,
     build: &BuildArgs,
+    limits: read::Limits,
     to: ArchiveTo<'_>,
     out: &Output,
 ) -> anyhow::Result<LocalPack> {
@@ -120,10 +122,11 @@ pub fn load(
                 warnings,
                 files: folder.file_count(),
                 origin: Origin::Folder(folder),
+                limits,
             })
         }
         LocalInput::Tarball(path) => {
-            let tarball = read::inspect(path, true)?;
+            let tarball = read::inspect(path, true, limits)?;
             let warnings = accept(tarball.findings, tarball.id.is_some(), path, build, out)?;
             Ok(LocalPack {
                 id: tarball
@@ -138,6 +141,7 @@ pub fn load(
                 warnings,
                 files: tarball.files.len(),
                 origin: Origin::Tarball(path.clone()),
+                limits,
             })
         }
     }
