@@ -20,6 +20,8 @@ pub enum Code {
     Unreachable = 7,
     /// Ctrl-C: the shell convention, 128 + SIGINT.
     Interrupted = 130,
+    /// SIGTERM (e.g. a CI job cancelled): 128 + SIGTERM.
+    Terminated = 143,
 }
 
 /// An error that carries the exit code it must end the process with.

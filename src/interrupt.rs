@@ -1,26 +1,47 @@
-//! Ctrl-C handling. Long writes poll [`check`] so that an interrupted `pack` unwinds normally
-//! and its temp file is removed by `Drop` instead of being left half-written.
+//! Ctrl-C (SIGINT) and SIGTERM. The first signal only raises a flag: long reads and writes poll
+//! [`check`], so the command unwinds normally, temp files are removed by `Drop`, and the process
+//! exits 130 (SIGINT) or 143 (SIGTERM). A second signal exits at once.
 
 use std::io;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static INT: AtomicBool = AtomicBool::new(false);
+static TERM: AtomicBool = AtomicBool::new(false);
 
-/// Installs the handler; a second Ctrl-C while unwinding exits at once.
+/// Installs the handlers (signal-hook: async-signal-safe, and it tells the signals apart).
 pub fn install() {
-    let _ = ctrlc::set_handler(|| {
-        if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            std::process::exit(crate::exit::Code::Interrupted as i32);
-        }
-    });
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let any = Arc::new(AtomicBool::new(false));
+    for (signal, flag) in [(SIGINT, &INT), (SIGTERM, &TERM)] {
+        // Registered first, so it sees the flag as the previous signal left it.
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, any.clone());
+        let _ = signal_hook::flag::register(signal, any.clone());
+        // SAFETY: the action only stores to an atomic, which is async-signal-safe.
+        let _ = unsafe {
+            signal_hook::low_level::register(signal, move || flag.store(true, Ordering::SeqCst))
+        };
+    }
 }
 
-/// Whether Ctrl-C was pressed: a command that then fails ends with exit 130.
+/// Whether a signal asked the command to stop: a command that then fails ends with
+/// [`exit_code`].
 pub fn requested() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+    INT.load(Ordering::SeqCst) || TERM.load(Ordering::SeqCst)
 }
 
-/// Fails with [`Interrupted`] once Ctrl-C was pressed.
+/// The exit code for the signal that arrived, if one did.
+pub fn exit_code() -> Option<crate::exit::Code> {
+    if TERM.load(Ordering::SeqCst) {
+        Some(crate::exit::Code::Terminated)
+    } else if INT.load(Ordering::SeqCst) {
+        Some(crate::exit::Code::Interrupted)
+    } else {
+        None
+    }
+}
+
+/// Fails with [`Interrupted`] once a signal arrived.
 pub fn check() -> io::Result<()> {
     if requested() {
         Err(io::Error::other(Interrupted))
@@ -29,7 +50,7 @@ pub fn check() -> io::Result<()> {
     }
 }
 
-/// Marker error: the user pressed Ctrl-C.
+/// Marker error: a signal asked the command to stop.
 #[derive(Debug)]
 pub struct Interrupted;
 
@@ -41,7 +62,7 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
-/// A reader that stops with [`Interrupted`] once Ctrl-C was pressed.
+/// A reader that stops with [`Interrupted`] once a signal arrived.
 pub struct Reader<R>(pub R);
 
 impl<R: io::Read> io::Read for Reader<R> {

@@ -50,11 +50,8 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let failure = exit::failure_of(&err);
-            let code = if interrupt::requested() {
-                exit::Code::Interrupted
-            } else {
-                failure.map_or(exit::Code::Unexpected, |f| f.code)
-            };
+            let code = interrupt::exit_code()
+                .unwrap_or_else(|| failure.map_or(exit::Code::Unexpected, |f| f.code));
             out.error(&format!("{err:#}"));
             // Printed only when the command has not printed its own document.
             out.print_json(&error_json(

@@ -342,28 +342,30 @@ fn memory_stays_flat_for_a_300_mb_pack() {
 }
 
 #[test]
-fn ctrl_c_leaves_nothing_behind() {
+fn ctrl_c_and_sigterm_leave_nothing_behind() {
     let tmp = TempDir::new().unwrap();
     let dir = example_in(tmp.path(), "big-1.0.0");
     edit_pack_json(&dir, |doc| doc["name"] = "big".into());
     for i in 0..4 {
         write_mixed(&dir.join(format!("part{i}.bin")), 64 << 20, i);
     }
-    let out = tmp.path().join("out");
-    let child = packpub()
-        .args(["pack", dir.to_str().unwrap(), "-o", out.to_str().unwrap()])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait (bounded) until the temp file exists, so the signal lands mid-write: 256 MiB of
-    // half-random data take seconds to compress, the signal arrives within milliseconds.
-    let started = (0..2000).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        !list(&out).is_empty()
-    });
-    assert!(started, "packing never started");
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    let run = Run::of(child.wait_with_output().unwrap()).expect(130);
-    assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
-    assert_eq!(list(&out), Vec::<String>::new(), "temp file left behind");
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let out = tmp.path().join(format!("out-{signal}"));
+        let child = packpub()
+            .args(["pack", dir.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait (bounded) until the temp file exists, so the signal lands mid-write: 256 MiB of
+        // half-random data take seconds to compress, the signal arrives within milliseconds.
+        let started = (0..2000).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            !list(&out).is_empty()
+        });
+        assert!(started, "packing never started");
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let run = Run::of(child.wait_with_output().unwrap()).expect(code);
+        assert!(run.stderr.contains("interrupted"), "{}", run.stderr);
+        assert_eq!(list(&out), Vec::<String>::new(), "temp file left behind");
+    }
 }

@@ -6,11 +6,13 @@ cd "$(dirname "$0")/.."
 
 # System tools the tests drive: GNU tar and diff (round trips), setpriv (root only: to read as
 # a non-root user), a real CNCF Distribution registry, openssl and htpasswd (its TLS and auth
-# set-up), skopeo (a peer that reads what we push). Debian-like machines get them installed
+# set-up), skopeo (a peer that reads what we push), Go (its archive/tar test corpus). Debian-like machines get them installed
 # when missing; elsewhere they must be there.
 need=()
 command -v "${PACKPUB_TEST_REGISTRY_BIN:-docker-registry}" >/dev/null || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
+# Go: its archive/tar test archives are hostile input the readers must refuse (GOROOT/src/...).
+command -v go >/dev/null || need+=(golang-go)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v openssl >/dev/null || need+=(openssl)
 command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)

@@ -56,7 +56,7 @@ fn is_bad_content(err: &anyhow::Error) -> bool {
     use crate::exit::Code;
     !matches!(
         crate::exit::failure_of(err).map(|f| f.code),
-        Some(Code::Unreachable | Code::Auth | Code::Interrupted | Code::Usage)
+        Some(Code::Unreachable | Code::Auth | Code::Interrupted | Code::Terminated | Code::Usage)
     ) && !crate::interrupt::requested()
 }
 
