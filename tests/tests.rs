@@ -3,6 +3,7 @@
 
 mod support;
 
+mod fuzz_corpus;
 mod hostile_archives;
 mod hostile_folders;
 mod hostile_registry;

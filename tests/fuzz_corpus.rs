@@ -1,0 +1,1 @@
+//! Replays the committed fuzz corpora (tests/fuzz/corpus) through the fuzz targets.
