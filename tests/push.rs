@@ -886,3 +886,81 @@ fn pushing_a_1_gib_pack_keeps_memory_flat() {
         "peak RSS {peak_kib} KiB is over 50 MiB"
     );
 }
+
+/// The campaign of issue 9: 100 pushes through a proxy that cuts connections at random offsets
+/// and answers bursts of 503. Every push ends either published and verified, or failed with no
+/// tag: never a tag whose blobs are missing (a half-published version).
+#[test]
+fn a_hundred_faulty_pushes_never_half_publish() {
+    let reg = Registry::plain();
+    let proxy = Proxy::start(
+        reg.host().parse().unwrap(),
+        Fault::Random {
+            seed: 0x5eed_cafe,
+            cut_one_in: 3,
+            busy_one_in: 4,
+            max_offset: 300 << 10,
+        },
+    );
+    let tmp = TempDir::new().unwrap();
+    let packs: Vec<_> = (0..100)
+        .map(|i| {
+            let version = format!("1.0.{i}");
+            let dir = example_in(tmp.path(), &format!("hello-{version}"));
+            edit_pack_json(&dir, |doc| doc["version"] = version.clone().into());
+            write_mixed(&dir.join("data.bin"), 256 << 10, i);
+            (version, dir)
+        })
+        .collect();
+    let via_proxy = format!("{}/proj", proxy.addr());
+    let outcomes: Vec<(String, i32)> = std::thread::scope(|scope| {
+        let chunks: Vec<_> = packs
+            .chunks(25)
+            .map(|chunk| {
+                let via_proxy = &via_proxy;
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(version, dir)| {
+                            let run = push(via_proxy, &[dir], &["--plain-http", "--retries", "1"]);
+                            assert!(
+                                [0, 1, 7].contains(&run.code),
+                                "{version}: exit {}: {}",
+                                run.code,
+                                run.stderr
+                            );
+                            (version.clone(), run.code)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        chunks.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let target = format!("{}/proj", reg.host());
+    let (mut pushed, mut failed, mut half_published) = (0, 0, 0);
+    for (version, code) in &outcomes {
+        let tagged =
+            skopeo_raw(&format!("{target}/spectro-packs/archive/hello:{version}")).is_some();
+        let reference = format!("hello:{version}");
+        let verify = run(&["verify", &reference, "--registry", &target, "--plain-http"]);
+        if tagged && verify.code != 0 {
+            half_published += 1;
+        }
+        if *code == 0 {
+            pushed += 1;
+            assert_eq!(verify.code, 0, "{version} pushed but: {}", verify.stderr);
+        } else {
+            failed += 1;
+            assert!(!tagged, "{version} failed (exit {code}) but its tag exists");
+        }
+    }
+    eprintln!(
+        "100 faulty pushes: {pushed} published and verified, {failed} failed with no tag, \
+         {half_published} half-published; proxy cut {} connections",
+        proxy.cuts()
+    );
+    assert_eq!(half_published, 0);
+    // Both endings happened, so both were checked.
+    assert!(pushed > 0 && failed > 0 && proxy.cuts() > 0);
+}

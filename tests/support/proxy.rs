@@ -1,7 +1,9 @@
-//! A loopback TCP proxy that cuts connections on purpose, to test retries and resumable uploads.
+//! A loopback TCP proxy that cuts connections on purpose, to test retries and resumable uploads,
+//! or answers a burst of 503s in the registry's place.
 //!
 //! Owns its listener, every forwarded connection and their threads; all stop on drop. It works
-//! on raw bytes, so it sits in front of plain-HTTP and TLS registries alike.
+//! on raw bytes, so it sits in front of plain-HTTP and TLS registries alike (the 503 answer only
+//! makes sense in front of plain HTTP).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -17,6 +19,15 @@ pub enum Fault {
     CutAfterBytes { bytes: u64, times: u32 },
     /// Every connection that sends more than `bytes` is cut right after `bytes`.
     CutAlways { bytes: u64 },
+    /// Per connection, drawn from a seeded generator: one in `cut_one_in` is cut at a random
+    /// offset below `max_offset`, one in `busy_one_in` gets `503 Service Unavailable` for its
+    /// first request and is closed; the rest pass through.
+    Random {
+        seed: u64,
+        cut_one_in: u64,
+        busy_one_in: u64,
+        max_offset: u64,
+    },
 }
 
 /// A running proxy; see [`Fault`].
@@ -30,6 +41,8 @@ struct Shared {
     upstream: SocketAddr,
     fault: Fault,
     cuts: AtomicU32,
+    /// The generator of [`Fault::Random`].
+    state: Mutex<u64>,
     stopping: AtomicBool,
     /// Kept so drop can shut down connections still open and wait for their threads.
     conns: Mutex<Vec<Conn>>,
@@ -47,6 +60,10 @@ impl Proxy {
             upstream,
             fault,
             cuts: AtomicU32::new(0),
+            state: Mutex::new(match fault {
+                Fault::Random { seed, .. } => seed | 1,
+                _ => 1,
+            }),
             stopping: AtomicBool::new(false),
             conns: Mutex::new(Vec::new()),
         });
@@ -101,10 +118,19 @@ impl Drop for Proxy {
 }
 
 impl Shared {
+    /// The next number of the seeded generator (xorshift64).
+    fn next(&self) -> u64 {
+        let mut state = self.state.lock().unwrap();
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
     /// Whether a connection that just passed its byte limit must be cut; counts the cut.
     fn claim_cut(&self) -> bool {
         match self.fault {
-            Fault::CutAlways { .. } => {
+            Fault::CutAlways { .. } | Fault::Random { .. } => {
                 self.cuts.fetch_add(1, Ordering::SeqCst);
                 true
             }
@@ -118,12 +144,24 @@ impl Shared {
     }
 }
 
-fn forward(shared: &Arc<Shared>, client: TcpStream) {
-    let Ok(upstream) = TcpStream::connect(shared.upstream) else {
-        return;
-    };
+fn forward(shared: &Arc<Shared>, mut client: TcpStream) {
     let limit = match shared.fault {
         Fault::CutAfterBytes { bytes, .. } | Fault::CutAlways { bytes } => Some(bytes),
+        Fault::Random {
+            cut_one_in,
+            busy_one_in,
+            max_offset,
+            ..
+        } => {
+            if shared.next() % busy_one_in == 0 {
+                busy(&mut client);
+                return;
+            }
+            (shared.next() % cut_one_in == 0).then(|| shared.next() % max_offset)
+        }
+    };
+    let Ok(upstream) = TcpStream::connect(shared.upstream) else {
+        return;
     };
     let (c, u) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
     let up = thread::spawn({
@@ -140,6 +178,22 @@ fn forward(shared: &Arc<Shared>, client: TcpStream) {
         .lock()
         .unwrap()
         .push([(client, up), (upstream, down)]);
+}
+
+/// Reads the request head and answers 503, as a registry behind an overloaded front end does.
+fn busy(client: &mut TcpStream) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 << 10 {
+        match client.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let _ = client.write_all(
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    let _ = client.shutdown(Shutdown::Both);
 }
 
 /// Copies `from` to `to` until either side closes; past `limit` bytes it may cut both.
