@@ -13,6 +13,7 @@ pub mod digest;
 pub mod exit;
 pub mod host;
 pub mod interrupt;
+pub mod lock;
 pub mod output;
 pub mod pack;
 pub mod redacted;

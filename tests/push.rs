@@ -964,3 +964,68 @@ fn a_hundred_faulty_pushes_never_half_publish() {
     // Both endings happened, so both were checked.
     assert!(pushed > 0 && failed > 0 && proxy.cuts() > 0);
 }
+
+/// The campaign of issue 9: 8 pushes of the same version at once, four contents, two
+/// processes each. Afterwards the tag names exactly one content; the process that wrote it
+/// says "pushed", its twin "unchanged", every other one exits 5: nobody claims a write that
+/// another overwrote.
+#[test]
+fn eight_concurrent_pushes_of_one_version_never_mix() {
+    let reg = Registry::plain();
+    let tmp = TempDir::new().unwrap();
+    let packs: Vec<_> = (0..4)
+        .map(|i| {
+            let dir = example_in(&tmp.path().join(format!("c{i}")), "hello-1.0.0");
+            fs::write(dir.join("README.md"), format!("# content {i}\n")).unwrap();
+            write_mixed(&dir.join("data.bin"), 2 << 20, i);
+            dir
+        })
+        .collect();
+    let target = format!("{}/proj", reg.host());
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            push_cmd(&target, &[&packs[i % 4]], &["--plain-http", "--json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .map(|c| Run::of(c.wait_with_output().unwrap()))
+        .collect();
+    let tag = skopeo_raw(&format!("{target}/spectro-packs/archive/hello:1.0.0")).unwrap();
+    let winner = layer_digest(&tag).to_string();
+    let mut statuses = Vec::new();
+    for run in &runs {
+        let result = &run.json()[0];
+        let status = result["status"].as_str().unwrap().to_string();
+        let same = result["layer_digest"] == winner.as_str();
+        match (run.code, status.as_str()) {
+            (0, "pushed" | "unchanged") => assert!(same, "claims {status} of another content"),
+            (5, "failed") => assert!(!same, "conflict on its own content: {}", run.stderr),
+            _ => panic!("exit {}: {}", run.code, run.stderr),
+        }
+        statuses.push(status);
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            "failed",
+            "failed",
+            "failed",
+            "failed",
+            "failed",
+            "failed",
+            "pushed",
+            "unchanged"
+        ]
+    );
+    assert_eq!(
+        reg.manifest_revisions("proj/spectro-packs/archive/hello")
+            .len(),
+        1
+    );
+}

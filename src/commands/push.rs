@@ -195,6 +195,13 @@ impl Ctx<'_> {
         let reference = store.display(&repository, tag);
         outcome.reference = Some(reference.clone());
         store.authorize_write(&repository).await?;
+        let _turn = tokio::task::block_in_place(|| {
+            crate::lock::hold(&reference, || {
+                self.out.warn(&format!(
+                    "waiting for another push of {reference} on this machine"
+                ));
+            })
+        })?;
 
         let existing = store.manifest(&repository, ManifestRef::Tag(tag)).await?;
         let remote_layer = existing.as_deref().map(manifest::only_layer);
@@ -245,7 +252,35 @@ impl Ctx<'_> {
             .put_manifest(&repository, ManifestRef::Tag(tag), &manifest)
             .await?;
         outcome.digest = Some(Digest::of(&manifest));
-        Ok(())
+        self.confirm(&repository, tag, local, &reference).await
+    }
+
+    /// Reads the tag back: a push from another machine may have written it in the meantime,
+    /// and then this one did not publish what it says.
+    async fn confirm(
+        &self,
+        repository: &str,
+        tag: &str,
+        local: &Digest,
+        reference: &str,
+    ) -> anyhow::Result<()> {
+        let now = self
+            .store
+            .manifest(repository, ManifestRef::Tag(tag))
+            .await?;
+        match now.as_deref().map(manifest::only_layer) {
+            // Not visible yet on an eventually consistent registry: nothing says otherwise.
+            None => Ok(()),
+            Some(Ok(layer)) if layer == *local => Ok(()),
+            Some(other) => Err(Failure::err(
+                Code::Conflict,
+                format!(
+                    "another push replaced {reference} while this one ran: it now holds {}, \
+                     this pack is {local}. Publish a new version instead of racing for one",
+                    other.map_or_else(|why| why, |layer| format!("layer {layer}"))
+                ),
+            )),
+        }
     }
 
     async fn ensure_base(&self) -> anyhow::Result<()> {

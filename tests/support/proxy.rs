@@ -153,11 +153,14 @@ fn forward(shared: &Arc<Shared>, mut client: TcpStream) {
             max_offset,
             ..
         } => {
-            if shared.next() % busy_one_in == 0 {
+            if shared.next().is_multiple_of(busy_one_in) {
                 busy(&mut client);
                 return;
             }
-            (shared.next() % cut_one_in == 0).then(|| shared.next() % max_offset)
+            shared
+                .next()
+                .is_multiple_of(cut_one_in)
+                .then(|| shared.next() % max_offset)
         }
     };
     let Ok(upstream) = TcpStream::connect(shared.upstream) else {
