@@ -223,6 +223,30 @@ pub fn run_measured(mut cmd: Command) -> (Run, u64) {
     (run, usage.ru_maxrss as u64)
 }
 
+/// The memory every run on hostile input must stay under.
+pub const HOSTILE_MEMORY: u64 = 256 << 20;
+
+/// [`run_measured`] with the child's data size capped at [`HOSTILE_MEMORY`] (RLIMIT_DATA: heap
+/// and every private writable mapping), so a runaway allocation fails inside the child instead
+/// of swamping the machine, and the test sees it as a crash.
+pub fn run_capped(mut cmd: Command) -> (Run, u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe and touches only the child about to exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: HOSTILE_MEMORY,
+                rlim_max: HOSTILE_MEMORY,
+            };
+            if libc::setrlimit(libc::RLIMIT_DATA, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    run_measured(cmd)
+}
+
 /// The Python with the ORAS SDK that tests/run.sh installs into a venv.
 pub fn oras_python() -> PathBuf {
     let python = std::env::var_os("PACKPUB_TEST_PYTHON")
