@@ -171,8 +171,24 @@ fn assert_refused(archive: &[u8], words: &str) -> String {
         "{words}: something escaped"
     );
 
-    let file = tmp.path().join("hello-1.0.0.tar.gz");
-    fs::write(&file, archive).unwrap();
+    // Without --extract the download is kept for a look, and the exit still says no.
+    let kept = tmp.path().join("kept");
+    let pulled = run(&[
+        "pull",
+        "hello:1.0.0",
+        "--registry",
+        &target,
+        "-o",
+        kept.to_str().unwrap(),
+    ])
+    .expect(6);
+    assert!(
+        pulled.stderr.contains("was downloaded to"),
+        "{}",
+        pulled.stderr
+    );
+    let file = kept.join("hello-1.0.0.tar.gz");
+    assert_eq!(fs::read(&file).unwrap(), archive);
     let layout = tmp.path().join("pushed");
     let pushed = run(&[
         "push",
