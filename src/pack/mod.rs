@@ -201,20 +201,13 @@ fn inspect(dir: &Path) -> anyhow::Result<(Option<Folder>, Findings)> {
         .context("the pack folder's name must be valid UTF-8")?
         .to_string();
     let mut findings = Findings::default();
-    let manifest = match std::fs::read_to_string(root.join(validate::PACK_JSON)) {
-        Ok(text) => validate::pack_json(&text, &mut findings),
-        Err(err) => {
-            findings.error(
-                validate::PACK_JSON,
-                None,
-                format!("cannot be read in {}: {err}", dir.display()),
-                "run packpub in the pack folder or pass the folder that holds pack.json",
-            );
-            None
-        }
+    let mut walk = walk::Walk::new(&root, &mut findings);
+    let pack_json = walk.top_file(validate::PACK_JSON, &mut findings);
+    let manifest = validate::manifest(pack_json, dir, &mut findings);
+    let Some(entries) = walk.run(manifest.as_ref().map(|(id, _)| id), &mut findings) else {
+        return Ok((None, findings));
     };
-    let entries = walk::walk(&root, manifest.as_ref().map(|(id, _)| id), &mut findings);
-    validate::standard_files(&root, &entries, &mut findings);
+    validate::standard_files(&entries, &mut findings);
     let folder = manifest.map(|(id, doc)| {
         validate::referenced_files(&doc, &root, &entries, &mut findings);
         validate::folder_name(&name, &id, &mut findings);

@@ -5,13 +5,60 @@
 
 use super::findings::Findings;
 use super::model::{self, Identity, PackName, PackVersion};
-use super::walk::{Entry, IGNORE_FILE, Kind};
+use super::walk::{Entry, IGNORE_FILE, Kind, Look};
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::Marker;
 
 pub const PACK_JSON: &str = "pack.json";
 pub const VALUES_YAML: &str = "values.yaml";
+
+/// The most of pack.json that is read, in a folder or an archive alike: it holds the pack's
+/// metadata, a few KiB; a larger one is not a pack's.
+pub const PACK_JSON_LIMIT: u64 = 1 << 20;
+/// The most of any YAML file that is read for validation (values.yaml): values files are a few
+/// KiB, generated ones rarely more than a few hundred; this leaves room for those while a
+/// hostile file cannot claim memory.
+pub const YAML_LIMIT: u64 = 16 << 20;
+/// How deep YAML collections may nest: far deeper than any values file, and shallow enough that
+/// nothing downstream recurses itself to death.
+const YAML_MAX_DEPTH: usize = 256;
+/// How many nodes the aliases of one YAML file may stand for, counted as a reader that expands
+/// aliases (Helm, Palette) would build them: shared blocks repeated a few hundred times fit,
+/// a "billion laughs" (aliases of aliases, doubling at every level) does not.
+const YAML_ALIAS_NODES: u64 = 100_000;
+
+/// Reads pack.json, which the walk looked at as `found`, and checks its fields; returns the
+/// identity when name and version are usable. `dir` is the folder as the user named it.
+pub fn manifest(
+    found: Look,
+    dir: &Path,
+    findings: &mut Findings,
+) -> Option<(Identity, Map<String, Value>)> {
+    let (problem, fix) = match found {
+        Look::File(entry) => {
+            let text = entry.read_text(PACK_JSON_LIMIT, findings)?;
+            return pack_json(&text, findings);
+        }
+        Look::Refused => return None,
+        Look::Missing => (
+            format!("cannot be read in {}: there is no such file", dir.display()),
+            "run packpub in the pack folder or pass the folder that holds pack.json",
+        ),
+        Look::Dir(_) => (
+            "is a folder, not a file".to_string(),
+            "replace the folder with the pack's pack.json",
+        ),
+        Look::Excluded => (
+            format!("is excluded by {IGNORE_FILE}, so the archive would have none"),
+            "remove its pattern from .packignore",
+        ),
+    };
+    findings.error(PACK_JSON, None, problem, fix);
+    None
+}
 
 /// Checks pack.json's fields; returns the identity when name and version are usable.
 pub fn pack_json(text: &str, findings: &mut Findings) -> Option<(Identity, Map<String, Value>)> {
@@ -325,56 +372,116 @@ fn normalize(path: &str) -> Option<String> {
 }
 
 /// `values.yaml` must exist and parse; `logo.png` and `README.md` are expected.
-pub fn standard_files(root: &Path, entries: &[Entry], findings: &mut Findings) {
-    let has_file = |name: &str| {
+pub fn standard_files(entries: &[Entry], findings: &mut Findings) {
+    let file = |name: &str| {
         entries
             .iter()
-            .any(|e| e.path == name && matches!(e.kind, Kind::File { .. }))
+            .find(|e| e.path == name && matches!(e.kind, Kind::File { .. }))
     };
-    if !has_file(VALUES_YAML) {
-        findings.error(
+    match file(VALUES_YAML) {
+        None => findings.error(
             VALUES_YAML,
             None,
             "is missing (required, may be empty)".to_string(),
             "create values.yaml (an empty file is fine)",
-        );
-    } else {
-        match std::fs::read_to_string(root.join(VALUES_YAML)) {
-            Ok(text) => {
-                if let Err(err) = yaml_rust2::YamlLoader::load_from_str(&text) {
-                    let mark = err.marker();
-                    findings.error(
-                        VALUES_YAML,
-                        None,
-                        format!(
-                            "is not valid YAML at line {}, column {}: {}",
-                            mark.line(),
-                            mark.col() + 1,
-                            err.info()
-                        ),
-                        "correct the YAML syntax at that position",
-                    );
-                }
+        ),
+        Some(entry) => {
+            if let Some(Err((problem, fix))) = entry
+                .read_text(YAML_LIMIT, findings)
+                .map(|text| yaml(&text))
+            {
+                findings.error(VALUES_YAML, None, problem, fix);
             }
-            Err(err) => findings.error(
-                VALUES_YAML,
-                None,
-                format!("cannot be read as UTF-8 text: {err}"),
-                "save it as UTF-8",
-            ),
         }
     }
     for (name, why) in [
         ("logo.png", "Palette shows it in the pack list"),
         ("README.md", "Palette shows it as the pack's documentation"),
     ] {
-        if !has_file(name) {
+        if file(name).is_none() {
             findings.warn(
                 name,
                 None,
                 format!("is missing; {why}"),
                 &format!("add {name} (pack-central requires it)"),
             );
+        }
+    }
+}
+
+/// Checks that `text` is YAML, as a stream of parser events that never builds the document (a
+/// loader would copy every alias's node, and recurse once per level): nesting is bounded by
+/// [`YAML_MAX_DEPTH`] and what the aliases stand for by [`YAML_ALIAS_NODES`]. The problem, when
+/// there is one, is returned with its position and its fix.
+fn yaml(text: &str) -> Result<(), (String, &'static str)> {
+    let at = |mark: &Marker| format!("line {}, column {}", mark.line(), mark.col() + 1);
+    let mut parser = Parser::new_from_str(text);
+    // Nodes so far, every alias counted as the nodes it stands for.
+    let mut nodes: u64 = 0;
+    let mut aliased: u64 = 0;
+    // Open collections: anchor id (0 for none) and `nodes` where each began.
+    let mut open: Vec<(usize, u64)> = Vec::new();
+    // The nodes each complete anchor of the current document stands for.
+    let mut anchors: HashMap<usize, u64> = HashMap::new();
+    loop {
+        let (event, mark) = parser.next_token().map_err(|err| {
+            (
+                format!("is not valid YAML at {}: {}", at(err.marker()), err.info()),
+                "correct the YAML syntax at that position",
+            )
+        })?;
+        match event {
+            Event::StreamEnd => return Ok(()),
+            Event::DocumentStart => anchors.clear(),
+            Event::Scalar(_, _, anchor, _) => {
+                nodes += 1;
+                if anchor > 0 {
+                    anchors.insert(anchor, 1);
+                }
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if open.len() == YAML_MAX_DEPTH {
+                    return Err((
+                        format!("nests deeper than {YAML_MAX_DEPTH} levels at {}", at(&mark)),
+                        "flatten the structure",
+                    ));
+                }
+                nodes += 1;
+                open.push((anchor, nodes));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, first)) = open.pop()
+                    && anchor > 0
+                {
+                    anchors.insert(anchor, nodes - first + 1);
+                }
+            }
+            Event::Alias(anchor) => {
+                let Some(&size) = anchors.get(&anchor) else {
+                    let why = if open.iter().any(|&(open, _)| open == anchor) {
+                        "inside the node it repeats, which never ends when expanded"
+                    } else {
+                        "to an anchor of an earlier document"
+                    };
+                    return Err((
+                        format!("has an alias {why}, at {}", at(&mark)),
+                        "repeat the value instead of aliasing it",
+                    ));
+                };
+                nodes += size;
+                aliased += size;
+                if aliased > YAML_ALIAS_NODES {
+                    return Err((
+                        format!(
+                            "has aliases that stand for more than {YAML_ALIAS_NODES} nodes once \
+                             expanded (a \"billion laughs\" document), at {}",
+                            at(&mark)
+                        ),
+                        "repeat values without aliases of aliases, or use fewer aliases",
+                    ));
+                }
+            }
+            Event::Nothing | Event::StreamStart | Event::DocumentEnd => {}
         }
     }
 }
@@ -394,7 +501,7 @@ pub fn folder_name(folder: &str, id: &Identity, findings: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::{normalize, yaml};
 
     #[test]
     fn normalize_keeps_paths_inside_the_folder() {
@@ -403,5 +510,20 @@ mod tests {
         assert_eq!(normalize("../x"), None);
         assert_eq!(normalize("/etc/passwd"), None);
         assert_eq!(normalize("a/../.."), None);
+    }
+
+    #[test]
+    fn yaml_aliases_count_per_document() {
+        assert_eq!(yaml("a: &x 1\nb: *x\n---\na: &x 2\nb: *x\n"), Ok(()));
+        let (problem, _) = yaml("a: &x 1\n---\nb: *x\n").unwrap_err();
+        assert_eq!(
+            problem,
+            "has an alias to an anchor of an earlier document, at line 3, column 4"
+        );
+        let (problem, _) = yaml("a: *y\n").unwrap_err();
+        assert!(
+            problem.starts_with("is not valid YAML at line 1, column 4"),
+            "{problem}"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! The byte-reproducible `<name>-<version>.tar.gz`: the pack folder as the single top-level
 //! directory, entries in walk order, every header normalised (mtime, owner, mode) and a gzip
 //! header without name or time. Bytes stream from disk through tar, gzip and sha256 to the
-//! destination, so memory stays flat whatever the pack's size.
+//! destination, so memory stays flat whatever the pack's size. Files are reopened through
+//! `walk::Entry::open`, so a file swapped since the walk is refused, never packed
+//! unvalidated.
 
 use super::walk::Kind;
 use super::{Archive, ArchiveTo, Folder};
@@ -66,15 +68,13 @@ fn write<W: Write>(folder: &Folder, mtime: u64, dest: W) -> anyhow::Result<(Dige
         let path = format!("{top}/{}", entry.path);
         match entry.kind {
             Kind::Dir => append(&mut tar, &format!("{path}/"), Kind::Dir, io::empty(), mtime),
-            Kind::File { size, .. } => {
-                let file = File::open(&entry.source)
-                    .with_context(|| format!("cannot read {}", entry.path))?;
+            Kind::File { size, .. } => entry.open().and_then(|file| {
                 let reader = ExactReader {
                     inner: file,
                     remaining: size,
                 };
                 append(&mut tar, &path, entry.kind, reader, mtime)
-            }
+            }),
         }
         .with_context(|| format!("cannot pack {}", entry.path))?;
     }
@@ -93,7 +93,9 @@ fn append<W: Write>(
     let mut header = tar::Header::new_gnu();
     let (entry_type, size, mode) = match kind {
         Kind::Dir => (tar::EntryType::Directory, 0, 0o755),
-        Kind::File { size, executable } => (
+        Kind::File {
+            size, executable, ..
+        } => (
             tar::EntryType::Regular,
             size,
             if executable { 0o755 } else { 0o644 },
@@ -132,5 +134,106 @@ impl Read for ExactReader {
         }
         self.remaining -= n as u64;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::Identity;
+    use crate::pack::findings::Findings;
+    use crate::pack::walk::Walk;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+    use std::path::{Path, PathBuf};
+
+    /// A walked pack folder holding `values.yaml` and `copy.yaml`, a link to it.
+    fn walked() -> (tempfile::TempDir, PathBuf, Folder) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(tmp.path()).unwrap().join("hello-1.0.0");
+        fs::create_dir(&root).unwrap();
+        fs::write(root.join("values.yaml"), "a: 1\n").unwrap();
+        symlink("values.yaml", root.join("copy.yaml")).unwrap();
+        let mut findings = Findings::default();
+        let entries = Walk::new(&root, &mut findings)
+            .run(None, &mut findings)
+            .unwrap();
+        assert!(findings.0.is_empty(), "{:?}", findings.0);
+        let folder = Folder {
+            id: Identity::parse("hello:1.0.0").unwrap(),
+            name: "hello-1.0.0".to_string(),
+            entries,
+        };
+        (tmp, root, folder)
+    }
+
+    fn refused(folder: &Folder, file: &str) {
+        let Err(err) = build(folder, DEFAULT_MTIME, ArchiveTo::Nowhere) else {
+            panic!("{file} was packed although it changed");
+        };
+        let err = format!("{err:#}");
+        assert!(
+            err.contains(&format!(
+                "cannot pack {file}: changed while it was being packed; run again"
+            )),
+            "{err}"
+        );
+    }
+
+    /// Swaps `path` for a file holding `bytes`, as an editor saving it would (a new inode).
+    fn replace(path: &Path, bytes: &[u8]) {
+        let tmp = path.with_extension("new");
+        fs::write(&tmp, bytes).unwrap();
+        fs::rename(tmp, path).unwrap();
+    }
+
+    #[test]
+    fn an_unchanged_folder_builds() {
+        let (_tmp, _, folder) = walked();
+        build(&folder, DEFAULT_MTIME, ArchiveTo::Nowhere).unwrap();
+    }
+
+    #[test]
+    fn a_file_swapped_for_a_link_after_the_walk_is_refused() {
+        let (tmp, root, mut folder) = walked();
+        let outside = tmp.path().join("secret");
+        fs::write(&outside, "a: 2\n").unwrap();
+        fs::remove_file(root.join("values.yaml")).unwrap();
+        symlink(&outside, root.join("values.yaml")).unwrap();
+        // copy.yaml comes first in the archive, and reads the same file through its link.
+        refused(&folder, "copy.yaml");
+        folder.entries.retain(|e| e.path != "copy.yaml");
+        refused(&folder, "values.yaml");
+    }
+
+    #[test]
+    fn a_file_swapped_for_another_of_the_same_size_is_refused() {
+        let (_tmp, root, folder) = walked();
+        replace(&root.join("values.yaml"), b"b: 2\n");
+        refused(&folder, "copy.yaml");
+    }
+
+    #[test]
+    fn a_file_that_grew_after_the_walk_is_refused() {
+        let (_tmp, root, folder) = walked();
+        fs::write(root.join("values.yaml"), "a: 1\nb: 2\n").unwrap();
+        refused(&folder, "copy.yaml");
+    }
+
+    #[test]
+    fn a_link_swapped_to_another_file_after_the_walk_packs_what_was_walked() {
+        let (tmp, root, folder) = walked();
+        let outside = tmp.path().join("secret");
+        fs::write(&outside, "a: 2\n").unwrap();
+        fs::remove_file(root.join("copy.yaml")).unwrap();
+        symlink(&outside, root.join("copy.yaml")).unwrap();
+        // The entry was recorded with its resolved target, so the new link is never followed.
+        let (_, _, archive) = write(&folder, DEFAULT_MTIME, Vec::new()).unwrap();
+        let mut tar = String::new();
+        flate2::read::GzDecoder::new(&archive[..])
+            .read_to_string(&mut tar)
+            .unwrap();
+        assert!(tar.contains("a: 1"), "what was walked is missing");
+        assert!(!tar.contains("a: 2"), "the new target was packed");
     }
 }
