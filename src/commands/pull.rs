@@ -29,10 +29,13 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
             .manifest(&repository, ManifestRef::Tag(tag))
             .await?
             .ok_or_else(|| Failure::err(Code::VerifyFailed, format!("{shown} does not exist")))?;
-        let (digest, _) = check_shape(&manifest, &title)
+        let (digest, size) = check_shape(&manifest, &title)
             .map_err(|why| Failure::err(Code::VerifyFailed, format!("{shown}: {why}")))?;
         let mut file = tokio::fs::File::create(download.temp_path()).await?;
-        match store.fetch_blob(&repository, &digest, &mut file).await {
+        match store
+            .fetch_blob(&repository, &digest, size, &mut file)
+            .await
+        {
             Err(err) if is_bad_content(&err) => Err(Failure::err(
                 Code::VerifyFailed,
                 format!("{shown}: the download failed: {err:#}; nothing was written"),

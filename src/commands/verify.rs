@@ -144,11 +144,11 @@ async fn run_checks(
         format!("{shown} → {}", Digest::of(&manifest)),
     );
     let title = id.archive_name();
-    let layer = match check_shape(&manifest, &title) {
-        Ok((digest, _)) => {
+    let (layer, size) = match check_shape(&manifest, &title) {
+        Ok(layer) => {
             let detail = format!("ORAS manifest, one layer titled {title}");
             check(CheckName::ManifestShape, true, detail);
-            digest
+            layer
         }
         Err(why) => {
             check(CheckName::ManifestShape, false, why);
@@ -161,7 +161,7 @@ async fn run_checks(
         .suffix(".tar.gz")
         .tempfile()?;
     let mut file = tokio::fs::File::create(temp.path()).await?;
-    if let Err(err) = store.fetch_blob(repository, &layer, &mut file).await {
+    if let Err(err) = store.fetch_blob(repository, &layer, size, &mut file).await {
         if !super::is_bad_content(&err) {
             return Err(err);
         }

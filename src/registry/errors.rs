@@ -111,6 +111,33 @@ pub fn translate(
     Failure::err(code, message)
 }
 
+/// The error for a registry's answer other than 200 to a request made outside `oci-client`,
+/// built as the crate builds its own (a 4xx body is the OCI error envelope when it parses), so
+/// [`translate`], [`is_not_found`] and [`is_transient`] read both alike. `body` is as much of the
+/// answer as was read.
+pub fn from_status(status: u16, body: &[u8], url: &str) -> OciDistributionError {
+    let url = url.to_string();
+    match status {
+        401 => OciDistributionError::UnauthorizedError { url },
+        200..=299 => OciDistributionError::SpecViolationError(format!(
+            "Expected HTTP Status 200 OK, got {status} instead"
+        )),
+        400..=499 => match serde_json::from_slice(body) {
+            Ok(envelope) => OciDistributionError::RegistryError { envelope, url },
+            Err(_) => OciDistributionError::ServerError {
+                code: status,
+                url,
+                message: String::from_utf8_lossy(body).into_owned(),
+            },
+        },
+        code => OciDistributionError::ServerError {
+            code,
+            url,
+            message: String::from_utf8_lossy(body).into_owned(),
+        },
+    }
+}
+
 /// Whether the error says the manifest, tag or repository does not exist.
 pub fn is_not_found(err: &OciDistributionError) -> bool {
     matches!(err, OciDistributionError::ImageManifestNotFoundError(_))
@@ -280,6 +307,22 @@ mod tests {
         ));
         assert_eq!(code, Code::Auth);
         assert!(message.contains("insufficient scope"), "{message}");
+    }
+
+    #[test]
+    fn answers_read_here_translate_like_the_crates_own() {
+        let not_found = from_status(
+            404,
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+            "u",
+        );
+        assert!(is_not_found(&not_found));
+        assert!(is_not_found(&from_status(404, b"<html>", "u")));
+        assert!(is_transient(&from_status(503, b"", "u")));
+        assert_eq!(translated(from_status(401, b"", "u")).0, Code::Auth);
+        let (code, message) = translated(from_status(412, b"tag is immutable", "u"));
+        assert_eq!(code, Code::Conflict);
+        assert!(message.contains("tag is immutable"), "{message}");
     }
 
     #[test]

@@ -2,16 +2,19 @@
 //! trying packpub without a registry and for air-gapped hand-offs. Each pack's manifest is
 //! listed in `index.json` under `org.opencontainers.image.ref.name` =
 //! `spectro-packs/archive/<name>:<version>`, the form skopeo's `oci:PATH:REF` reads. Blobs and
-//! the index are written atomically, so a reader never sees half a file.
+//! the index are written atomically, so a reader never sees half a file. Read back, a layout
+//! may have been made by anyone: a digest names a file only once parsed, only regular files are
+//! read, a manifest or the index only up to 4 MiB, and a blob only to its declared size.
 
-use super::manifest::MANIFEST_MEDIA_TYPE;
-use super::store::{Blob, ManifestRef, Progress, Store};
+use super::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
+use super::store::{self, Blob, ManifestRef, Progress, Store};
 use crate::atomic::{self, AtomicFile};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use anyhow::Context;
 use serde_json::{Value, json};
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -65,7 +68,8 @@ impl Layout {
 
     fn read_index(&self) -> anyhow::Result<Value> {
         let path = self.index_path();
-        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = read_document(&path, &path.display().to_string())?
+            .with_context(|| format!("cannot read {}: it is gone", path.display()))?;
         serde_json::from_slice(&bytes)
             .with_context(|| format!("{} is not valid JSON", path.display()))
     }
@@ -103,6 +107,53 @@ impl Layout {
     }
 }
 
+/// Opens a file of the layout to read it, or `None` when it does not exist. Anything but a
+/// regular file is refused (exit 6): a FIFO would block the read forever, and a link to
+/// `/dev/zero` would never end.
+fn open_regular(path: &Path) -> anyhow::Result<Option<fs::File>> {
+    let refuse = || {
+        Failure::err(
+            Code::VerifyFailed,
+            format!(
+                "{} is not a regular file (a device, FIFO or folder, or a link to one); refusing to read it",
+                path.display()
+            ),
+        )
+    };
+    match fs::metadata(path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        Ok(meta) if !meta.is_file() => return Err(refuse()),
+        Ok(_) => {}
+    }
+    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // Again on what was opened: the path may have been swapped since.
+    if !file.metadata()?.is_file() {
+        return Err(refuse());
+    }
+    Ok(Some(file))
+}
+
+/// A manifest or the index (`what`), whole, or `None` when it does not exist: one over
+/// [`MAX_MANIFEST_SIZE`] is refused by its size before any byte is read, and the read stops
+/// past the limit for a file that grows meanwhile.
+fn read_document(path: &Path, what: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    let Some(file) = open_regular(path)? else {
+        return Ok(None);
+    };
+    let size = file.metadata()?.len();
+    let mut bytes = Vec::new();
+    if size <= MAX_MANIFEST_SIZE {
+        file.take(MAX_MANIFEST_SIZE + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    if size > MAX_MANIFEST_SIZE || bytes.len() as u64 > MAX_MANIFEST_SIZE {
+        return Err(manifest::too_large(what));
+    }
+    Ok(Some(bytes))
+}
+
 #[async_trait::async_trait]
 impl Store for Layout {
     fn locate(&self, repository: &str) -> String {
@@ -133,18 +184,20 @@ impl Store for Layout {
                 None => return Ok(None),
             },
         };
+        let shown = self.show(repository, reference);
         let path = self.blob_path(&digest);
-        match fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => match reference {
+        let what = format!("the manifest of {shown} ({})", path.display());
+        let Some(bytes) = read_document(&path, &what)? else {
+            return match reference {
                 ManifestRef::Digest(_) => Ok(None),
                 ManifestRef::Tag(tag) => Err(anyhow::anyhow!(
                     "{} lists {repository}:{tag}, but the layout lacks its manifest blob {digest}",
                     self.index_path().display()
                 )),
-            },
-            Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
-        }
+            };
+        };
+        store::expect_digest(&shown, &bytes, &digest)?;
+        Ok(Some(bytes))
     }
 
     async fn repository_exists(&self, repository: &str) -> anyhow::Result<bool> {
@@ -159,12 +212,20 @@ impl Store for Layout {
         &self,
         _repository: &str,
         digest: &Digest,
+        expected_size: u64,
         dest: &mut tokio::fs::File,
     ) -> anyhow::Result<u64> {
-        let mut source = tokio::fs::File::open(self.blob_path(digest))
-            .await
+        let source = open_regular(&self.blob_path(digest))?
             .with_context(|| format!("the layout lacks blob {digest}"))?;
-        Ok(tokio::io::copy(&mut source, dest).await?)
+        let from = format!("the layout {}", self.root.display());
+        store::copy_blob(
+            tokio::fs::File::from_std(source),
+            dest,
+            digest,
+            expected_size,
+            &from,
+        )
+        .await
     }
 
     async fn repositories(&self, _page: usize) -> anyhow::Result<Vec<String>> {

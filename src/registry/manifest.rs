@@ -16,6 +16,20 @@ pub const TITLE: &str = "org.opencontainers.image.title";
 pub const CREATED: &str = "org.opencontainers.image.created";
 /// The 2-byte `{}` config blob every ORAS artifact carries.
 pub const EMPTY_CONFIG: &[u8] = b"{}";
+/// The largest manifest read: the limit of Distribution and ORAS (4 MiB), far above a pack's
+/// manifest (under 1 KiB). An OCI layout's `index.json` is held to it too.
+pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
+
+/// The refusal of a manifest (or index) over [`MAX_MANIFEST_SIZE`]: `what` names it (exit 6).
+pub fn too_large(what: &str) -> anyhow::Error {
+    crate::exit::Failure::err(
+        crate::exit::Code::VerifyFailed,
+        format!(
+            "{what} is over {} MiB, the most Distribution and ORAS accept; refusing to read it",
+            MAX_MANIFEST_SIZE >> 20
+        ),
+    )
+}
 
 /// Which ORAS manifest shape to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -134,7 +148,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Checks that `bytes` is the manifest shape Palette reads (ORAS v1.0.0's, or 1.1's): the OCI
 /// manifest media type, an ORAS config, exactly one `…layer.v1.tar` layer titled `title`.
-/// Returns that layer's digest and size, or what is wrong.
+/// Returns that layer's digest and size (what a download must match), or what is wrong.
 pub fn check_shape(bytes: &[u8], title: &str) -> Result<(Digest, u64), String> {
     let doc: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("the manifest is not JSON: {e}"))?;
@@ -168,7 +182,10 @@ pub fn check_shape(bytes: &[u8], title: &str) -> Result<(Digest, u64), String> {
         return Err(format!("layer title ({TITLE}) is {found:?}, not {title:?}"));
     }
     let digest = layer_digest(layer)?;
-    Ok((digest, layer["size"].as_u64().unwrap_or(0)))
+    let size = layer["size"]
+        .as_u64()
+        .ok_or("the layer declares no size (a whole number of bytes)")?;
+    Ok((digest, size))
 }
 
 /// The digest of a manifest's only layer, or in words why there is no such one: what `push`
@@ -244,6 +261,27 @@ mod tests {
             "t",
         );
         assert!(shape.unwrap_err().contains("malformed"));
+    }
+
+    #[test]
+    fn the_layer_must_declare_its_size() {
+        let manifest = |size: &str| {
+            format!(
+                r#"{{"mediaType":"{MANIFEST_MEDIA_TYPE}","config":{{"mediaType":"{UNKNOWN_CONFIG_MEDIA_TYPE}"}},"layers":[{{"mediaType":"{LAYER_MEDIA_TYPE}","digest":"{}",{size}"annotations":{{"{TITLE}":"t"}}}}]}}"#,
+                Digest::of(b"layer")
+            )
+        };
+        assert_eq!(
+            check_shape(manifest(r#""size":5,"#).as_bytes(), "t"),
+            Ok((Digest::of(b"layer"), 5))
+        );
+        for size in ["", r#""size":-1,"#, r#""size":"5","#] {
+            assert_eq!(
+                check_shape(manifest(size).as_bytes(), "t"),
+                Err("the layer declares no size (a whole number of bytes)".into()),
+                "{size}"
+            );
+        }
     }
 
     #[test]

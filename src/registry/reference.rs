@@ -19,6 +19,8 @@ pub enum Target {
 }
 
 impl Target {
+    /// The target the user typed, or why it is not one. An input holding `@` is never repeated
+    /// in the error: `USER:PASSWORD@HOST` carries a password.
     pub fn parse(input: &str) -> Result<Self, String> {
         let err = |why: &str| format!("registry {input:?} {why}: {FORM}");
         if let Some(path) = input.strip_prefix("oci:") {
@@ -26,6 +28,23 @@ impl Target {
                 return Err(err("names no folder"));
             }
             return Ok(Self::Layout(PathBuf::from(path)));
+        }
+        if let Some((_, after)) = input.rsplit_once('@') {
+            if after.starts_with("sha256:") || after.starts_with("sha512:") {
+                return Err(format!(
+                    "the registry must not carry a digest (@{}…): {FORM}",
+                    after.split(':').next().unwrap_or_default()
+                ));
+            }
+            // Whatever is before the last `@` may hold the password: only the rest is shown.
+            let target = after.trim_end_matches('/');
+            return Err(format!(
+                "the registry must not carry a user name or password (USER:PASSWORD@): a password \
+                 in an argument is visible to every user of the machine and stays in the shell's \
+                 history. Use --registry {target} with `packpub login {host}`, or with \
+                 --username USER --password-stdin",
+                host = target.split('/').next().unwrap_or_default()
+            ));
         }
         if let Some((scheme, rest)) = input.split_once("://") {
             return Err(format!(
@@ -35,9 +54,6 @@ impl Target {
             ));
         }
         let trimmed = input.trim_end_matches('/');
-        if trimmed.contains('@') {
-            return Err(err("must not carry a digest"));
-        }
         let mut parts = trimmed.split('/');
         let host = parts.next().unwrap_or_default();
         let path: Vec<&str> = parts.collect();
@@ -73,6 +89,35 @@ impl Target {
             host,
             prefix: joined,
         })
+    }
+}
+
+/// The clap parser for a target: [`Target::parse`], with errors that never repeat the input
+/// (clap's own would, password and all, for `USER:PASSWORD@HOST`).
+#[derive(Debug, Clone, Copy)]
+pub struct TargetParser;
+
+impl clap::builder::TypedValueParser for TargetParser {
+    type Value = Target;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Target, clap::Error> {
+        let arg = arg.map_or_else(|| "the registry".to_string(), ToString::to_string);
+        let fail = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '{arg}': {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| fail("it is not valid UTF-8".into()))?;
+        Target::parse(text).map_err(fail)
     }
 }
 
@@ -123,9 +168,61 @@ mod tests {
         let e = Target::parse("harbor.example.com/proj:1.0").unwrap_err();
         assert!(e.contains("must not carry a tag"), "{e}");
         let e = Target::parse("harbor.example.com/proj@sha256:abc").unwrap_err();
-        assert!(e.contains("digest"), "{e}");
+        assert!(e.contains("must not carry a digest (@sha256…)"), "{e}");
+        assert!(!e.contains("abc"), "{e}");
         let e = Target::parse("harbor.example.com/Proj").unwrap_err();
         assert!(e.contains("invalid path part"), "{e}");
         assert!(Target::parse("host:abc").is_err());
+    }
+
+    #[test]
+    fn credentials_in_the_target_are_never_repeated() {
+        for input in [
+            "user:s3cret@harbor.example.com/proj",
+            "https://user:s3cret@harbor.example.com/proj/",
+            "user:s3c@r/et@harbor.example.com/proj",
+            "s3cret@harbor.example.com",
+        ] {
+            let e = Target::parse(input).unwrap_err();
+            assert!(!e.contains("s3c"), "{input}: {e}");
+            assert!(
+                e.contains("must not carry a user name or password")
+                    && e.contains("--registry harbor.example.com")
+                    && e.contains("`packpub login harbor.example.com`")
+                    && e.contains("--password-stdin"),
+                "{input}: {e}"
+            );
+        }
+    }
+
+    /// clap repeats the value of a failed `value_parser` function; [`TargetParser`] does not.
+    #[test]
+    fn the_clap_parser_does_not_echo_the_input() {
+        let cmd = clap::Command::new("packpub").arg(
+            clap::Arg::new("registry")
+                .long("registry")
+                .value_parser(TargetParser),
+        );
+        let err = cmd
+            .clone()
+            .try_get_matches_from(["packpub", "--registry", "user:s3cret@h.example.com"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        let shown = err.render().to_string();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("invalid value for '--registry <registry>'"),
+            "{shown}"
+        );
+        let matches = cmd
+            .try_get_matches_from(["packpub", "--registry", "h.example.com/p"])
+            .unwrap();
+        assert_eq!(
+            matches.get_one::<Target>("registry"),
+            Some(&Target::Registry {
+                host: "h.example.com".into(),
+                prefix: "p".into()
+            })
+        );
     }
 }

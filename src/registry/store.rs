@@ -10,9 +10,12 @@
 use super::manifest::{self, EMPTY_CONFIG, ImageSpec};
 use super::reference::BASE_PATH;
 use crate::digest::Digest;
+use crate::exit::{Code, Failure};
 use crate::pack::PackName;
+use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 /// Sees the number of bytes sent so far, for a progress bar.
 pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
@@ -43,6 +46,14 @@ pub trait Store: Send + Sync {
         format!("{}:{tag}", self.locate(repository))
     }
 
+    /// How the user names manifest `reference` of `repository` here.
+    fn show(&self, repository: &str, reference: ManifestRef<'_>) -> String {
+        match reference {
+            ManifestRef::Tag(tag) => self.display(repository, tag),
+            ManifestRef::Digest(digest) => format!("{}@{digest}", self.locate(repository)),
+        }
+    }
+
     /// Whether Palette needs `spectro-packs/archive` to exist as a repository here.
     fn needs_base_path(&self) -> bool;
 
@@ -62,12 +73,14 @@ pub trait Store: Send + Sync {
 
     async fn blob_exists(&self, repository: &str, digest: &Digest) -> anyhow::Result<bool>;
 
-    /// Streams blob `digest` into `dest`; returns the bytes written. The caller checks the
-    /// digest of what arrived.
+    /// Streams blob `digest`, which its manifest declares `expected_size` bytes long, into
+    /// `dest` ([`copy_blob`]); returns the bytes written. The caller checks the digest of what
+    /// arrived.
     async fn fetch_blob(
         &self,
         repository: &str,
         digest: &Digest,
+        expected_size: u64,
         dest: &mut tokio::fs::File,
     ) -> anyhow::Result<u64>;
 
@@ -93,6 +106,67 @@ pub trait Store: Send + Sync {
         reference: ManifestRef<'_>,
         manifest: &[u8],
     ) -> anyhow::Result<()>;
+}
+
+/// Copies blob `digest` from `source` (`from` names the store) into `dest`: exactly the
+/// `expected` bytes its manifest declares. It fails (exit 6) as soon as `source` offers a byte
+/// more, so a lying store cannot fill the disk, and when it ends short; nothing past
+/// `expected` is written.
+pub async fn copy_blob(
+    mut source: impl AsyncRead + Unpin,
+    dest: &mut tokio::fs::File,
+    digest: &Digest,
+    expected: u64,
+    from: &str,
+) -> anyhow::Result<u64> {
+    let mut buffer = vec![0; 256 * 1024];
+    let mut written = 0;
+    loop {
+        // One byte past the declared end is asked for, to notice a source that has more.
+        let room = (expected - written + 1).min(buffer.len() as u64) as usize;
+        let read = source.read(&mut buffer[..room]).await.with_context(|| {
+            format!("reading {digest} from {from} broke off after {written} of {expected} bytes")
+        })?;
+        if read == 0 {
+            break;
+        }
+        crate::interrupt::check()?;
+        if written + read as u64 > expected {
+            return Err(Failure::err(
+                Code::VerifyFailed,
+                format!(
+                    "{digest} from {from} is longer than the {expected} bytes its manifest \
+                     declares; stopped there"
+                ),
+            ));
+        }
+        dest.write_all(&buffer[..read]).await?;
+        written += read as u64;
+    }
+    if written < expected {
+        return Err(Failure::err(
+            Code::VerifyFailed,
+            format!(
+                "{digest} from {from} ended after {written} of the {expected} bytes its \
+                 manifest declares"
+            ),
+        ));
+    }
+    dest.flush().await?;
+    Ok(written)
+}
+
+/// Refuses a manifest (`shown`) whose bytes do not hash to `expected`, the digest it was read
+/// by or that its store named for it (exit 6).
+pub fn expect_digest(shown: &str, bytes: &[u8], expected: &Digest) -> anyhow::Result<()> {
+    let actual = Digest::of(bytes);
+    if actual == *expected {
+        return Ok(());
+    }
+    Err(Failure::err(
+        Code::VerifyFailed,
+        format!("{shown}: the manifest read is {actual}, not {expected}"),
+    ))
 }
 
 /// `spectro-packs/archive/<name>`: the one repository a pack is published in.

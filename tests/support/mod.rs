@@ -1,5 +1,6 @@
 //! Shared test harness: runs the built `packpub` binary and builds pack folders on disk.
 
+pub mod hostile;
 pub mod proxy;
 pub mod registry;
 
