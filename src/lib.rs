@@ -11,6 +11,8 @@ pub mod commands;
 pub mod credentials;
 pub mod digest;
 pub mod exit;
+#[doc(hidden)]
+pub mod fuzz_targets;
 pub mod host;
 pub mod interrupt;
 pub mod lock;

@@ -1,0 +1,2 @@
+//! AFL++ target: [`packpub::fuzz_targets::challenge`].
+packpub_fuzz::target!(packpub::fuzz_targets::challenge);

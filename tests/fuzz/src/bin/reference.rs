@@ -1,0 +1,2 @@
+//! AFL++ target: [`packpub::fuzz_targets::reference`].
+packpub_fuzz::target!(packpub::fuzz_targets::reference);

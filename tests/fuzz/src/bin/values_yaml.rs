@@ -1,0 +1,2 @@
+//! AFL++ target: [`packpub::fuzz_targets::values_yaml`].
+packpub_fuzz::target!(packpub::fuzz_targets::values_yaml);
