@@ -35,7 +35,7 @@ build)
 seeds)
   rm -rf seeds
   pack_dir="$(mktemp -d)"
-  (cd ../.. && cargo run --quiet -- pack tests/examples/hello-1.0.0 -o "$pack_dir" >/dev/null)
+  (cd ../.. && cargo run --quiet -- pack --quiet tests/examples/hello-1.0.0 -o "$pack_dir")
   python3 seeds.py seeds "$(go env GOROOT 2>/dev/null || true)" "$pack_dir"/hello-1.0.0.tar.gz
   rm -rf "$pack_dir"
   ;;
@@ -53,16 +53,16 @@ fuzz)
     tail -20 "out/$target.log" >&2
     exit 1
   }
-  "$0" stats "$target"
+  "$here/run.sh" stats "$target"
   ;;
 campaign)
   seconds=${2:?seconds}
   # Two at a time: the machine has two cores, shared.
   set -- "${TARGETS[@]}"
   while [ $# -gt 0 ]; do
-    "$0" fuzz "$1" "$seconds" &
+    "$here/run.sh" fuzz "$1" "$seconds" &
     first=$!
-    if [ $# -gt 1 ]; then "$0" fuzz "$2" "$seconds" & second=$!; else second=""; fi
+    if [ $# -gt 1 ]; then "$here/run.sh" fuzz "$2" "$seconds" & second=$!; else second=""; fi
     wait "$first"
     [ -z "$second" ] || wait "$second"
     shift $(($# > 1 ? 2 : 1))
@@ -105,7 +105,7 @@ replay)
   cargo test --locked --test integration fuzz_corpus
   ;;
 *)
-  sed -n '2,14p' "$0"
+  sed -n '2,14p' "$here/run.sh"
   exit 2
   ;;
 esac
