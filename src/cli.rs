@@ -264,7 +264,7 @@ pub struct CredentialArgs {
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// The registry host (a URL such as https://harbor.example.com/ is accepted)
-    #[arg(value_parser = parse_host)]
+    #[arg(value_parser = Quiet(parse_host))]
     pub host: String,
     /// User name (prompted for on a terminal when missing)
     #[arg(short, long)]
@@ -281,7 +281,44 @@ pub struct LoginArgs {
 }
 
 fn parse_host(input: &str) -> Result<String, String> {
+    if input.contains('@') {
+        return Err(
+            "a registry host must not carry a user name or password: pass -u USER \
+                    and --password-stdin instead"
+                .into(),
+        );
+    }
     crate::host::from_url(input).map_err(|why| format!("registry host {input:?} {why}"))
+}
+
+/// A value parser whose errors never repeat what was typed: clap's own parsers print the value
+/// back, and `--registry USER:PASSWORD@HOST` must not show the password. The parse function
+/// says what is wrong, quoting the input only when it is safe to.
+#[derive(Clone, Copy)]
+struct Quiet<T>(fn(&str) -> Result<T, String>);
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Quiet<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let arg = arg.map_or_else(|| "the value".to_string(), ToString::to_string);
+        let fail = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '{arg}': {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| fail("it is not valid UTF-8".into()))?;
+        (self.0)(text).map_err(fail)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -294,7 +331,7 @@ pub enum StoreChoice {
 #[derive(Debug, Args)]
 pub struct LogoutArgs {
     /// The registry host
-    #[arg(value_parser = parse_host)]
+    #[arg(value_parser = Quiet(parse_host))]
     pub host: String,
     /// Also remove docker's entries packpub did not write (another tool's login, a helper's)
     #[arg(long)]
@@ -305,7 +342,7 @@ pub struct LogoutArgs {
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
     /// HOST[:PORT][/PROJECT...] of the registry, or oci:PATH for a local OCI layout
-    #[arg(long, env = "PACKPUB_REGISTRY", value_name = "TARGET", value_parser = Target::parse)]
+    #[arg(long, env = "PACKPUB_REGISTRY", value_name = "TARGET", value_parser = Quiet(Target::parse))]
     pub registry: Target,
     #[command(flatten)]
     pub transport: TransportArgs,
@@ -481,6 +518,21 @@ mod tests {
         assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
         let err = parse(&["push", "--registry", "h", "-u", "me"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn passwords_typed_into_a_target_or_host_are_never_repeated() {
+        for args in [
+            &["push", "--registry", "user:s3cret@h.example.com/proj"][..],
+            &["login", "user:s3cret@h.example.com"],
+            &["logout", "https://user:s3cret@h.example.com/"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+            let shown = err.render().to_string();
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(shown.contains("password"), "{shown}");
+        }
     }
 
     #[test]

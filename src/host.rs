@@ -14,12 +14,31 @@ pub fn same(key: &str, host: &str) -> bool {
     from_url(key).is_ok_and(|k| k == host)
 }
 
-/// One spelling per registry: lower case, no `:443`, docker.io's aliases folded.
+/// One spelling per registry: lower case, no `:443`, docker.io's aliases folded. A name is
+/// letters, digits, '-' and '.', or an IPv6 address in brackets; one `:PORT` may follow. Every
+/// spelling this returns parses again to itself.
 pub fn normalize(host: &str) -> Result<String, String> {
     let host = host.to_ascii_lowercase();
-    let (name, port) = match host.rsplit_once(':') {
-        Some((name, port)) if !name.contains(']') || host.starts_with('[') => (name, Some(port)),
-        _ => (host.as_str(), None),
+    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
+        let (address, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("has an unclosed '[' in {host:?}"))?;
+        let ipv6 = |c: char| c.is_ascii_hexdigit() || c == ':' || c == '.';
+        if address.is_empty() || !address.chars().all(ipv6) {
+            return Err(format!("has an invalid IPv6 address [{address}]"));
+        }
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or_else(|| {
+                format!("has {after:?} after the IPv6 address; only :PORT may follow")
+            })?),
+        };
+        (&host[..address.len() + 2], port)
+    } else {
+        match host.split_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host.as_str(), None),
+        }
     };
     if let Some(port) = port
         && port.parse::<u16>().is_err()
@@ -28,8 +47,8 @@ pub fn normalize(host: &str) -> Result<String, String> {
             "has {port:?} after ':', which is neither a port nor allowed here (no tags in the registry)"
         ));
     }
-    let valid = |c: char| c.is_ascii_alphanumeric() || "-.[]:".contains(c);
-    if name.is_empty() || !name.chars().all(valid) {
+    let valid = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+    if name.is_empty() || (!name.starts_with('[') && !name.chars().all(valid)) {
         return Err(format!("has an invalid host name {name:?}"));
     }
     let name = match name {
@@ -68,6 +87,14 @@ mod tests {
         assert_eq!(normalize("localhost:5000").unwrap(), "localhost:5000");
         assert!(same("http://LOCALHOST:5000", "localhost:5000"));
         assert!(normalize("host:abc").is_err());
+        // Found by fuzzing: a tag before the port, and IPv6 with the default port.
+        assert!(normalize("harbor.example.com:abc:443").is_err());
+        assert!(normalize("harbor.example.com:abc:5000").is_err());
+        assert_eq!(normalize("[::1]:443").unwrap(), "[::1]");
+        assert_eq!(normalize("[::1]").unwrap(), "[::1]");
+        assert_eq!(normalize("[::1]:5000").unwrap(), "[::1]:5000");
+        assert!(normalize("[::1]x").is_err());
+        assert!(normalize("[zz]").is_err());
         assert!(normalize("bad host").is_err());
     }
 }

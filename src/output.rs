@@ -138,8 +138,19 @@ impl Output {
     /// Detail shown with `-v` only.
     pub fn verbose(&self, message: &str) {
         if self.verbose && !self.quiet {
-            eprintln!("  {}", escape(message));
+            verbose_line(message);
         }
+    }
+
+    /// [`Output::verbose`] as an owned callback, for work that outlives a borrow (the registry
+    /// client naming where a password goes).
+    pub fn notes(&self) -> std::sync::Arc<dyn Fn(&str) + Send + Sync> {
+        let on = self.verbose && !self.quiet;
+        std::sync::Arc::new(move |message| {
+            if on {
+                verbose_line(message);
+            }
+        })
     }
 
     /// The one JSON document of a `--json` run; later calls print nothing.
@@ -154,6 +165,10 @@ impl Output {
             let _ = writeln!(out);
         }
     }
+}
+
+fn verbose_line(message: &str) {
+    eprintln!("  {}", escape(message));
 }
 
 #[cfg(test)]

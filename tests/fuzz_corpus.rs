@@ -3,9 +3,8 @@
 //! Every file under `tests/fuzz/corpus/<target>/` goes through the same function of
 //! `packpub::fuzz_targets` that the AFL++ binary of that name runs (tests/fuzz), without AFL++:
 //! each input must return without a panic and within [`PER_INPUT`]. The corpora are what the
-//! campaigns kept (minimised), plus the crashes found (`crash-*`), so a regression shows here.
-//! A crash not fixed yet is listed in [`OPEN`]: skipped here, replayed by the ignored test
-//! `fuzz_corpus_open_crashes` (`cargo test --test integration -- --ignored open_crashes`).
+//! campaigns kept (minimised), plus the crashes found (`crash-*`, fixed), so a regression shows
+//! here.
 
 use packpub::fuzz_targets;
 use std::path::{Path, PathBuf};
@@ -15,32 +14,17 @@ use std::time::{Duration, Instant};
 /// Far above what any corpus input takes (milliseconds, unoptimised): a hang, not a slow run.
 const PER_INPUT: Duration = Duration::from_secs(20);
 
-/// Crashes the fuzzer found that are not fixed yet (`target/file`), each in a file not ours.
-/// `reference`: `host::normalize` accepts ':' (and '[', ']') anywhere in a host name, so
-/// `harbor.example.com:abc:443` becomes the host `harbor.example.com:abc` (a tag before the
-/// port slips through), which does not parse again; and `[::1]:443` becomes `[::1]`, which is
-/// refused. Empty this list when `src/host.rs` is fixed.
-const OPEN: &[&str] = &[
-    "reference/crash-afl-colon-in-host",
-    "reference/crash-ipv6-port-443",
-    "reference/crash-tag-before-port-443",
-];
-
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/corpus")
 }
 
-/// Every input of `target`'s corpus but the open crashes.
+/// Every input of `target`'s corpus.
 fn corpus(target: &str) -> Vec<PathBuf> {
     let dir = root().join(target);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.is_file())
-        .filter(|path| {
-            let name = path.file_name().unwrap().to_string_lossy();
-            !OPEN.contains(&format!("{target}/{name}").as_str())
-        })
         .collect();
     files.sort();
     assert!(!files.is_empty(), "{} holds no inputs", dir.display());
@@ -50,10 +34,7 @@ fn corpus(target: &str) -> Vec<PathBuf> {
 /// Runs `target` on every input of its corpus on a worker thread, naming the input that
 /// panicked or did not finish in time.
 fn replay(name: &str, target: fn(&[u8])) {
-    replay_files(name, corpus(name), target);
-}
-
-fn replay_files(name: &str, files: Vec<PathBuf>, target: fn(&[u8])) {
+    let files = corpus(name);
     // The worker says which input it starts, then how that input ended.
     let (tell, told) = mpsc::channel::<(PathBuf, Option<Result<(), String>>)>();
     std::thread::spawn(move || {
@@ -126,17 +107,4 @@ fn fuzz_corpus_reference() {
 #[test]
 fn fuzz_corpus_challenge() {
     replay("challenge", fuzz_targets::challenge);
-}
-
-#[test]
-#[ignore = "open crashes (see OPEN): they fail until src/host.rs is fixed"]
-fn fuzz_corpus_open_crashes() {
-    for open in OPEN {
-        let (name, _) = open.split_once('/').unwrap();
-        let target = match name {
-            "reference" => fuzz_targets::reference,
-            other => panic!("no target {other}"),
-        };
-        replay_files(name, vec![root().join(open)], target);
-    }
 }

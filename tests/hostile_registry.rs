@@ -596,7 +596,6 @@ fn a_realm_on_another_host_over_https_gets_the_password() {
 }
 
 #[test]
-#[ignore = "needs src/commands/mod.rs to hand Registry::with_notes the -v output"]
 fn verbose_names_the_host_the_password_goes_to() {
     let (_backend, front) = https_registry_with_a_realm_elsewhere();
     let listed = with_password(&[
@@ -681,7 +680,6 @@ fn an_unreadable_challenge_gets_no_password() {
 }
 
 #[test]
-#[ignore = "needs src/cli.rs to parse --registry with registry::reference::TargetParser"]
 fn a_password_in_the_target_is_never_shown() {
     let target = format!("{USER}:{PASSWORD}@127.0.0.1:5000/proj");
     let shown = [

@@ -37,7 +37,8 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
     };
 
     let credential = Credential::basic(&username, password.clone());
-    let registry = Registry::new(host, "", &(&args.transport).into(), Some(&credential))?;
+    let registry = Registry::new(host, "", &(&args.transport).into(), Some(&credential))?
+        .with_notes(out.notes());
     runtime()?.block_on(registry.check_login(BASE_PATH))?;
 
     let stored = store(host, &username, &password, args.store, out)?;

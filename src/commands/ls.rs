@@ -24,13 +24,17 @@ pub fn run(args: &LsArgs, out: &Output) -> anyhow::Result<()> {
         let names = match &args.name {
             Some(name) => vec![name.clone()],
             None => pack_names(store.as_ref(), page).await.map_err(|err| {
-                Failure::err(
-                    crate::exit::failure_of(&err).map_or(Code::Unexpected, |f| f.code),
-                    format!(
-                        "cannot list the registry's catalog ({err:#}); registries such as Harbor allow it \
-                         only to administrators: name the pack instead, `packpub ls NAME`"
+                match crate::exit::failure_of(&err).map(|f| f.code) {
+                    // Only a refusal is the catalog-for-admins case; other failures say themselves.
+                    Some(Code::Auth) => Failure::err(
+                        Code::Auth,
+                        format!(
+                            "cannot list the registry's catalog ({err:#}); registries such as Harbor allow it \
+                             only to administrators: name the pack instead, `packpub ls NAME`"
+                        ),
                     ),
-                )
+                    _ => err,
+                }
             })?,
         };
         let mut listings = Vec::new();

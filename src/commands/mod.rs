@@ -40,12 +40,10 @@ fn open_store(args: &RemoteArgs, out: &Output, create: bool) -> anyhow::Result<B
         Target::Registry { host, prefix } => {
             let given = Given::read(&args.credentials)?;
             let credential = crate::credentials::resolve(host, &given, out)?;
-            Box::new(Registry::new(
-                host,
-                prefix,
-                &(&args.transport).into(),
-                credential.as_ref(),
-            )?)
+            Box::new(
+                Registry::new(host, prefix, &(&args.transport).into(), credential.as_ref())?
+                    .with_notes(out.notes()),
+            )
         }
     })
 }

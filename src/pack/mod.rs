@@ -86,7 +86,10 @@ impl LocalPack {
                 .iter()
                 .filter(|e| matches!(e.kind, walk::Kind::File { .. }))
                 .map(|e| {
-                    let (digest, _) = Digest::of_file(&e.source)
+                    // Through the walk's own check: still the file that was validated.
+                    let (digest, _) = e
+                        .open()
+                        .and_then(Digest::of_reader)
                         .with_context(|| format!("cannot read {}", e.path))?;
                     Ok((e.path.clone(), digest))
                 })

@@ -15,7 +15,7 @@
 
 use super::Identity;
 use super::findings::Findings;
-use super::validate::{self, PACK_JSON, VALUES_YAML};
+use super::validate::{self, PACK_JSON, PACK_JSON_LIMIT, VALUES_YAML};
 use crate::digest::{Digest, HashingWriter};
 use crate::exit::{Code, Failure};
 use crate::output::escape;
@@ -25,8 +25,6 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-/// pack.json is small; a larger one is not a pack's.
-const PACK_JSON_LIMIT: u64 = 1 << 20;
 /// The longest entry name accepted (Linux's PATH_MAX).
 const MAX_NAME: u64 = 4096;
 /// The largest PAX extended header accepted: a few records, never megabytes.

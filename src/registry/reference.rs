@@ -92,35 +92,6 @@ impl Target {
     }
 }
 
-/// The clap parser for a target: [`Target::parse`], with errors that never repeat the input
-/// (clap's own would, password and all, for `USER:PASSWORD@HOST`).
-#[derive(Debug, Clone, Copy)]
-pub struct TargetParser;
-
-impl clap::builder::TypedValueParser for TargetParser {
-    type Value = Target;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<Target, clap::Error> {
-        let arg = arg.map_or_else(|| "the registry".to_string(), ToString::to_string);
-        let fail = |why: String| {
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("invalid value for '{arg}': {why}\n"),
-            )
-            .with_cmd(cmd)
-        };
-        let text = value
-            .to_str()
-            .ok_or_else(|| fail("it is not valid UTF-8".into()))?;
-        Target::parse(text).map_err(fail)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,36 +164,5 @@ mod tests {
                 "{input}: {e}"
             );
         }
-    }
-
-    /// clap repeats the value of a failed `value_parser` function; [`TargetParser`] does not.
-    #[test]
-    fn the_clap_parser_does_not_echo_the_input() {
-        let cmd = clap::Command::new("packpub").arg(
-            clap::Arg::new("registry")
-                .long("registry")
-                .value_parser(TargetParser),
-        );
-        let err = cmd
-            .clone()
-            .try_get_matches_from(["packpub", "--registry", "user:s3cret@h.example.com"])
-            .unwrap_err();
-        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
-        let shown = err.render().to_string();
-        assert!(!shown.contains("s3cret"), "{shown}");
-        assert!(
-            shown.contains("invalid value for '--registry <registry>'"),
-            "{shown}"
-        );
-        let matches = cmd
-            .try_get_matches_from(["packpub", "--registry", "h.example.com/p"])
-            .unwrap();
-        assert_eq!(
-            matches.get_one::<Target>("registry"),
-            Some(&Target::Registry {
-                host: "h.example.com".into(),
-                prefix: "p".into()
-            })
-        );
     }
 }
