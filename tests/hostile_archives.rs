@@ -120,6 +120,15 @@ fn layout_with(dir: &Path, blob: &[u8], layer_digest: Option<&str>) -> String {
     format!("oci:{}", dir.display())
 }
 
+/// `pull hello:1.0.0` from `target` into `dest`, with `extra` flags.
+fn pull(target: &str, dest: &Path, extra: &[&str]) -> Run {
+    let mut cmd = packpub();
+    cmd.args(["pull", "hello:1.0.0", "--registry", target, "-o"])
+        .arg(dest)
+        .args(extra);
+    Run::of(cmd.output().unwrap())
+}
+
 /// Every reader refuses `archive`: verify (6, the check named), pull with and without
 /// --extract (6; nothing extracted), and push of the file itself (3). Returns verify's stderr.
 fn assert_refused(archive: &[u8], words: &str) -> String {
@@ -145,16 +154,7 @@ fn assert_refused(archive: &[u8], words: &str) -> String {
     );
 
     let dest = tmp.path().join("dest");
-    let pulled = run(&[
-        "pull",
-        "hello:1.0.0",
-        "--registry",
-        &target,
-        "--extract",
-        "-o",
-        dest.to_str().unwrap(),
-    ])
-    .expect(6);
+    let pulled = pull(&target, &dest, &["--extract"]).expect(6);
     assert!(
         pulled.stderr.contains("nothing was written"),
         "{}",
@@ -173,15 +173,7 @@ fn assert_refused(archive: &[u8], words: &str) -> String {
 
     // Without --extract the download is kept for a look, and the exit still says no.
     let kept = tmp.path().join("kept");
-    let pulled = run(&[
-        "pull",
-        "hello:1.0.0",
-        "--registry",
-        &target,
-        "-o",
-        kept.to_str().unwrap(),
-    ])
-    .expect(6);
+    let pulled = pull(&target, &kept, &[]).expect(6);
     assert!(
         pulled.stderr.contains("was downloaded to"),
         "{}",
@@ -214,16 +206,7 @@ fn a_valid_hand_made_archive_passes_so_the_refusals_below_mean_something() {
     let target = layout_with(&tmp.path().join("layout"), &archive, None);
     run(&["verify", "hello:1.0.0", "--registry", &target]).expect(0);
     let dest = tmp.path().join("dest");
-    run(&[
-        "pull",
-        "hello:1.0.0",
-        "--registry",
-        &target,
-        "--extract",
-        "-o",
-        dest.to_str().unwrap(),
-    ])
-    .expect(0);
+    pull(&target, &dest, &["--extract"]).expect(0);
     assert_eq!(
         fs::read(dest.join("hello-1.0.0/pack.json")).unwrap(),
         PACK_JSON
@@ -397,15 +380,7 @@ fn a_corrupt_blob_fails_the_download_check() {
     let run_ = run(&["verify", "hello:1.0.0", "--registry", &target]).expect(6);
     assert!(run_.stderr.contains("✘ download"), "{}", run_.stderr);
     let dest = tmp.path().join("dest");
-    let pulled = run(&[
-        "pull",
-        "hello:1.0.0",
-        "--registry",
-        &target,
-        "-o",
-        dest.to_str().unwrap(),
-    ])
-    .expect(6);
+    let pulled = pull(&target, &dest, &[]).expect(6);
     assert!(pulled.stderr.contains("digest"), "{}", pulled.stderr);
     assert!(list(&dest).is_empty());
 }
@@ -419,7 +394,8 @@ fn hostile_archives_in_a_real_registry() {
     archive.extend(gz(&tar(&[raw("hello-1.0.0/../x", b'0', b"")], true)));
     let file = tmp.path().join("hello-1.0.0.tar.gz");
     fs::write(&file, &archive).unwrap();
-    oras_push(&reg, &file);
+    let reference = format!("{}/spectro-packs/archive/hello:1.0.0", reg.host());
+    oras_peer(&["push", reg.host(), &reference, file.to_str().unwrap()]);
     let target = reg.host();
     let verify = run(&[
         "verify",
@@ -435,39 +411,13 @@ fn hostile_archives_in_a_real_registry() {
         verify.stderr
     );
     let dest = tmp.path().join("dest");
-    let pulled = run(&[
-        "pull",
-        "hello:1.0.0",
-        "--registry",
-        target,
-        "--plain-http",
-        "--extract",
-        "-o",
-        dest.to_str().unwrap(),
-    ])
-    .expect(6);
+    let pulled = pull(target, &dest, &["--plain-http", "--extract"]).expect(6);
     assert!(
         pulled.stderr.contains("nothing was written"),
         "{}",
         pulled.stderr
     );
     assert!(list(&dest).is_empty());
-}
-
-fn oras_push(reg: &Registry, file: &Path) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/oras_peer.py");
-    let out = std::process::Command::new(oras_python())
-        .arg(script)
-        .args(["push", reg.host()])
-        .arg(format!("{}/spectro-packs/archive/hello:1.0.0", reg.host()))
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Go's own test archives (shipped with golang-go): malformed PAX and GNU headers, sparse
@@ -507,15 +457,7 @@ fn go_archive_tar_testdata_is_refused_whole() {
             "{name}: peak RSS {peak_kib} KiB"
         );
         let dest = tmp.path().join("dest");
-        let pulled = run(&[
-            "pull",
-            "hello:1.0.0",
-            "--registry",
-            &target,
-            "--extract",
-            "-o",
-            dest.to_str().unwrap(),
-        ]);
+        let pulled = pull(&target, &dest, &["--extract"]);
         assert_eq!(pulled.code, 6, "{name}: {}", pulled.stderr);
         assert!(list(&dest).is_empty(), "{name}: wrote {:?}", list(&dest));
         tried += 1;

@@ -5,32 +5,16 @@ use crate::support::registry::Registry;
 use crate::support::*;
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 use tempfile::TempDir;
 
 const REF: &str = "spectro-packs/archive/hello:1.0.0";
-
-/// Runs tests/support/oras_peer.py.
-fn peer(args: &[&str]) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/oras_peer.py");
-    let out = Command::new(oras_python())
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "oras_peer {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Builds a tarball of `kind` named hello-1.0.0.tar.gz and pushes it over the tag with the SDK.
 fn sdk_push(reg: &Registry, kind: &str, dir: &Path) {
     let file = dir.join(kind).join("hello-1.0.0.tar.gz");
     fs::create_dir_all(file.parent().unwrap()).unwrap();
-    peer(&["tarball", kind, file.to_str().unwrap()]);
-    peer(&[
+    oras_peer(&["tarball", kind, file.to_str().unwrap()]);
+    oras_peer(&[
         "push",
         reg.host(),
         &format!("{}/{REF}", reg.host()),
@@ -118,7 +102,7 @@ fn a_wrong_title_fails_the_manifest_shape_check() {
     let tmp = TempDir::new().unwrap();
     let file = tmp.path().join("other.tar.gz");
     fs::copy(pack_example(&tmp.path().join("out")), &file).unwrap();
-    peer(&[
+    oras_peer(&[
         "push",
         reg.host(),
         &format!("{}/{REF}", reg.host()),

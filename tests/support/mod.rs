@@ -248,6 +248,21 @@ pub fn run_capped(mut cmd: Command) -> (Run, u64) {
     run_measured(cmd)
 }
 
+/// Runs tests/support/oras_peer.py (the ORAS Python SDK as another tool's hands) with `args`.
+pub fn oras_peer(args: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/oras_peer.py");
+    let out = Command::new(oras_python())
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "oras_peer {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The Python with the ORAS SDK that tests/run.sh installs into a venv.
 pub fn oras_python() -> PathBuf {
     let python = std::env::var_os("PACKPUB_TEST_PYTHON")
