@@ -6,7 +6,6 @@
 use super::{is_bad_content, open_store, runtime};
 use crate::atomic::AtomicFile;
 use crate::cli::PullArgs;
-use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::pack::{Identity, Severity, read};
@@ -43,7 +42,10 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
             other => other.map(|_| digest),
         }
     })?;
-    let (actual, _) = Digest::of_file(download.temp_path())?;
+    // One pass hashes and reads the download; its entries count only if the hash matches.
+    let limits = args.read.limits();
+    let inspected = read::inspect(download.temp_path(), false, limits)?;
+    let actual = inspected.digest;
     if actual != layer {
         return Err(Failure::err(
             Code::VerifyFailed,
@@ -52,8 +54,6 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
             ),
         ));
     }
-    let limits = args.read.limits();
-    let inspected = read::inspect(download.temp_path(), false, limits)?;
     let problems = problems(&inspected, id);
     if args.extract && !problems.is_empty() {
         return Err(Failure::err(

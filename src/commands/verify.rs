@@ -168,7 +168,9 @@ async fn run_checks(
         check(CheckName::Download, false, format!("{err:#}"));
         return Ok(checks);
     }
-    let (downloaded, _) = Digest::of_file(temp.path())?;
+    // One pass hashes and reads the download; its entries count only if the hash matches.
+    let inspected = read::inspect(temp.path(), false, limits)?;
+    let downloaded = inspected.digest;
     let blob_ok = downloaded == layer;
     check(
         CheckName::Download,
@@ -182,7 +184,6 @@ async fn run_checks(
     if !blob_ok {
         return Ok(checks);
     }
-    let inspected = read::inspect(temp.path(), false, limits)?;
 
     if let Some(local) = local {
         let same = local.archive.digest == layer;

@@ -704,14 +704,30 @@ impl Store for Registry {
     }
 }
 
+/// The most of a `--ca-file` read: a whole system bundle is a few hundred KB.
+const MAX_CA_FILE: u64 = 4 << 20;
+
 /// The PEM file `--ca-file` names, checked to hold a certificate.
 fn read_ca(ca: &Path) -> anyhow::Result<Vec<u8>> {
-    let data = std::fs::read(ca).map_err(|err| {
-        Failure::err(
+    use std::io::Read;
+    let mut data = Vec::new();
+    std::fs::File::open(ca)
+        .and_then(|file| file.take(MAX_CA_FILE + 1).read_to_end(&mut data))
+        .map_err(|err| {
+            Failure::err(
+                Code::Usage,
+                format!("cannot read the CA file {}: {err}", ca.display()),
+            )
+        })?;
+    if data.len() as u64 > MAX_CA_FILE {
+        return Err(Failure::err(
             Code::Usage,
-            format!("cannot read the CA file {}: {err}", ca.display()),
-        )
-    })?;
+            format!(
+                "the CA file {} is larger than {MAX_CA_FILE} bytes; pass the registry's CA alone",
+                ca.display()
+            ),
+        ));
+    }
     if !String::from_utf8_lossy(&data).contains("-----BEGIN CERTIFICATE-----") {
         return Err(Failure::err(
             Code::Usage,
