@@ -28,6 +28,17 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     )
 }
 
+/// Bytes someone else chose (a file name, a registry's answer) made printable: decoded
+/// lossily, cut to `max` characters with a `…`, and [`escape`]d.
+pub fn excerpt(raw: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let mut shown: String = text.chars().take(max).collect();
+    if text.chars().nth(max).is_some() {
+        shown.push('…');
+    }
+    escape(&shown).into_owned()
+}
+
 pub struct Output {
     /// Live progress, kept apart from the results printed once work is done.
     progress: Option<indicatif::MultiProgress>,

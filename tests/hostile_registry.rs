@@ -582,6 +582,9 @@ fn a_realm_on_another_host_over_https_gets_the_password() {
         json!([{"name": "hello", "versions": ["1.0.0"]}])
     );
     assert_nothing_leaked(&listed);
+    // The challenge is read once: nobody asks `/v2/` a second time and may hear another realm.
+    let probes = backend.seen().iter().filter(|s| s.path() == "/v2/").count();
+    assert_eq!(probes, 1);
     // The password went to the token service on localhost, and nowhere else.
     for seen in backend.seen() {
         let has_password = seen.header("Authorization") == Some(basic_credential().as_str());
@@ -660,6 +663,105 @@ fn the_password_does_not_follow_a_redirect_to_another_host() {
         moved.iter().all(|s| s.header("Authorization").is_none()),
         "{moved:?}"
     );
+}
+
+/// A plain-HTTP registry whose every request is challenged for a token from `realm`.
+fn challenging(realm: &Server) -> Server {
+    let challenge = format!(
+        r#"Bearer realm="http://{}/token",service="hostile""#,
+        realm.host()
+    );
+    Server::start(move |_| Reply::status(401).header("WWW-Authenticate", &challenge))
+}
+
+#[test]
+fn a_token_service_answer_over_1_mib_is_refused() {
+    for chunked in [false, true] {
+        let token = "t".repeat(2 << 20);
+        let realm = Server::start(move |_| {
+            let reply = Reply::json(&json!({ "token": token }));
+            if chunked { reply.chunked() } else { reply }
+        });
+        let server = challenging(&realm);
+        let (listed, _) = run_capped({
+            let mut cmd = packpub();
+            cmd.args(["ls", "hello", "--registry", &server.host(), "--plain-http"])
+                .env("PACKPUB_USERNAME", USER)
+                .env("PACKPUB_PASSWORD", PASSWORD);
+            cmd
+        });
+        let listed = listed.expect(4);
+        assert_contains(
+            &listed,
+            &format!(
+                "error: the token service of {} on {} sent an answer packpub cannot use (over 1024 KiB, far more than any token)",
+                server.host(),
+                realm.host()
+            ),
+        );
+        assert_nothing_leaked(&listed);
+        // Asked once: a refused answer is not a transient failure.
+        assert_eq!(realm.seen().len(), 1);
+    }
+}
+
+#[test]
+fn a_token_service_refusal_is_shown_short_and_escaped() {
+    let mut said = b"\x1b]0;pwned\x07wrong password ".to_vec();
+    said.extend(std::iter::repeat_n(b'x', 8 << 20));
+    let realm = Server::start(move |_| {
+        Reply::bytes(said.clone())
+            .with_status(401)
+            .header("Content-Type", "text/plain")
+            .chunked()
+    });
+    let server = challenging(&realm);
+    let listed =
+        with_password(&["ls", "hello", "--registry", &server.host(), "--plain-http"]).expect(4);
+    assert_contains(
+        &listed,
+        &format!(
+            "error: authentication failed for {}: its token service on {} answered 401 Unauthorized: \\u{{1b}}]0;pwned\\u{{7}}wrong password xxx",
+            server.host(),
+            realm.host()
+        ),
+    );
+    assert!(!listed.stderr.contains('\x1b'), "{}", listed.stderr);
+    assert!(
+        listed.stderr.len() < 1024,
+        "{} bytes of stderr",
+        listed.stderr.len()
+    );
+}
+
+#[test]
+fn an_upload_error_answer_is_read_with_a_cap_and_shown_short() {
+    let server = liar(|seen| match (seen.method.as_str(), seen.path()) {
+        ("POST", path) if path.ends_with("/blobs/uploads/") => {
+            Some(Reply::status(202).header("Location", "/upload/1"))
+        }
+        ("PUT", "/upload/1") => {
+            let mut body = b"\x1b[2Jbroken upload ".to_vec();
+            body.extend(std::iter::repeat_n(b'x', 64 << 20));
+            Some(Reply::bytes(body).with_status(400).chunked())
+        }
+        _ => None,
+    });
+    let (pushed, peak_kib) = run_capped({
+        let mut cmd = packpub();
+        cmd.arg("push").arg(example());
+        cmd.args(["--registry", &server.host(), "--plain-http"]);
+        cmd
+    });
+    let pushed = pushed.expect(1);
+    assert_contains(&pushed, "\\u{1b}[2Jbroken upload xxx");
+    assert!(!pushed.stderr.contains('\x1b'), "{}", pushed.stderr);
+    assert!(
+        pushed.stderr.len() < 2048,
+        "{} bytes of stderr",
+        pushed.stderr.len()
+    );
+    assert!(peak_kib < 64 << 10, "peak RSS {peak_kib} KiB");
 }
 
 #[test]

@@ -17,6 +17,15 @@ use serde::Serialize;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
+/// Reads of the tag after writing it, while the registry is unreachable: a cut answer must
+/// not turn a published version into a reported failure.
+const READ_BACK_ATTEMPTS: u32 = 6;
+
+/// Whether `err` is the registry being unreachable or unavailable (exit 7).
+fn is_unreachable(err: &anyhow::Error) -> bool {
+    crate::exit::failure_of(err).is_some_and(|f| f.code == Code::Unreachable)
+}
+
 /// What a push does, or did, with one pack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -248,38 +257,75 @@ impl Ctx<'_> {
         let manifest = manifest::build(args.image_spec, Some(layer), &self.created);
         self.put_blobs(pack, &repository).await?;
         // Only now that every blob it names is in place may the tag appear.
-        store
+        let written = store
             .put_manifest(&repository, ManifestRef::Tag(tag), &manifest)
-            .await?;
+            .await;
+        let holds_this = |held: &[u8]| manifest::only_layer(held).is_ok_and(|l| l == *local);
+        let now = match written {
+            Ok(()) => self.read_back(&repository, tag).await,
+            // A lost answer is not a refusal: the registry may have stored the tag all the
+            // same, and only reading it tells.
+            Err(err) if is_unreachable(&err) => match self.read_back(&repository, tag).await {
+                Ok(Some(held)) if holds_this(&held) => {
+                    self.out.verbose(&format!(
+                        "the registry's answer to the tag was lost, but {reference} holds this pack"
+                    ));
+                    Ok(Some(held))
+                }
+                Ok(_) => return Err(err),
+                Err(_) => {
+                    return Err(err.context(format!(
+                        "the registry may or may not hold {reference} now; run `packpub verify` \
+                         on it, or push again (pushing the same pack again writes nothing)"
+                    )));
+                }
+            },
+            Err(err) => return Err(err),
+        };
         outcome.digest = Some(Digest::of(&manifest));
-        self.confirm(&repository, tag, local, &reference).await
-    }
-
-    /// Reads the tag back: a push from another machine may have written it in the meantime,
-    /// and then this one did not publish what it says.
-    async fn confirm(
-        &self,
-        repository: &str,
-        tag: &str,
-        local: &Digest,
-        reference: &str,
-    ) -> anyhow::Result<()> {
-        let now = self
-            .store
-            .manifest(repository, ManifestRef::Tag(tag))
-            .await?;
-        match now.as_deref().map(manifest::only_layer) {
+        match now {
             // Not visible yet on an eventually consistent registry: nothing says otherwise.
-            None => Ok(()),
-            Some(Ok(layer)) if layer == *local => Ok(()),
-            Some(other) => Err(Failure::err(
+            Ok(None) => Ok(()),
+            Ok(Some(held)) if holds_this(&held) => {
+                outcome.digest = Some(Digest::of(&held));
+                Ok(())
+            }
+            // A push from another machine wrote the tag in the meantime, and then this one did
+            // not publish what it says.
+            Ok(Some(held)) => Err(Failure::err(
                 Code::Conflict,
                 format!(
                     "another push replaced {reference} while this one ran: it now holds {}, \
                      this pack is {local}. Publish a new version instead of racing for one",
-                    other.map_or_else(|why| why, |layer| format!("layer {layer}"))
+                    manifest::only_layer(&held).map_or_else(|why| why, |l| format!("layer {l}"))
                 ),
             )),
+            Err(err) => {
+                self.out.warn(&format!(
+                    "pushed {reference}, but could not read it back to rule out a concurrent push \
+                     from another machine: {err:#}"
+                ));
+                Ok(())
+            }
+        }
+    }
+
+    /// The manifest `tag` names now, asked a few times while the registry is unreachable:
+    /// what a push claims hangs on it.
+    async fn read_back(&self, repository: &str, tag: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let mut attempt = 1;
+        loop {
+            match self.store.manifest(repository, ManifestRef::Tag(tag)).await {
+                Err(err)
+                    if attempt < READ_BACK_ATTEMPTS
+                        && is_unreachable(&err)
+                        && !crate::interrupt::requested() =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                other => return other,
+            }
         }
     }
 

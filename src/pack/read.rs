@@ -438,12 +438,7 @@ fn pax_records(mut data: &[u8]) -> Result<Vec<(&str, &[u8])>, Stop> {
 
 /// A hostile name made printable: escaped, and cut to a short prefix.
 fn shown_name(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    let mut shown: String = text.chars().take(SHOWN_NAME).collect();
-    if text.chars().count() > SHOWN_NAME {
-        shown.push('…');
-    }
-    escape(&shown).into_owned()
+    crate::output::excerpt(raw, SHOWN_NAME)
 }
 
 /// Why reading the archive failed, in a few words: the ceiling when that stopped it.

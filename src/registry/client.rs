@@ -1,20 +1,19 @@
-//! A registry as a [`Store`]: a thin layer over `oci-client` that adds what publishing needs
-//! and the crate leaves out: transport options from the CLI, the project prefix every
-//! repository lives under, bounded retries with backoff and jitter for transient failures,
-//! streaming a blob from a file (the crate's `push_blob` holds it in memory), and errors
-//! translated by [`super::errors`].
+//! A registry as a [`Store`], spoken to over packpub's own HTTP client (reqwest), with
+//! `oci-client` kept for its vocabulary only (references, the error envelope).
 //!
-//! Everything a registry says is treated as hostile. The crate reads every body whole, with no
-//! limit and no way to set one, so manifests and listings are read here instead
-//! ([`Registry::get`], with the crate's token): a manifest over [`MAX_MANIFEST_SIZE`] is refused
-//! (by its Content-Length before any byte is read, else once the read passes it), a listing
-//! stops at [`MAX_LISTING`] bytes and [`MAX_PAGES`] pages, an error body is cut at
-//! [`MAX_ERROR_BODY`]. What the crate still reads itself is a token service's answer and the
-//! error body of a blob or manifest write. A blob must be exactly the size its manifest
-//! declares. The crate also sends the password to whatever token service (realm) the registry
-//! names; [`Registry::check_realm`] reads the challenge first and refuses a realm that would
-//! carry the password in clear text.
+//! Why not the crate's client: it reads every answer whole, with no limit and no way to set
+//! one; it sends the password to whatever token service the registry names, after asking
+//! `/v2/` again on its own; and it takes neither a client certificate nor a custom certificate
+//! check. Every request is made here instead, so everything a registry says is read with a
+//! cap: a manifest over [`MAX_MANIFEST_SIZE`] is refused (by its Content-Length before any
+//! byte is read, else once the read passes it), a listing stops at [`MAX_LISTING`] bytes and
+//! [`MAX_PAGES`] pages, an error answer is cut at [`MAX_ERROR_BODY`], a token service's at
+//! `auth`'s cap, and a blob must be exactly the size its manifest declares. Who may do what is
+//! [`auth`]'s concern; this file adds transport options from the CLI, the project prefix every
+//! repository lives under, bounded retries with backoff and jitter for transient failures,
+//! blobs streamed from a file, and errors translated by [`super::errors`].
 
+mod auth;
 mod challenge;
 
 use super::errors::{self, is_not_found, is_transient, translate};
@@ -24,17 +23,18 @@ use crate::credentials::Credential;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::interrupt;
-use base64::Engine;
-use futures_util::TryStreamExt;
-use http::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, LINK, WWW_AUTHENTICATE};
+use auth::{Auth, Scope};
+use futures_util::{StreamExt, TryStreamExt};
+use http::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LINK, LOCATION,
+};
+use oci_client::Reference;
 use oci_client::errors::OciDistributionError;
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference, RegistryOperation};
-use reqwest::Url;
-use std::collections::{HashMap, HashSet};
+use reqwest::{Method, StatusCode, Url};
+use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Every page of one listing together (tags or catalog): what a registry can make packpub hold.
@@ -71,22 +71,15 @@ impl From<&crate::cli::TransportArgs> for Transport {
 }
 
 pub struct Registry {
-    client: Client,
-    /// For the reads made here, with a cap; set up like `client`.
     http: reqwest::Client,
-    /// `scheme://host/`, the host as `client` resolves it (docker.io is index.docker.io).
+    /// `scheme://host/`, the host as docker resolves it (docker.io is index.docker.io): the
+    /// only origin a credential is sent to, besides the token service.
     base: Url,
     host: String,
     /// `PROJECT/...` every repository lives under; empty for none.
     prefix: String,
-    auth: RegistryAuth,
-    plain_http: bool,
     retries: u32,
-    /// Set once the registry's challenge passed [`Self::check_realm`].
-    realm_checked: tokio::sync::OnceCell<()>,
-    /// The `Authorization` of the reads made here, per repository.
-    authorizations: Mutex<HashMap<String, Option<HeaderValue>>>,
-    note: Note,
+    auth: Auth,
 }
 
 /// What the registry answered to a read made here.
@@ -119,26 +112,11 @@ impl Registry {
         transport: &Transport,
         credential: Option<&Credential>,
     ) -> anyhow::Result<Self> {
-        let mut config = oci_client::client::ClientConfig {
-            protocol: if transport.plain_http {
-                oci_client::client::ClientProtocol::Http
-            } else {
-                oci_client::client::ClientProtocol::Https
-            },
-            accept_invalid_certificates: transport.insecure,
-            use_monolithic_push: true,
-            connect_timeout: Some(CONNECT_TIMEOUT),
-            read_timeout: Some(READ_TIMEOUT),
-            user_agent: USER_AGENT,
-            ..Default::default()
-        };
         let mut http = reqwest::Client::builder()
             .danger_accept_invalid_certs(transport.insecure)
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(READ_TIMEOUT)
             .user_agent(USER_AGENT);
-        // `Client::new` would fall back to a default client on a bad config, silently dropping
-        // the CA; `try_from` says what is wrong.
         let setup = |err: &dyn std::fmt::Display| {
             Failure::err(
                 Code::Usage,
@@ -149,25 +127,10 @@ impl Registry {
         };
         if let Some(ca) = &transport.ca_file {
             let data = read_ca(ca)?;
-            let certificate = reqwest::Certificate::from_pem(&data).map_err(|e| setup(&e))?;
-            http = http.tls_certs_merge([certificate]);
-            config
-                .extra_root_certificates
-                .push(oci_client::client::Certificate {
-                    encoding: oci_client::client::CertificateEncoding::Pem,
-                    data,
-                });
+            let certificates =
+                reqwest::Certificate::from_pem_bundle(&data).map_err(|e| setup(&e))?;
+            http = http.tls_certs_merge(certificates);
         }
-        let auth = match credential {
-            None => RegistryAuth::Anonymous,
-            Some(Credential::Basic { username, password }) => {
-                RegistryAuth::Basic(username.clone(), password.expose().to_string())
-            }
-            Some(Credential::IdentityToken(token)) => {
-                RegistryAuth::Bearer(token.expose().to_string())
-            }
-        };
-        let client = Client::try_from(config).map_err(|e| setup(&e))?;
         let http = http.build().map_err(|e| setup(&e))?;
         let resolved = Reference::with_tag(host.to_string(), "packpub".into(), "latest".into());
         let scheme = if transport.plain_http {
@@ -177,24 +140,20 @@ impl Registry {
         };
         let base = Url::parse(&format!("{scheme}://{}/", resolved.resolve_registry()))
             .map_err(|e| setup(&e))?;
+        let probe = base.join("v2/").map_err(|e| setup(&e))?;
         Ok(Self {
-            client,
             http,
+            auth: Auth::new(credential.cloned(), probe, host, transport.plain_http),
             base,
             host: host.to_string(),
             prefix: prefix.to_string(),
-            auth,
-            plain_http: transport.plain_http,
             retries: transport.retries,
-            realm_checked: tokio::sync::OnceCell::new(),
-            authorizations: Mutex::new(HashMap::new()),
-            note: Arc::new(|_| {}),
         })
     }
 
     /// Where lines for `-v` go (the token service the password goes to).
     pub fn with_notes(mut self, note: Note) -> Self {
-        self.note = note;
+        self.auth.set_note(note);
         self
     }
 
@@ -205,21 +164,6 @@ impl Registry {
         } else {
             format!("{}/{repository}", self.prefix)
         }
-    }
-
-    fn reference(&self, repository: &str, reference: ManifestRef<'_>) -> Reference {
-        let (host, repository) = (self.host.clone(), self.full(repository));
-        match reference {
-            ManifestRef::Tag(tag) => Reference::with_tag(host, repository, tag.to_string()),
-            ManifestRef::Digest(digest) => {
-                Reference::with_digest(host, repository, digest.to_string())
-            }
-        }
-    }
-
-    /// A reference into `repository` for calls that address no manifest (blobs, tags).
-    fn repository_reference(&self, repository: &str) -> Reference {
-        self.reference(repository, ManifestRef::Tag("latest"))
     }
 
     /// `path` (`v2/...`) on the registry.
@@ -238,210 +182,151 @@ impl Registry {
             .map(drop)
     }
 
-    /// Before the password goes anywhere: `oci-client` sends it to whatever token service
-    /// (realm) the registry's `WWW-Authenticate: Bearer` challenge names, so the realm must be
-    /// HTTPS, or plain HTTP only when the registry itself is (`--plain-http`): an `http://`
-    /// realm behind an `https://` registry would carry the password in clear text (exit 4). A
-    /// realm on another host is normal (Docker Hub's is auth.docker.io) and is named under `-v`.
-    /// Read once, from the answer to `GET /v2/` that the crate's token flow reads too; every
-    /// challenge in it is checked, not only the first, and one that cannot be read is refused.
-    /// The crate asks `/v2/` again for itself: a registry answering the two differently on
-    /// purpose gets past this, but such a registry could name any `https://` realm anyway; the
-    /// check is for the registry that is merely misconfigured (an `http://` external URL behind
-    /// a TLS proxy) and the network that reads what it carries.
-    async fn check_realm(&self) -> anyhow::Result<()> {
-        if !matches!(self.auth, RegistryAuth::Basic(..)) {
-            return Ok(());
-        }
-        self.realm_checked
-            .get_or_try_init(|| async {
-                let url = self.url("v2/")?;
-                let response = self
-                    .retry_raw(|| async { Ok(self.http.get(url.clone()).send().await?) })
-                    .await
-                    .map_err(|err| translate(&self.host, "", err, "reach the registry"))?;
-                for value in response.headers().get_all(WWW_AUTHENTICATE) {
-                    let challenges = value
-                        .to_str()
-                        .map_err(|_| "it holds bytes that are not ASCII".to_string())
-                        .and_then(challenge::parse)
-                        .map_err(|why| {
-                            Failure::err(
-                                Code::Auth,
-                                format!(
-                                    "cannot read the login challenge of {} (WWW-Authenticate: {why}); \
-                                     packpub sends the password to no token service it cannot check",
-                                    self.host
-                                ),
-                            )
-                        })?;
-                    for realm in challenges
-                        .iter()
-                        .filter(|c| c.is("Bearer"))
-                        .filter_map(|c| c.param("realm"))
-                    {
-                        let realm = realm_url(&self.host, realm, self.plain_http)?;
-                        (self.note)(&format!(
-                            "the password for {} goes to its token service on {}",
-                            self.host,
-                            host_of(&realm)
-                        ));
-                    }
-                }
-                anyhow::Ok(())
-            })
-            .await
-            .map(drop)
-    }
-
-    /// The `Authorization` of reads in `reference`'s repository: the token `oci-client` gets
-    /// where the registry hands out tokens, else the user's Basic credential, else none. Kept
-    /// per repository; `renew` replaces one the registry stopped taking (an expired token).
-    /// Also says whether it was kept from before.
-    async fn authorization(
+    /// Sends the request `build` makes for `url`, with the `Authorization` of `scope` when
+    /// `url` is on the registry (an upload location or a redirect elsewhere gets none), and
+    /// once more with a renewed one when the registry answers 401 (an expired token). `build`
+    /// makes a fresh request, body included, each time.
+    async fn send(
         &self,
-        reference: &Reference,
-        renew: bool,
-    ) -> Result<(Option<HeaderValue>, bool), OciDistributionError> {
-        let repository = reference.repository().to_string();
-        let kept = || {
-            self.authorizations
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-        };
-        if !renew && let Some(found) = kept().get(&repository) {
-            return Ok((found.clone(), found.is_some()));
-        }
-        let token = self
-            .client
-            .auth(reference, &self.auth, RegistryOperation::Pull)
-            .await?;
-        let text = match (token, &self.auth) {
-            (Some(token), _) => Some(format!("Bearer {token}")),
-            (None, RegistryAuth::Basic(user, password)) => Some(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-            )),
-            (None, _) => None,
-        };
-        let value = text
-            .map(|text| HeaderValue::from_str(&text))
-            .transpose()
-            .map_err(|_| {
-                OciDistributionError::AuthenticationFailure(
-                    "the token service sent a token that is not a valid header value".into(),
-                )
-            })?
-            .map(|mut value| {
-                value.set_sensitive(true);
-                value
-            });
-        kept().insert(repository, value.clone());
-        Ok((value, false))
-    }
-
-    /// GETs `url` from the registry with the credential of `reference`'s repository, reading
-    /// at most `cap` bytes of the answer.
-    async fn get(
-        &self,
-        reference: &Reference,
+        scope: Scope<'_>,
         url: &Url,
-        accept: &str,
-        cap: u64,
-    ) -> Result<Fetched, OciDistributionError> {
-        let (mut authorization, mut kept) = self.authorization(reference, false).await?;
+        build: impl Fn(&reqwest::Client, &Url) -> reqwest::RequestBuilder,
+    ) -> anyhow::Result<reqwest::Response> {
+        let on_registry = url.origin() == self.base.origin();
+        let mut authorization = match on_registry {
+            true => self.auth.header(&self.http, scope).await?,
+            false => None,
+        };
+        let mut renewed = false;
         loop {
-            let mut request = self.http.get(url.clone()).header(ACCEPT, accept);
+            let mut request = build(&self.http, url);
             if let Some(value) = &authorization {
                 request = request.header(AUTHORIZATION, value.clone());
             }
-            let mut response = request.send().await?;
-            let status = response.status();
-            if status == reqwest::StatusCode::UNAUTHORIZED && kept {
-                (authorization, kept) = self.authorization(reference, true).await?;
-                continue;
+            let response = request.send().await.map_err(OciDistributionError::from)?;
+            if response.status() == StatusCode::UNAUTHORIZED && on_registry && !renewed {
+                renewed = true;
+                let sent = authorization.as_ref();
+                let fresh = self
+                    .auth
+                    .renew(&self.http, scope, sent, response.headers())
+                    .await?;
+                if fresh.is_some() {
+                    authorization = fresh;
+                    continue;
+                }
             }
-            if status != reqwest::StatusCode::OK {
-                let (body, _) = read_prefix(&mut response, MAX_ERROR_BODY).await?;
-                return Err(errors::from_status(status.as_u16(), &body, url.as_str()));
-            }
-            let headers = response.headers().clone();
-            let body = if response.content_length().is_some_and(|n| n > cap) {
-                None
-            } else {
-                let (body, whole) = read_prefix(&mut response, cap).await?;
-                whole.then_some(body)
-            };
-            return Ok(Fetched { headers, body });
+            return Ok(response);
         }
     }
 
-    /// Streams a file to the registry in one monolithic PUT. Each attempt re-opens the file, so
-    /// a cut connection restarts the upload from the first byte; `progress` sees every chunk.
-    async fn push_file_blob(
+    /// `response` when its status is one of `expected`, else the registry's error, its body
+    /// read up to [`MAX_ERROR_BODY`].
+    async fn expect(
+        mut response: reqwest::Response,
+        expected: &[StatusCode],
+    ) -> anyhow::Result<reqwest::Response> {
+        let status = response.status();
+        if expected.contains(&status) {
+            return Ok(response);
+        }
+        let url = response.url().to_string();
+        let (body, _) = read_prefix(&mut response, MAX_ERROR_BODY)
+            .await
+            .map_err(OciDistributionError::from)?;
+        Err(errors::from_status(status.as_u16(), &body, &url).into())
+    }
+
+    /// GETs `url` in `scope`, reading at most `cap` bytes of the answer.
+    async fn get(
         &self,
-        reference: &Reference,
-        path: &Path,
-        size: u64,
-        digest: &str,
-        progress: Progress,
-    ) -> anyhow::Result<()> {
-        self.retry("upload the pack", reference, || async {
-            progress(0);
-            let file = tokio::fs::File::open(path).await?;
-            let sent = std::sync::atomic::AtomicU64::new(0);
-            let progress = progress.clone();
-            let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024)
-                .map_err(OciDistributionError::IoError)
-                .and_then(move |chunk| {
-                    let total = sent
-                        .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed)
-                        + chunk.len() as u64;
-                    let interrupted = interrupt::check().map_err(OciDistributionError::IoError);
-                    async move { interrupted.map(|()| (chunk, total)) }
-                })
-                .map_ok(move |(chunk, total)| {
-                    progress(total);
-                    chunk
-                });
-            self.client
-                .push_blob_stream(reference, stream, digest, Some(size))
+        scope: Scope<'_>,
+        url: &Url,
+        accept: &str,
+        cap: u64,
+    ) -> anyhow::Result<Fetched> {
+        let response = self
+            .send(scope, url, |http, url| {
+                http.get(url.clone()).header(ACCEPT, accept)
+            })
+            .await?;
+        let mut response = Self::expect(response, &[StatusCode::OK]).await?;
+        let headers = response.headers().clone();
+        let body = if response.content_length().is_some_and(|n| n > cap) {
+            None
+        } else {
+            let (body, whole) = read_prefix(&mut response, cap)
                 .await
-        })
-        .await
-        .map(drop)
+                .map_err(OciDistributionError::from)?;
+            whole.then_some(body)
+        };
+        Ok(Fetched { headers, body })
+    }
+
+    /// Uploads `blob` to `repository` (full name): an upload session, then the bytes in one
+    /// `PUT` that names the digest, which the registry checks. A file is streamed, re-opened on
+    /// every attempt; `progress` sees every chunk.
+    async fn upload(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        blob: Blob<'_>,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let scope = Scope::Push(repository);
+        let start = self.url(&format!("v2/{repository}/blobs/uploads/"))?;
+        let opened = self
+            .send(scope, &start, |http, url| {
+                http.post(url.clone()).header(CONTENT_LENGTH, 0)
+            })
+            .await?;
+        let opened = Self::expect(opened, &[StatusCode::ACCEPTED]).await?;
+        let mut location = location(&opened, &start)?;
+        location
+            .query_pairs_mut()
+            .append_pair("digest", &digest.to_string());
+        let size = match blob {
+            Blob::Bytes(data) => data.len() as u64,
+            Blob::File { size, .. } => size,
+        };
+        let sent = self
+            .send(scope, &location, |http, url| {
+                progress(0);
+                let body = match blob {
+                    Blob::Bytes(data) => reqwest::Body::from(data.to_vec()),
+                    Blob::File { path, .. } => file_body(path.to_path_buf(), progress.clone()),
+                };
+                http.put(url.clone())
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .header(CONTENT_LENGTH, size)
+                    .body(body)
+            })
+            .await?;
+        Self::expect(sent, &[StatusCode::CREATED]).await.map(drop)
     }
 
     /// Runs `op` until it succeeds, fails for good, or the retries run out; translates the
-    /// error. The realm is checked before the first request.
-    async fn retry<T, F, Fut>(&self, what: &str, reference: &Reference, op: F) -> anyhow::Result<T>
+    /// error for `repository` (full name).
+    async fn retry<T, F, Fut>(&self, what: &str, repository: &str, op: F) -> anyhow::Result<T>
     where
         F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, OciDistributionError>>,
-    {
-        self.check_realm().await?;
-        self.retry_raw(op)
-            .await
-            .map_err(|err| translate(&self.host, reference.repository(), err, what))
-    }
-
-    async fn retry_raw<T, F, Fut>(&self, op: F) -> Result<T, OciDistributionError>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, OciDistributionError>>,
+        Fut: Future<Output = anyhow::Result<T>>,
     {
         let mut delay = BACKOFF_START;
         let mut attempt = 0;
         loop {
             match op().await {
                 Err(err)
-                    if attempt < self.retries && is_transient(&err) && !interrupt::requested() =>
+                    if attempt < self.retries
+                        && registry_error(&err).is_some_and(is_transient)
+                        && !interrupt::requested() =>
                 {
                     attempt += 1;
                     tokio::time::sleep(jitter(delay)).await;
                     delay = (delay * 2).min(BACKOFF_MAX);
                 }
-                other => return other,
+                Ok(value) => return Ok(value),
+                Err(err) => return Err(self.explain(err, repository, what)),
             }
         }
     }
@@ -450,35 +335,53 @@ impl Registry {
     async fn retry_found<T, F, Fut>(
         &self,
         what: &str,
-        reference: &Reference,
+        repository: &str,
         op: F,
     ) -> anyhow::Result<Option<T>>
     where
         F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, OciDistributionError>>,
+        Fut: Future<Output = anyhow::Result<T>>,
     {
-        self.check_realm().await?;
-        match self.retry_raw(op).await {
-            Ok(value) => Ok(Some(value)),
-            Err(err) if is_not_found(&err) => Ok(None),
-            Err(err) => Err(translate(&self.host, reference.repository(), err, what)),
+        let found = self.retry(what, repository, || async {
+            match op().await {
+                Ok(value) => Ok(Some(value)),
+                Err(err) if registry_error(&err).is_some_and(is_not_found) => Ok(None),
+                Err(err) => Err(err),
+            }
+        });
+        found.await
+    }
+
+    /// The error as the user should read it: a registry's answer translated (with its exit
+    /// code), a failure packpub already explained kept as it is.
+    fn explain(&self, err: anyhow::Error, repository: &str, what: &str) -> anyhow::Error {
+        if crate::exit::failure_of(&err).is_some() {
+            return err;
+        }
+        match err.downcast::<OciDistributionError>() {
+            Ok(err) => translate(&self.host, repository, err, what),
+            Err(err) => err,
         }
     }
 
     /// Every entry of a listing (`field` of the JSON answers: `tags` or `repositories`) at
-    /// `first`, as `reference`'s repository may read it; a missing repository lists nothing.
+    /// `first`, as `scope` may read it; a missing repository lists nothing.
     async fn list(
         &self,
         what: &str,
-        reference: &Reference,
+        scope: Scope<'_>,
         first: Url,
         field: &str,
         page: usize,
     ) -> anyhow::Result<Vec<String>> {
+        let repository = match scope {
+            Scope::Pull(repository) | Scope::Push(repository) => repository,
+            Scope::Catalog => "",
+        };
         paginate(what, &first, page, |url, budget| async move {
             let found = self
-                .retry_found(what, reference, || {
-                    self.get(reference, &url, "application/json", budget)
+                .retry_found(what, repository, || {
+                    self.get(scope, &url, "application/json", budget)
                 })
                 .await?;
             let Some(fetched) = found else {
@@ -528,10 +431,9 @@ impl Store for Registry {
     }
 
     async fn authorize_write(&self, repository: &str) -> anyhow::Result<()> {
-        let reference = self.repository_reference(repository);
-        self.retry("authenticate", &reference, || {
-            self.client
-                .auth(&reference, &self.auth, RegistryOperation::Push)
+        let full = self.full(repository);
+        self.retry("authenticate", &full, || async {
+            self.auth.header(&self.http, Scope::Push(&full)).await
         })
         .await
         .map(drop)
@@ -547,11 +449,16 @@ impl Store for Registry {
             ManifestRef::Tag(tag) => tag.to_string(),
             ManifestRef::Digest(digest) => digest.to_string(),
         };
-        let target = self.reference(repository, reference);
-        let url = self.url(&format!("v2/{}/manifests/{path}", self.full(repository)))?;
+        let full = self.full(repository);
+        let url = self.url(&format!("v2/{full}/manifests/{path}"))?;
         let found = self
-            .retry_found("read the manifest", &target, || {
-                self.get(&target, &url, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE)
+            .retry_found("read the manifest", &full, || {
+                self.get(
+                    Scope::Pull(&full),
+                    &url,
+                    MANIFEST_MEDIA_TYPE,
+                    MAX_MANIFEST_SIZE,
+                )
             })
             .await?;
         let Some(fetched) = found else {
@@ -576,28 +483,29 @@ impl Store for Registry {
     }
 
     async fn repository_exists(&self, repository: &str) -> anyhow::Result<bool> {
-        let reference = self.repository_reference(repository);
-        let url = page_url(
-            &self.url(&format!("v2/{}/tags/list", self.full(repository)))?,
-            1,
-            None,
-        );
+        let full = self.full(repository);
+        let url = page_url(&self.url(&format!("v2/{full}/tags/list"))?, 1, None);
         // Only the status matters; the body is not read.
         let found = self
-            .retry_found("list the repository", &reference, || {
-                self.get(&reference, &url, "application/json", 0)
+            .retry_found("list the repository", &full, || {
+                self.get(Scope::Pull(&full), &url, "application/json", 0)
             })
             .await?;
         Ok(found.is_some())
     }
 
     async fn blob_exists(&self, repository: &str, digest: &Digest) -> anyhow::Result<bool> {
-        let reference = self.repository_reference(repository);
-        let digest = digest.to_string();
-        self.retry("check for a blob", &reference, || {
-            self.client.blob_exists(&reference, &digest)
-        })
-        .await
+        let full = self.full(repository);
+        let url = self.url(&format!("v2/{full}/blobs/{digest}"))?;
+        let found = self
+            .retry_found("check for a blob", &full, || async {
+                let answer = self
+                    .send(Scope::Pull(&full), &url, |http, url| http.head(url.clone()))
+                    .await?;
+                Self::expect(answer, &[StatusCode::OK]).await
+            })
+            .await?;
+        Ok(found.is_some())
     }
 
     async fn fetch_blob(
@@ -607,14 +515,17 @@ impl Store for Registry {
         expected_size: u64,
         dest: &mut tokio::fs::File,
     ) -> anyhow::Result<u64> {
-        let reference = self.reference(repository, ManifestRef::Digest(digest));
-        let text = digest.to_string();
+        let full = self.full(repository);
+        let url = self.url(&format!("v2/{full}/blobs/{digest}"))?;
         let download = self
-            .retry("download the pack", &reference, || {
-                self.client.pull_blob_stream(&reference, text.as_str())
+            .retry("download the pack", &full, || async {
+                let answer = self
+                    .send(Scope::Pull(&full), &url, |http, url| http.get(url.clone()))
+                    .await?;
+                Self::expect(answer, &[StatusCode::OK]).await
             })
             .await?;
-        if let Some(announced) = download.content_length
+        if let Some(announced) = download.content_length()
             && announced != expected_size
         {
             return Err(Failure::err(
@@ -626,18 +537,18 @@ impl Store for Registry {
                 ),
             ));
         }
-        let source = tokio_util::io::StreamReader::new(download.stream);
+        let stream = download.bytes_stream().map_err(std::io::Error::other);
+        let source = tokio_util::io::StreamReader::new(stream);
         store::copy_blob(source, dest, digest, expected_size, &self.host).await
     }
 
     /// The catalog, less the repositories outside the target's project.
     async fn repositories(&self, page: usize) -> anyhow::Result<Vec<String>> {
-        let probe = self.repository_reference("packpub");
         let what = format!("list the catalog of {}", self.host);
         let all = self
             .list(
                 &what,
-                &probe,
+                Scope::Catalog,
                 self.url("v2/_catalog")?,
                 "repositories",
                 page,
@@ -657,10 +568,11 @@ impl Store for Registry {
     }
 
     async fn tags(&self, repository: &str, page: usize) -> anyhow::Result<Vec<String>> {
-        let reference = self.repository_reference(repository);
+        let full = self.full(repository);
         let what = format!("list the tags of {}", self.locate(repository));
-        let first = self.url(&format!("v2/{}/tags/list", self.full(repository)))?;
-        self.list(&what, &reference, first, "tags", page).await
+        let first = self.url(&format!("v2/{full}/tags/list"))?;
+        self.list(&what, Scope::Pull(&full), first, "tags", page)
+            .await
     }
 
     async fn put_blob(
@@ -670,20 +582,13 @@ impl Store for Registry {
         blob: Blob<'_>,
         progress: Progress,
     ) -> anyhow::Result<()> {
-        let reference = self.repository_reference(repository);
-        let text = digest.to_string();
-        match blob {
-            Blob::Bytes(data) => self
-                .retry("upload a blob", &reference, || {
-                    self.client.push_blob(&reference, data.to_vec(), &text)
-                })
-                .await
-                .map(drop),
-            Blob::File { path, size } => {
-                self.push_file_blob(&reference, path, size, &text, progress)
-                    .await
-            }
-        }
+        let full = self.full(repository);
+        let what = match blob {
+            Blob::Bytes(_) => "upload a blob",
+            Blob::File { .. } => "upload the pack",
+        };
+        self.retry(what, &full, || self.upload(&full, digest, blob, &progress))
+            .await
     }
 
     async fn put_manifest(
@@ -692,16 +597,69 @@ impl Store for Registry {
         reference: ManifestRef<'_>,
         manifest: &[u8],
     ) -> anyhow::Result<()> {
-        let reference = self.reference(repository, reference);
-        let content_type: http::HeaderValue =
-            MANIFEST_MEDIA_TYPE.parse().expect("a valid header value");
-        self.retry("write the manifest", &reference, || {
-            self.client
-                .push_manifest_raw(&reference, manifest.to_vec(), content_type.clone())
+        let full = self.full(repository);
+        let path = match reference {
+            ManifestRef::Tag(tag) => tag.to_string(),
+            ManifestRef::Digest(digest) => digest.to_string(),
+        };
+        let url = self.url(&format!("v2/{full}/manifests/{path}"))?;
+        self.retry("write the manifest", &full, || async {
+            let answer = self
+                .send(Scope::Push(&full), &url, |http, url| {
+                    http.request(Method::PUT, url.clone())
+                        .header(CONTENT_TYPE, MANIFEST_MEDIA_TYPE)
+                        .body(manifest.to_vec())
+                })
+                .await?;
+            Self::expect(answer, &[StatusCode::CREATED]).await
         })
         .await
         .map(drop)
     }
+}
+
+/// The registry's own answer in an error's chain, if it holds one.
+fn registry_error(err: &anyhow::Error) -> Option<&OciDistributionError> {
+    err.chain().find_map(|e| e.downcast_ref())
+}
+
+/// Where an upload session continues: the `Location` of `answer`, resolved against `url`.
+fn location(answer: &reqwest::Response, url: &Url) -> anyhow::Result<Url> {
+    let header = answer
+        .headers()
+        .get(LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| {
+            OciDistributionError::SpecViolationError(
+                "the registry opened an upload without saying where (no Location header)".into(),
+            )
+        })?;
+    url.join(header).map_err(|e| {
+        OciDistributionError::SpecViolationError(format!(
+            "the registry's upload Location is not a URL ({e})"
+        ))
+        .into()
+    })
+}
+
+/// A body that streams the file at `path`, opened when the request is sent and polling the
+/// interrupt flag between chunks.
+fn file_body(path: PathBuf, progress: Progress) -> reqwest::Body {
+    let sent = std::sync::atomic::AtomicU64::new(0);
+    let stream = futures_util::stream::once(tokio::fs::File::open(path))
+        .map_ok(|file| tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024))
+        .try_flatten()
+        .and_then(move |chunk| {
+            let total = sent.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed)
+                + chunk.len() as u64;
+            let interrupted = interrupt::check();
+            async move { interrupted.map(|()| (chunk, total)) }
+        })
+        .map_ok(move |(chunk, total)| {
+            progress(total);
+            chunk
+        });
+    reqwest::Body::wrap_stream(stream.boxed())
 }
 
 /// The most of a `--ca-file` read: a whole system bundle is a few hundred KB.
@@ -738,34 +696,6 @@ fn read_ca(ca: &Path) -> anyhow::Result<Vec<u8>> {
         ));
     }
     Ok(data)
-}
-
-/// The token service `realm` (from `host`'s challenge) as a URL the password may go to, or why
-/// not (exit 4).
-fn realm_url(host: &str, realm: &str, plain_http: bool) -> anyhow::Result<Url> {
-    let refuse = |why: &str| {
-        Failure::err(
-            Code::Auth,
-            format!("{host} sends logins to its token service {realm} {why}"),
-        )
-    };
-    let url = Url::parse(realm).map_err(|e| {
-        refuse(&format!(
-            "({e}: not a URL); packpub sends the password to no token service it cannot check"
-        ))
-    })?;
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if plain_http => Ok(url),
-        "http" => Err(refuse(
-            "over plain HTTP, while the registry itself is HTTPS: the password would cross the \
-             network in clear text, so packpub did not send it. Ask the registry's administrator \
-             to serve the token service over HTTPS (Harbor: an https:// external_url)",
-        )),
-        _ => Err(refuse(
-            "(neither https:// nor http://); packpub did not send the password",
-        )),
-    }
 }
 
 /// `host[:port]` of a URL, for messages.
@@ -906,6 +836,8 @@ fn jitter(delay: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::HeaderValue;
+    use std::sync::Mutex;
 
     fn url(text: &str) -> Url {
         Url::parse(text).unwrap()
@@ -917,32 +849,6 @@ mod tests {
             headers.append(LINK, HeaderValue::from_str(value).unwrap());
         }
         headers
-    }
-
-    #[test]
-    fn realms_only_over_https_unless_the_registry_is_plain_http() {
-        let code = |result: anyhow::Result<Url>| {
-            crate::exit::failure_of(&result.unwrap_err()).unwrap().code
-        };
-        assert!(realm_url("r.io", "https://auth.docker.io/token", false).is_ok());
-        assert!(realm_url("r.io", "http://r.io/token", true).is_ok());
-        let refused = realm_url("r.io", "http://r.io/token", false).unwrap_err();
-        assert!(
-            format!("{refused}").starts_with(
-                "r.io sends logins to its token service http://r.io/token over plain HTTP, while \
-                 the registry itself is HTTPS"
-            ),
-            "{refused}"
-        );
-        assert_eq!(
-            code(realm_url("r.io", "http://r.io/token", false)),
-            Code::Auth
-        );
-        assert_eq!(
-            code(realm_url("r.io", "ftp://r.io/token", true)),
-            Code::Auth
-        );
-        assert_eq!(code(realm_url("r.io", "/token", true)), Code::Auth);
     }
 
     #[test]

@@ -105,11 +105,21 @@ pub fn translate(
                 "{host} refused to {what}: the repository has immutable tags (ECR) and this tag already exists: {chain}"
             ),
         )
+    } else if is_busy(&err) {
+        // Retries have run out by now: the registry is there but not serving.
+        (
+            Code::Unreachable,
+            format!("{host} is unavailable: it kept failing to {what} ({chain}); try again later"),
+        )
     } else {
         (Code::Unexpected, format!("{host}: cannot {what}: {chain}"))
     };
     Failure::err(code, message)
 }
+
+/// What is shown of an error answer that is not the OCI error envelope: enough for a proxy's
+/// one-line reason, never a flood.
+const SHOWN_ERROR: usize = 300;
 
 /// The error for a registry's answer other than 200 to a request made outside `oci-client`,
 /// built as the crate builds its own (a 4xx body is the OCI error envelope when it parses), so
@@ -127,13 +137,13 @@ pub fn from_status(status: u16, body: &[u8], url: &str) -> OciDistributionError 
             Err(_) => OciDistributionError::ServerError {
                 code: status,
                 url,
-                message: String::from_utf8_lossy(body).into_owned(),
+                message: crate::output::excerpt(body, SHOWN_ERROR),
             },
         },
         code => OciDistributionError::ServerError {
             code,
             url,
-            message: String::from_utf8_lossy(body).into_owned(),
+            message: crate::output::excerpt(body, SHOWN_ERROR),
         },
     }
 }
@@ -161,11 +171,14 @@ pub fn is_transient(err: &OciDistributionError) -> bool {
         OciDistributionError::IoError(e) => {
             e.kind() != std::io::ErrorKind::NotFound && !interrupt::requested()
         }
-        _ => {
-            status(err).is_some_and(|s| s == 408 || s == 429 || s >= 500)
-                || has_code(err, &[OciErrorCode::Toomanyrequests])
-        }
+        _ => is_busy(err),
     }
+}
+
+/// 408, 429 and 5xx: the registry answered, but is not serving now.
+fn is_busy(err: &OciDistributionError) -> bool {
+    status(err).is_some_and(|s| s == 408 || s == 429 || s >= 500)
+        || has_code(err, &[OciErrorCode::Toomanyrequests])
 }
 
 fn is_tls(text: &str) -> bool {
