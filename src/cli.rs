@@ -229,9 +229,26 @@ pub struct PushArgs {
 /// How to reach the registry. Never remembered: every command takes them again.
 #[derive(Debug, Clone, Args)]
 pub struct TransportArgs {
-    /// PEM file with the CA that signed the registry's certificate
+    /// PEM file with the CA that signed the registry's certificate (or the registry's own
+    /// self-signed certificate); without it, docker's and podman's certs.d folders are read
     #[arg(long, env = "PACKPUB_CA_FILE", value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
+    /// PEM client certificate, for registries that ask for one (mutual TLS)
+    #[arg(
+        long,
+        env = "PACKPUB_CERT_FILE",
+        value_name = "PEM",
+        requires = "key_file"
+    )]
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of --cert-file
+    #[arg(
+        long,
+        env = "PACKPUB_KEY_FILE",
+        value_name = "PEM",
+        requires = "cert_file"
+    )]
+    pub key_file: Option<PathBuf>,
     /// Skip TLS certificate verification (unsafe)
     #[arg(long, env = "PACKPUB_INSECURE", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
     pub insecure: bool,

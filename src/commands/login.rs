@@ -7,7 +7,6 @@ use crate::credentials::{Credential, docker, keyring, read_password_stdin};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::redacted::Secret;
-use crate::registry::client::Registry;
 use crate::registry::reference::BASE_PATH;
 use anyhow::Context;
 use std::io::{BufRead, IsTerminal};
@@ -37,8 +36,7 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
     };
 
     let credential = Credential::basic(&username, password.clone());
-    let registry = Registry::new(host, "", &(&args.transport).into(), Some(&credential))?
-        .with_notes(out.notes());
+    let registry = super::open_registry(host, "", &args.transport, Some(&credential), out)?;
     runtime()?.block_on(registry.check_login(BASE_PATH))?;
 
     let stored = store(host, &username, &password, args.store, out)?;

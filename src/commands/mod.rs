@@ -9,8 +9,8 @@ mod pull;
 mod push;
 mod verify;
 
-use crate::cli::{Command, RemoteArgs};
-use crate::credentials::Given;
+use crate::cli::{Command, RemoteArgs, TransportArgs};
+use crate::credentials::{Credential, Given};
 use crate::output::Output;
 use crate::registry::client::Registry;
 use crate::registry::layout::Layout;
@@ -32,20 +32,34 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
 /// Opens the target as a store: a registry with the credential the lookup order finds, or an
 /// OCI layout (created when missing if `create`, for `push`).
 fn open_store(args: &RemoteArgs, out: &Output, create: bool) -> anyhow::Result<Box<dyn Store>> {
-    if args.transport.insecure {
-        out.warn("--insecure: TLS certificates are not verified; anyone on the network path can read and change what is sent");
-    }
     Ok(match &args.registry {
         Target::Layout(path) => Box::new(Layout::open(path, create)?),
         Target::Registry { host, prefix } => {
             let given = Given::read(&args.credentials)?;
             let credential = crate::credentials::resolve(host, &given, out)?;
-            Box::new(
-                Registry::new(host, prefix, &(&args.transport).into(), credential.as_ref())?
-                    .with_notes(out.notes()),
-            )
+            Box::new(open_registry(
+                host,
+                prefix,
+                &args.transport,
+                credential.as_ref(),
+                out,
+            )?)
         }
     })
+}
+
+/// The registry at `host`, reached as `transport` says.
+fn open_registry(
+    host: &str,
+    prefix: &str,
+    transport: &TransportArgs,
+    credential: Option<&Credential>,
+    out: &Output,
+) -> anyhow::Result<Registry> {
+    if transport.insecure {
+        out.warn("--insecure: TLS certificates are not verified; anyone on the network path can read and change what is sent");
+    }
+    Registry::new(host, prefix, &transport.into(), credential, out.notes())
 }
 
 /// Whether a failed download means the content is bad (exit 6) rather than that the target

@@ -19,6 +19,7 @@ mod challenge;
 use super::errors::{self, is_not_found, is_transient, translate};
 use super::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
 use super::store::{self, Blob, ManifestRef, Progress, Store};
+use super::{proxy, tls};
 use crate::credentials::Credential;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
@@ -33,7 +34,7 @@ use oci_client::errors::OciDistributionError;
 use reqwest::{Method, StatusCode, Url};
 use std::collections::HashSet;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,8 +54,7 @@ pub type Note = Arc<dyn Fn(&str) + Send + Sync>;
 #[derive(Debug, Clone, Default)]
 pub struct Transport {
     pub plain_http: bool,
-    pub insecure: bool,
-    pub ca_file: Option<PathBuf>,
+    pub tls: tls::Settings,
     /// Attempts per request after the first, for transient failures.
     pub retries: u32,
 }
@@ -63,8 +63,13 @@ impl From<&crate::cli::TransportArgs> for Transport {
     fn from(args: &crate::cli::TransportArgs) -> Self {
         Self {
             plain_http: args.plain_http,
-            insecure: args.insecure,
-            ca_file: args.ca_file.clone(),
+            tls: tls::Settings {
+                insecure: args.insecure,
+                ca_file: args.ca_file.clone(),
+                cert_file: args.cert_file.clone(),
+                key_file: args.key_file.clone(),
+                certs_d: tls::Settings::default_certs_d(),
+            },
             retries: args.retries,
         }
     }
@@ -106,32 +111,25 @@ const READ_TIMEOUT: Duration = Duration::from_secs(120);
 const USER_AGENT: &str = concat!("packpub/", env!("CARGO_PKG_VERSION"));
 
 impl Registry {
+    /// A registry at `host`, its repositories under `prefix`; `note` sees what `-v` shows
+    /// (the certificates used, where the password goes).
     pub fn new(
         host: &str,
         prefix: &str,
         transport: &Transport,
         credential: Option<&Credential>,
+        note: Note,
     ) -> anyhow::Result<Self> {
-        let mut http = reqwest::Client::builder()
-            .danger_accept_invalid_certs(transport.insecure)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
-            .user_agent(USER_AGENT);
+        let (tls, used) = tls::client_config(&transport.tls, host)?;
+        for line in used {
+            note(&line);
+        }
         let setup = |err: &dyn std::fmt::Display| {
             Failure::err(
                 Code::Usage,
-                format!(
-                    "cannot set up the connection to {host}: {err} (is --ca-file a PEM certificate?)"
-                ),
+                format!("cannot set up the connection to {host}: {err}"),
             )
         };
-        if let Some(ca) = &transport.ca_file {
-            let data = read_ca(ca)?;
-            let certificates =
-                reqwest::Certificate::from_pem_bundle(&data).map_err(|e| setup(&e))?;
-            http = http.tls_certs_merge(certificates);
-        }
-        let http = http.build().map_err(|e| setup(&e))?;
         let resolved = Reference::with_tag(host.to_string(), "packpub".into(), "latest".into());
         let scheme = if transport.plain_http {
             "http"
@@ -141,20 +139,32 @@ impl Registry {
         let base = Url::parse(&format!("{scheme}://{}/", resolved.resolve_registry()))
             .map_err(|e| setup(&e))?;
         let probe = base.join("v2/").map_err(|e| setup(&e))?;
+        let proxies = proxy::Proxies::from_env();
+        if let Some(through) = proxies.for_url(&base) {
+            note(&format!(
+                "reaching {host} through the proxy {}",
+                proxy::shown(through)
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .proxy(reqwest::Proxy::custom(move |url| {
+                proxies.for_url(url).cloned()
+            }))
+            .tls_backend_preconfigured(tls)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .user_agent(USER_AGENT)
+            .build()
+            .map_err(|e| setup(&e))?;
+        let auth = Auth::new(credential.cloned(), probe, host, transport.plain_http, note);
         Ok(Self {
             http,
-            auth: Auth::new(credential.cloned(), probe, host, transport.plain_http),
+            auth,
             base,
             host: host.to_string(),
             prefix: prefix.to_string(),
             retries: transport.retries,
         })
-    }
-
-    /// Where lines for `-v` go (the token service the password goes to).
-    pub fn with_notes(mut self, note: Note) -> Self {
-        self.auth.set_note(note);
-        self
     }
 
     /// The registry's full repository name for `repository` below the target.
@@ -660,42 +670,6 @@ fn file_body(path: PathBuf, progress: Progress) -> reqwest::Body {
             chunk
         });
     reqwest::Body::wrap_stream(stream.boxed())
-}
-
-/// The most of a `--ca-file` read: a whole system bundle is a few hundred KB.
-const MAX_CA_FILE: u64 = 4 << 20;
-
-/// The PEM file `--ca-file` names, checked to hold a certificate.
-fn read_ca(ca: &Path) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut data = Vec::new();
-    std::fs::File::open(ca)
-        .and_then(|file| file.take(MAX_CA_FILE + 1).read_to_end(&mut data))
-        .map_err(|err| {
-            Failure::err(
-                Code::Usage,
-                format!("cannot read the CA file {}: {err}", ca.display()),
-            )
-        })?;
-    if data.len() as u64 > MAX_CA_FILE {
-        return Err(Failure::err(
-            Code::Usage,
-            format!(
-                "the CA file {} is larger than {MAX_CA_FILE} bytes; pass the registry's CA alone",
-                ca.display()
-            ),
-        ));
-    }
-    if !String::from_utf8_lossy(&data).contains("-----BEGIN CERTIFICATE-----") {
-        return Err(Failure::err(
-            Code::Usage,
-            format!(
-                "the CA file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                ca.display()
-            ),
-        ));
-    }
-    Ok(data)
 }
 
 /// `host[:port]` of a URL, for messages.

@@ -15,7 +15,31 @@ pub fn translate(
 ) -> anyhow::Error {
     let chain = error_text(&err);
     let lower = chain.to_lowercase();
-    let (code, message) = if lower.contains("unknownissuer")
+    let (code, message) = if lower.contains("no required ssl certificate was sent")
+        || lower.contains("certificaterequired")
+        || lower.contains("certificate required")
+    {
+        // nginx answers 400 with this page; other servers end the handshake with an alert.
+        (
+            Code::Auth,
+            format!(
+                "{host} asks for a client certificate (mutual TLS) and none was sent: pass \
+                 --cert-file PEM --key-file PEM (or PACKPUB_CERT_FILE and PACKPUB_KEY_FILE), or \
+                 put NAME.cert and NAME.key in /etc/docker/certs.d/{host}/"
+            ),
+        )
+    } else if lower.contains("the ssl certificate error")
+        || lower.contains("badcertificate")
+        || lower.contains("unknownca")
+    {
+        (
+            Code::Auth,
+            format!(
+                "{host} refused the client certificate (not signed by a CA it trusts, expired, \
+                 or not for client use): {chain}"
+            ),
+        )
+    } else if lower.contains("unknownissuer")
         || lower.contains("unknown issuer")
         || lower.contains("invalid peer certificate")
         || lower.contains("self-signed")
@@ -24,7 +48,7 @@ pub fn translate(
         (
             Code::Unreachable,
             format!(
-                "TLS: the certificate of {host} is not signed by a trusted authority ({chain}); pass the registry's CA with --ca-file PEM (or PACKPUB_CA_FILE)"
+                "TLS: the certificate of {host} is not signed by a trusted authority ({chain}); pass the registry's CA (or its self-signed certificate) with --ca-file PEM (or PACKPUB_CA_FILE), or put it in /etc/docker/certs.d/{host}/ca.crt"
             ),
         )
     } else if lower.contains("invalid http version")

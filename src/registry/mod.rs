@@ -14,5 +14,7 @@ pub mod client;
 mod errors;
 pub mod layout;
 pub mod manifest;
+mod proxy;
 pub mod reference;
 pub mod store;
+pub mod tls;

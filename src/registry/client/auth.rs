@@ -82,7 +82,13 @@ pub struct Auth {
 }
 
 impl Auth {
-    pub fn new(credential: Option<Credential>, probe: Url, host: &str, plain_http: bool) -> Self {
+    pub fn new(
+        credential: Option<Credential>,
+        probe: Url,
+        host: &str,
+        plain_http: bool,
+        note: Note,
+    ) -> Self {
         Self {
             credential,
             probe,
@@ -90,13 +96,9 @@ impl Auth {
             plain_http,
             scheme: tokio::sync::Mutex::new(None),
             kept: Mutex::new(HashMap::new()),
-            note: std::sync::Arc::new(|_| {}),
+            note,
             noted: std::sync::atomic::AtomicBool::new(false),
         }
-    }
-
-    pub fn set_note(&mut self, note: Note) {
-        self.note = note;
     }
 
     fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, Kept>> {
@@ -419,7 +421,14 @@ mod tests {
     }
 
     fn auth() -> Auth {
-        Auth::new(None, Url::parse("https://r.io/v2/").unwrap(), "r.io", false)
+        let quiet: Note = std::sync::Arc::new(|_| {});
+        Auth::new(
+            None,
+            Url::parse("https://r.io/v2/").unwrap(),
+            "r.io",
+            false,
+            quiet,
+        )
     }
 
     fn challenge(values: &[&str]) -> HeaderMap {
