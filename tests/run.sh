@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 
 # System tools the tests drive: GNU tar and diff (round trips), setpriv (root only: to read as
 # a non-root user), a real CNCF Distribution registry, openssl and htpasswd (its TLS and auth
-# set-up), skopeo (a peer that reads what we push), Go (its archive/tar test corpus). Debian-like machines get them installed
-# when missing; elsewhere they must be there.
+# set-up), skopeo (a peer that reads what we push), Go (its archive/tar test corpus), nginx and
+# tinyproxy (the reverse and forward proxies registries sit behind) and curl (the client the
+# harness checks them with). Debian-like machines get them installed when missing; elsewhere
+# they must be there.
 need=()
 command -v "${PACKPUB_TEST_REGISTRY_BIN:-docker-registry}" >/dev/null || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
@@ -21,6 +23,12 @@ command -v secret-tool >/dev/null || need+=(libsecret-tools)
 [ "$(id -u)" != 0 ] || command -v setpriv >/dev/null || need+=(util-linux)
 command -v tar >/dev/null || need+=(tar)
 command -v diff >/dev/null || need+=(diffutils)
+# Debian puts nginx in /usr/sbin, off a non-root user's PATH. Installing it starts a system
+# nginx on port 80 only where systemd (or another init that allows it) runs; the tests start
+# their own on free loopback ports either way, so one running does not matter.
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx)
+command -v tinyproxy >/dev/null || need+=(tinyproxy)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"

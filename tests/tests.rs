@@ -4,6 +4,7 @@
 mod support;
 
 mod fuzz_corpus;
+mod harness_smoke;
 mod hostile_archives;
 mod hostile_folders;
 mod hostile_registry;

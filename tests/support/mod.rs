@@ -1,10 +1,16 @@
-//! Shared test harness: runs the built `packpub` binary and builds pack folders on disk.
+//! Shared test harness: runs the built `packpub` binary and builds pack folders on disk; the
+//! submodules run the real servers tests talk to and make their certificates.
 
+pub mod certs;
+pub mod forward_proxy;
 pub mod hostile;
+pub mod nginx;
 pub mod proxy;
 pub mod registry;
 
 use std::fs;
+use std::io::ErrorKind;
+use std::net::{IpAddr, TcpListener};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -276,4 +282,41 @@ pub fn oras_python() -> PathBuf {
         python.display()
     );
     python
+}
+
+/// A port nothing listens on right now at `ip`; another process could take it before the
+/// caller's server binds it, which loopback-only tests accept (servers that can tell retry).
+pub fn free_port(ip: IpAddr) -> u16 {
+    TcpListener::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs a system tool (`program`, from Debian `package`) in `dir` and returns its stdout;
+/// panics on failure.
+pub fn run_tool(program: &str, package: &str, dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| missing_tool(program, package, &e));
+    assert!(
+        out.status.success(),
+        "`{program} {}` failed:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Panics for a tool that failed to start, naming the package to install when it is absent.
+pub fn missing_tool(program: &str, package: &str, err: &std::io::Error) -> ! {
+    if err.kind() == ErrorKind::NotFound {
+        panic!(
+            "`{program}` is not installed: run `apt-get install -y {package}` (tests/run.sh does)"
+        );
+    }
+    panic!("cannot run `{program}`: {err}");
 }

@@ -5,8 +5,8 @@
 //! tests honest about upload flows, digests and auth challenges.
 
 use std::fs::{self, File};
-use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -18,6 +18,8 @@ use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use tempfile::TempDir;
+
+use super::{certs, free_port, missing_tool, run_tool};
 
 /// Distribution matches `iss` in tokens against this.
 const ISSUER: &str = "packpub-test-issuer";
@@ -43,14 +45,9 @@ impl Registry {
     pub fn tls_basic(user: &str, pass: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        self_signed(d, "ca", "/CN=packpub test CA", &[]);
-        let san = "subjectAltName=IP:127.0.0.1,DNS:localhost";
-        let leaf = "basicConstraints=critical,CA:FALSE";
-        let signer = [
-            "-CA", "ca.pem", "-CAkey", "ca.key", "-addext", san, "-addext", leaf,
-        ];
-        self_signed(d, "server", "/CN=localhost", &signer);
-        let htpasswd = run("htpasswd", "apache2-utils", d, &["-Bbn", user, pass]);
+        let ca = certs::ca(d, "ca", "/CN=packpub test CA");
+        certs::server_signed_by(d, &ca, "server");
+        let htpasswd = run_tool("htpasswd", "apache2-utils", d, &["-Bbn", user, pass]);
         fs::write(d.join("htpasswd"), htpasswd).unwrap();
         let auth = format!(
             "  htpasswd:\n    realm: packpub-test\n    path: {}/htpasswd\n",
@@ -66,7 +63,7 @@ impl Registry {
     pub fn token(user: &str, pass: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        self_signed(d, "issuer", "/CN=packpub test token issuer", &[]);
+        certs::ca(d, "issuer", "/CN=packpub test token issuer");
         let issuer = TokenIssuer::start(d, user, pass);
         let auth = format!(
             "  token:\n    realm: {realm}\n    service: {SERVICE}\n    issuer: {ISSUER}\n    \
@@ -111,7 +108,7 @@ impl Registry {
     /// `auth` is the YAML body of the `auth:` section; `tls` expects `server.{pem,key}` in `dir`.
     fn start(dir: TempDir, tls: bool, auth: &str, issuer: Option<TokenIssuer>) -> Self {
         let d = dir.path();
-        let host = format!("127.0.0.1:{}", free_port());
+        let host = format!("127.0.0.1:{}", free_port(Ipv4Addr::LOCALHOST.into()));
         let mut config = format!(
             "version: 0.1\nlog:\n  level: info\n\
              storage:\n  filesystem:\n    rootdirectory: {d}/storage\n\
@@ -144,7 +141,7 @@ impl Registry {
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| missing(&program, "docker-registry", &e));
+            .unwrap_or_else(|e| missing_tool(&program, "docker-registry", &e));
         let ca = tls.then(|| d.join("ca.pem"));
         let mut registry = Registry {
             child,
@@ -198,55 +195,6 @@ fn answers(host: &str) -> bool {
     stream.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n").is_ok()
         && stream.read_exact(&mut head).is_ok()
         && &head == b"HTTP/"
-}
-
-/// A port nothing listens on right now; another process could take it before we bind it,
-/// which loopback-only tests accept.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Writes `NAME.key` and `NAME.pem` in `dir`: an RSA key and a two-day certificate for it,
-/// self-signed unless `extra` names a `-CA`.
-fn self_signed(dir: &Path, name: &str, subject: &str, extra: &[&str]) {
-    let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
-    let args = [
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", subject,
-    ];
-    let files = ["-keyout", &key, "-out", &pem];
-    run(
-        "openssl",
-        "openssl",
-        dir,
-        &[&args[..], &files, extra].concat(),
-    );
-}
-
-/// Runs `program` in `dir` and returns its stdout; panics on failure.
-fn run(program: &str, package: &str, dir: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| missing(program, package, &e));
-    assert!(
-        out.status.success(),
-        "`{program} {}` failed:\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn missing(program: &str, package: &str, err: &std::io::Error) -> ! {
-    if err.kind() == ErrorKind::NotFound {
-        panic!("`{program}` is not installed: run `apt-get install -y {package}`");
-    }
-    panic!("cannot run `{program}`: {err}");
 }
 
 /// The token service a Harbor-style registry sends clients to (Docker registry token spec).
