@@ -255,6 +255,10 @@ pub struct TransportArgs {
     /// Talk plain HTTP (local registries)
     #[arg(long, env = "PACKPUB_PLAIN_HTTP", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
     pub plain_http: bool,
+    /// Uploads: blobs over this size go in chunks (PATCH), as do all of them once a front end
+    /// refuses a body as too large (413)
+    #[arg(long, env = "PACKPUB_CHUNK_SIZE", value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub chunk_size: u64,
     /// Retries per request for transient failures (connection drops, timeouts, 408, 429, 5xx)
     #[arg(long, env = "PACKPUB_RETRIES", default_value_t = 4)]
     pub retries: u32,

@@ -39,6 +39,32 @@ pub fn excerpt(raw: &[u8], max: usize) -> String {
     escape(&shown).into_owned()
 }
 
+/// Where lines from deep inside a command go: `-v` detail, and warnings everyone sees.
+#[derive(Clone)]
+pub struct Notes {
+    verbose: std::sync::Arc<dyn Fn(&str) + Send + Sync>,
+    warn: std::sync::Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+impl Notes {
+    /// Notes that go nowhere.
+    #[cfg(test)]
+    pub fn silent() -> Self {
+        Self {
+            verbose: std::sync::Arc::new(|_| {}),
+            warn: std::sync::Arc::new(|_| {}),
+        }
+    }
+
+    pub fn verbose(&self, message: &str) {
+        (self.verbose)(message);
+    }
+
+    pub fn warn(&self, message: &str) {
+        (self.warn)(message);
+    }
+}
+
 pub struct Output {
     /// Live progress, kept apart from the results printed once work is done.
     progress: Option<indicatif::MultiProgress>,
@@ -153,15 +179,23 @@ impl Output {
         }
     }
 
-    /// [`Output::verbose`] as an owned callback, for work that outlives a borrow (the registry
-    /// client naming where a password goes).
-    pub fn notes(&self) -> std::sync::Arc<dyn Fn(&str) + Send + Sync> {
-        let on = self.verbose && !self.quiet;
-        std::sync::Arc::new(move |message| {
-            if on {
-                verbose_line(message);
-            }
-        })
+    /// [`Output::verbose`] and [`Output::warn`] as owned callbacks, for work that outlives a
+    /// borrow (the registry client naming where a password goes).
+    pub fn notes(&self) -> Notes {
+        let verbose = self.verbose && !self.quiet;
+        let warning = (!self.quiet).then(|| self.paint(Style::Warning, "warning:"));
+        Notes {
+            verbose: std::sync::Arc::new(move |message| {
+                if verbose {
+                    verbose_line(message);
+                }
+            }),
+            warn: std::sync::Arc::new(move |message| {
+                if let Some(label) = &warning {
+                    eprintln!("{label} {}", escape(message));
+                }
+            }),
+        }
     }
 
     /// The one JSON document of a `--json` run; later calls print nothing.

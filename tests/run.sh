@@ -41,6 +41,16 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# A name for this machine other than `localhost`: loopback names and addresses never go through
+# a proxy (as in Go), so the proxy tests reach the registry by this one.
+if ! grep -qs 'registry\.packpub\.test' /etc/hosts; then
+  if [ -w /etc/hosts ]; then
+    echo "127.0.0.1 registry.packpub.test" >> /etc/hosts
+  elif command -v sudo >/dev/null; then
+    echo "127.0.0.1 registry.packpub.test" | sudo tee -a /etc/hosts >/dev/null
+  fi
+fi
+
 # The ORAS Python SDK, a second peer, in a venv of its own (PyPI `oras`).
 venv=target/test-venv
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import oras" 2>/dev/null; then

@@ -11,5 +11,6 @@ mod hostile_registry;
 mod login;
 mod pack;
 mod push;
+mod transport;
 mod validate;
 mod verify;

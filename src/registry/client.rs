@@ -15,6 +15,7 @@
 
 mod auth;
 mod challenge;
+mod upload;
 
 use super::errors::{self, is_not_found, is_transient, translate};
 use super::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
@@ -24,18 +25,15 @@ use crate::credentials::Credential;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::interrupt;
+use crate::output::Notes;
 use auth::{Auth, Scope};
-use futures_util::{StreamExt, TryStreamExt};
-use http::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LINK, LOCATION,
-};
+use futures_util::TryStreamExt;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, LINK, LOCATION};
 use oci_client::Reference;
 use oci_client::errors::OciDistributionError;
 use reqwest::{Method, StatusCode, Url};
 use std::collections::HashSet;
 use std::future::Future;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Every page of one listing together (tags or catalog): what a registry can make packpub hold.
@@ -47,9 +45,6 @@ const MAX_PAGES: usize = 10_000;
 /// What is read of an error answer: far more than any registry's error document.
 const MAX_ERROR_BODY: u64 = 16 * 1024;
 
-/// Sees a line meant for `-v`.
-pub type Note = Arc<dyn Fn(&str) + Send + Sync>;
-
 /// How to reach a registry; the same flags for every command.
 #[derive(Debug, Clone, Default)]
 pub struct Transport {
@@ -57,6 +52,8 @@ pub struct Transport {
     pub tls: tls::Settings,
     /// Attempts per request after the first, for transient failures.
     pub retries: u32,
+    /// Blobs over this size go in chunks.
+    pub chunk_size: u64,
 }
 
 impl From<&crate::cli::TransportArgs> for Transport {
@@ -71,6 +68,7 @@ impl From<&crate::cli::TransportArgs> for Transport {
                 certs_d: tls::Settings::default_certs_d(),
             },
             retries: args.retries,
+            chunk_size: args.chunk_size,
         }
     }
 }
@@ -85,6 +83,8 @@ pub struct Registry {
     prefix: String,
     retries: u32,
     auth: Auth,
+    chunks: upload::Chunks,
+    notes: Notes,
 }
 
 /// What the registry answered to a read made here.
@@ -118,11 +118,11 @@ impl Registry {
         prefix: &str,
         transport: &Transport,
         credential: Option<&Credential>,
-        note: Note,
+        notes: Notes,
     ) -> anyhow::Result<Self> {
         let (tls, used) = tls::client_config(&transport.tls, host)?;
         for line in used {
-            note(&line);
+            notes.verbose(&line);
         }
         let setup = |err: &dyn std::fmt::Display| {
             Failure::err(
@@ -141,7 +141,7 @@ impl Registry {
         let probe = base.join("v2/").map_err(|e| setup(&e))?;
         let proxies = proxy::Proxies::from_env();
         if let Some(through) = proxies.for_url(&base) {
-            note(&format!(
+            notes.verbose(&format!(
                 "reaching {host} through the proxy {}",
                 proxy::shown(through)
             ));
@@ -156,7 +156,13 @@ impl Registry {
             .user_agent(USER_AGENT)
             .build()
             .map_err(|e| setup(&e))?;
-        let auth = Auth::new(credential.cloned(), probe, host, transport.plain_http, note);
+        let auth = Auth::new(
+            credential.cloned(),
+            probe,
+            host,
+            transport.plain_http,
+            notes.clone(),
+        );
         Ok(Self {
             http,
             auth,
@@ -164,6 +170,8 @@ impl Registry {
             host: host.to_string(),
             prefix: prefix.to_string(),
             retries: transport.retries,
+            chunks: upload::Chunks::new(transport.chunk_size),
+            notes,
         })
     }
 
@@ -273,48 +281,6 @@ impl Registry {
         Ok(Fetched { headers, body })
     }
 
-    /// Uploads `blob` to `repository` (full name): an upload session, then the bytes in one
-    /// `PUT` that names the digest, which the registry checks. A file is streamed, re-opened on
-    /// every attempt; `progress` sees every chunk.
-    async fn upload(
-        &self,
-        repository: &str,
-        digest: &Digest,
-        blob: Blob<'_>,
-        progress: &Progress,
-    ) -> anyhow::Result<()> {
-        let scope = Scope::Push(repository);
-        let start = self.url(&format!("v2/{repository}/blobs/uploads/"))?;
-        let opened = self
-            .send(scope, &start, |http, url| {
-                http.post(url.clone()).header(CONTENT_LENGTH, 0)
-            })
-            .await?;
-        let opened = Self::expect(opened, &[StatusCode::ACCEPTED]).await?;
-        let mut location = location(&opened, &start)?;
-        location
-            .query_pairs_mut()
-            .append_pair("digest", &digest.to_string());
-        let size = match blob {
-            Blob::Bytes(data) => data.len() as u64,
-            Blob::File { size, .. } => size,
-        };
-        let sent = self
-            .send(scope, &location, |http, url| {
-                progress(0);
-                let body = match blob {
-                    Blob::Bytes(data) => reqwest::Body::from(data.to_vec()),
-                    Blob::File { path, .. } => file_body(path.to_path_buf(), progress.clone()),
-                };
-                http.put(url.clone())
-                    .header(CONTENT_TYPE, "application/octet-stream")
-                    .header(CONTENT_LENGTH, size)
-                    .body(body)
-            })
-            .await?;
-        Self::expect(sent, &[StatusCode::CREATED]).await.map(drop)
-    }
-
     /// Runs `op` until it succeeds, fails for good, or the retries run out; translates the
     /// error for `repository` (full name).
     async fn retry<T, F, Fut>(&self, what: &str, repository: &str, op: F) -> anyhow::Result<T>
@@ -322,20 +288,11 @@ impl Registry {
         F: Fn() -> Fut,
         Fut: Future<Output = anyhow::Result<T>>,
     {
-        let mut delay = BACKOFF_START;
-        let mut attempt = 0;
+        let mut pace = Pace::new(self.retries);
         loop {
             match op().await {
-                Err(err)
-                    if attempt < self.retries
-                        && registry_error(&err).is_some_and(is_transient)
-                        && !interrupt::requested() =>
-                {
-                    attempt += 1;
-                    tokio::time::sleep(jitter(delay)).await;
-                    delay = (delay * 2).min(BACKOFF_MAX);
-                }
                 Ok(value) => return Ok(value),
+                Err(err) if pace.another(&err).await => {}
                 Err(err) => return Err(self.explain(err, repository, what)),
             }
         }
@@ -597,8 +554,9 @@ impl Store for Registry {
             Blob::Bytes(_) => "upload a blob",
             Blob::File { .. } => "upload the pack",
         };
-        self.retry(what, &full, || self.upload(&full, digest, blob, &progress))
+        self.upload(&full, digest, blob, &progress)
             .await
+            .map_err(|err| self.explain(err, &full, what))
     }
 
     async fn put_manifest(
@@ -650,26 +608,6 @@ fn location(answer: &reqwest::Response, url: &Url) -> anyhow::Result<Url> {
         ))
         .into()
     })
-}
-
-/// A body that streams the file at `path`, opened when the request is sent and polling the
-/// interrupt flag between chunks.
-fn file_body(path: PathBuf, progress: Progress) -> reqwest::Body {
-    let sent = std::sync::atomic::AtomicU64::new(0);
-    let stream = futures_util::stream::once(tokio::fs::File::open(path))
-        .map_ok(|file| tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024))
-        .try_flatten()
-        .and_then(move |chunk| {
-            let total = sent.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed)
-                + chunk.len() as u64;
-            let interrupted = interrupt::check();
-            async move { interrupted.map(|()| (chunk, total)) }
-        })
-        .map_ok(move |(chunk, total)| {
-            progress(total);
-            chunk
-        });
-    reqwest::Body::wrap_stream(stream.boxed())
 }
 
 /// `host[:port]` of a URL, for messages.
@@ -797,6 +735,36 @@ where
              (a listing that never ends is a broken or hostile registry)"
         ),
     ))
+}
+
+/// The pacing of retries: how many are left, and the backoff before the next.
+struct Pace {
+    left: u32,
+    delay: Duration,
+}
+
+impl Pace {
+    fn new(retries: u32) -> Self {
+        Self {
+            left: retries,
+            delay: BACKOFF_START,
+        }
+    }
+
+    /// Whether to try again after `err` (a transient failure, retries left, no Ctrl-C); waits
+    /// the backoff first.
+    async fn another(&mut self, err: &anyhow::Error) -> bool {
+        if self.left == 0
+            || !registry_error(err).is_some_and(is_transient)
+            || interrupt::requested()
+        {
+            return false;
+        }
+        self.left -= 1;
+        tokio::time::sleep(jitter(self.delay)).await;
+        self.delay = (self.delay * 2).min(BACKOFF_MAX);
+        true
+    }
 }
 
 /// Up to half of `delay` added at random, so concurrent retries spread out.

@@ -39,6 +39,20 @@ pub fn translate(
                  or not for client use): {chain}"
             ),
         )
+    } else if lower.contains("notvalidforname") {
+        (
+            Code::Unreachable,
+            format!(
+                "TLS: the certificate of {host} is not made out to that name ({chain}); reach the \
+                 registry by a name its certificate holds (its subjectAltName)"
+            ),
+        )
+    } else if lower.contains("certificate expired") || (lower.contains("expired") && is_tls(&chain))
+    {
+        (
+            Code::Unreachable,
+            format!("TLS: the certificate of {host} is expired or not yet valid ({chain})"),
+        )
     } else if lower.contains("unknownissuer")
         || lower.contains("unknown issuer")
         || lower.contains("invalid peer certificate")

@@ -6,11 +6,12 @@
 //!   else `HTTP_PROXY` (ignored in a CGI program, `REQUEST_METHOD` set: the httpoxy rule both
 //!   follow). A value without a scheme is `http://`.
 //! - `no_proxy`, else `NO_PROXY`: comma-separated entries, spaces ignored, any case. `*` means
-//!   no proxy at all; `host:port` (or `[v6]:port`) matches that host on that port only; an IP
-//!   address or CIDR block matches IP hosts; a domain (with or without a leading `.` or `*.`)
-//!   matches itself and its subdomains.
-//! - Loopback hosts go through the proxy like any other unless `no_proxy` names them, as curl
-//!   does (Go's library always exempts them; name them in `no_proxy` to get that).
+//!   no proxy at all; an IP address or CIDR block matches IP hosts; a domain (with or without a
+//!   leading `.` or `*.`) matches itself and its subdomains; either with `:port` (`[v6]:port`)
+//!   matches on that port only.
+//! - `localhost` and loopback addresses are never proxied, as Go (docker, oras, skopeo, Palette)
+//!   has it: a proxy elsewhere cannot reach this machine's loopback. curl would send them to
+//!   the proxy; no user wants that.
 //!
 //! reqwest's own reading of these variables ignores ports in `no_proxy`, so packpub decides.
 
@@ -28,9 +29,10 @@ pub struct Proxies {
 /// One `no_proxy` entry.
 #[derive(Debug, Clone, PartialEq)]
 enum Bypass {
-    HostPort(String, u16),
-    Net(IpAddr, u8),
-    Domain(String),
+    /// An address or block, on any port or one.
+    Net(IpAddr, u8, Option<u16>),
+    /// A domain and its subdomains, on any port or one.
+    Domain(String, Option<u16>),
 }
 
 impl Proxies {
@@ -81,7 +83,12 @@ impl Proxies {
             .trim_end_matches(']');
         let host = host.to_ascii_lowercase();
         let port = url.port_or_known_default()?;
-        if self.everything_bypassed || self.bypass.iter().any(|b| b.matches(&host, port)) {
+        let loopback =
+            host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if loopback
+            || self.everything_bypassed
+            || self.bypass.iter().any(|b| b.matches(&host, port))
+        {
             return None;
         }
         Some(proxy)
@@ -90,18 +97,21 @@ impl Proxies {
 
 impl Bypass {
     fn matches(&self, host: &str, port: u16) -> bool {
-        match self {
-            Bypass::HostPort(h, p) => *p == port && h == host,
-            Bypass::Net(net, bits) => host
-                .parse::<IpAddr>()
-                .is_ok_and(|ip| in_net(ip, *net, *bits)),
-            Bypass::Domain(domain) => {
+        let (found, wanted) = match self {
+            Bypass::Net(net, bits, wanted) => (
+                host.parse::<IpAddr>()
+                    .is_ok_and(|ip| in_net(ip, *net, *bits)),
+                wanted,
+            ),
+            Bypass::Domain(domain, wanted) => (
                 host == domain
                     || host
                         .strip_suffix(domain.as_str())
-                        .is_some_and(|rest| rest.ends_with('.'))
-            }
-        }
+                        .is_some_and(|rest| rest.ends_with('.')),
+                wanted,
+            ),
+        };
+        found && wanted.is_none_or(|wanted| wanted == port)
     }
 }
 
@@ -127,24 +137,19 @@ fn parse_bypass(entry: &str) -> Option<Bypass> {
             .parse::<u8>()
             .ok()
             .filter(|b| *b <= max)
-            .map(|bits| Bypass::Net(ip, bits));
+            .map(|bits| Bypass::Net(ip, bits, None));
     }
-    if let Ok(ip) = entry
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-    {
-        return Some(Bypass::Net(ip, if ip.is_ipv4() { 32 } else { 128 }));
+    // A bare IPv6 address has colons but no port.
+    let (host, port) = match entry.rsplit_once(':') {
+        Some((host, port)) if entry.parse::<IpAddr>().is_err() => (host, Some(port.parse().ok()?)),
+        _ => (entry, None),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Some(Bypass::Net(ip, if ip.is_ipv4() { 32 } else { 128 }, port));
     }
-    // `host:port` or `[v6]:port`; a bare IPv6 address was handled above.
-    if let Some((host, port)) = entry.rsplit_once(':')
-        && let Ok(port) = port.parse::<u16>()
-    {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        return Some(Bypass::HostPort(host.to_string(), port));
-    }
-    let domain = entry.trim_start_matches("*.").trim_start_matches('.');
-    (!domain.is_empty()).then(|| Bypass::Domain(domain.to_string()))
+    let domain = host.trim_start_matches("*.").trim_start_matches('.');
+    (!domain.is_empty()).then(|| Bypass::Domain(domain.to_string(), port))
 }
 
 fn in_net(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
@@ -221,7 +226,7 @@ mod tests {
             ("http_proxy", "http://proxy:3128"),
             (
                 "NO_PROXY",
-                " Example.com, .corp.io ,registry:5000, 10.0.0.0/8, 192.168.1.7, [::1]:8443, *.star.io",
+                " Example.com, .corp.io ,registry:5000, 10.0.0.0/8, 192.168.1.7, [fd00::1]:8443, *.star.io, ::2",
             ),
         ]);
         for direct in [
@@ -232,7 +237,14 @@ mod tests {
             "http://registry:5000/",
             "https://10.2.3.4/",
             "https://192.168.1.7:5000/",
-            "https://[::1]:8443/",
+            "https://[fd00::1]:8443/",
+            "https://[::2]/",
+            "http://a.registry:5000/",
+            // Loopback, always.
+            "https://127.0.0.1/",
+            "https://127.1.2.3:5000/",
+            "https://localhost:5000/",
+            "https://[::1]:5000/",
             "https://star.io/",
             "https://a.star.io/",
         ] {
@@ -244,9 +256,8 @@ mod tests {
             "https://registry/",
             "https://11.0.0.1/",
             "https://192.168.1.8/",
-            "https://[::1]:8444/",
-            "https://127.0.0.1/",
-            "https://localhost:5000/",
+            "https://[fd00::1]:8444/",
+            "https://localhost.example/",
         ] {
             assert!(via(&p, proxied).is_some(), "{proxied}");
         }

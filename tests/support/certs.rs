@@ -21,7 +21,8 @@ pub struct Pem {
 }
 
 /// Distribution's deploy recipe, verbatim but for file names: `NAME.crt` and `NAME.key` in
-/// `dir`, self-signed for `localhost`, `127.0.0.1` and `::1`, valid 365 days. RSA 4096 as the
+/// `dir`, self-signed for `localhost`, `registry.packpub.test` (tests/run.sh's name for this
+/// machine), `127.0.0.1` and `::1`, valid 365 days. RSA 4096 as the
 /// recipe says: about a second and a half here, which the few tests that use it can afford.
 pub fn self_signed_server(dir: &Path, name: &str) -> Pem {
     let pem = files(dir, name, "crt");
@@ -40,7 +41,7 @@ pub fn self_signed_server(dir: &Path, name: &str) -> Pem {
             "-subj",
             "/CN=localhost",
             "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+            "subjectAltName=DNS:localhost,DNS:registry.packpub.test,IP:127.0.0.1,IP:::1",
         ],
     );
     pem
@@ -54,7 +55,7 @@ pub fn ca(dir: &Path, name: &str, subject: &str) -> Pem {
     pem
 }
 
-/// Harbor's shape: a `CA:FALSE` server leaf for `localhost`, `127.0.0.1` and `::1` signed by
+/// Harbor's shape: a `CA:FALSE` server leaf for the same names signed by
 /// `ca`: `NAME.pem` and `NAME.key` in `dir`.
 pub fn server_signed_by(dir: &Path, ca: &Pem, name: &str) -> Pem {
     signed_by(
@@ -63,7 +64,7 @@ pub fn server_signed_by(dir: &Path, ca: &Pem, name: &str) -> Pem {
         name,
         "/CN=localhost",
         &[
-            "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+            "subjectAltName=DNS:localhost,DNS:registry.packpub.test,IP:127.0.0.1,IP:::1",
             "extendedKeyUsage=serverAuth",
         ],
     )

@@ -13,9 +13,10 @@
 //! never sent to the registry itself.
 
 use super::challenge;
-use super::{Note, host_of, read_prefix};
+use super::{host_of, read_prefix};
 use crate::credentials::Credential;
 use crate::exit::{Code, Failure};
+use crate::output::Notes;
 use crate::registry::errors;
 use base64::Engine;
 use http::header::{HeaderMap, HeaderValue, WWW_AUTHENTICATE};
@@ -76,7 +77,7 @@ pub struct Auth {
     plain_http: bool,
     scheme: tokio::sync::Mutex<Option<Scheme>>,
     kept: Mutex<HashMap<String, Kept>>,
-    note: Note,
+    notes: Notes,
     /// Set once `-v` has named the token service.
     noted: std::sync::atomic::AtomicBool,
 }
@@ -87,7 +88,7 @@ impl Auth {
         probe: Url,
         host: &str,
         plain_http: bool,
-        note: Note,
+        notes: Notes,
     ) -> Self {
         Self {
             credential,
@@ -96,7 +97,7 @@ impl Auth {
             plain_http,
             scheme: tokio::sync::Mutex::new(None),
             kept: Mutex::new(HashMap::new()),
-            note,
+            notes,
             noted: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -279,7 +280,7 @@ impl Auth {
         if let Some(what) = what
             && !self.noted.swap(true, std::sync::atomic::Ordering::Relaxed)
         {
-            (self.note)(&format!(
+            self.notes.verbose(&format!(
                 "the {what} for {} goes to its token service on {}",
                 self.host,
                 host_of(realm)
@@ -421,14 +422,8 @@ mod tests {
     }
 
     fn auth() -> Auth {
-        let quiet: Note = std::sync::Arc::new(|_| {});
-        Auth::new(
-            None,
-            Url::parse("https://r.io/v2/").unwrap(),
-            "r.io",
-            false,
-            quiet,
-        )
+        let probe = Url::parse("https://r.io/v2/").unwrap();
+        Auth::new(None, probe, "r.io", false, Notes::silent())
     }
 
     fn challenge(values: &[&str]) -> HeaderMap {

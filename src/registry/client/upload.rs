@@ -1,0 +1,319 @@
+//! Blob uploads the way registries and what stands in front of them take them.
+//!
+//! A blob up to the chunk size (`--chunk-size`, 64 MiB by default: on loopback 64 MiB chunks
+//! upload as fast as one `PUT`, see tests/bench/push.sh) goes in one `PUT`; a larger
+//! one, or any blob once a front end has refused a body as too large (413, nginx's
+//! `client_max_body_size`), goes in `PATCH` chunks with `Content-Range`, then a `PUT` naming the
+//! digest. After a 413 the chunk is halved until the front end takes it, with one warning
+//! saying so. When a connection drops, the registry is asked where the upload stands (`GET` on
+//! the upload URL → `Range: 0-N`) and the upload goes on from byte N+1; on a 416 it is asked
+//! again; only when it has forgotten the upload (404), or will not say (400: Distribution 2.8
+//! cancels an upload asked about from a location older than its last byte), does the upload
+//! start over. Every attempt counts against `--retries`.
+
+use super::{Registry, Scope, location};
+use crate::digest::Digest;
+use crate::interrupt;
+use crate::registry::store::{Blob, Progress};
+use futures_util::{StreamExt, TryStreamExt};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::{StatusCode, Url};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The smallest chunk a 413 may halve the size to.
+const MIN_CHUNK: u64 = 64 << 10;
+const OCTET_STREAM: &str = "application/octet-stream";
+
+/// The chunk size in force: the user's, or less after a front end refused it.
+pub struct Chunks {
+    size: AtomicU64,
+    /// Set once a 413 forced chunks on every blob of this run.
+    forced: std::sync::atomic::AtomicBool,
+}
+
+impl Chunks {
+    pub fn new(size: u64) -> Self {
+        Self {
+            size: AtomicU64::new(size.max(MIN_CHUNK)),
+            forced: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn size(&self) -> u64 {
+        self.size.load(Ordering::Relaxed)
+    }
+
+    fn whole(&self, blob_size: u64) -> bool {
+        blob_size <= self.size() && !self.forced.load(Ordering::Relaxed)
+    }
+
+    /// After a 413 for a body of `refused` bytes: the next chunk size, or `None` when it is
+    /// already the smallest.
+    fn shrink(&self, refused: u64) -> Option<u64> {
+        self.forced.store(true, Ordering::Relaxed);
+        let next = (refused / 2).min(self.size());
+        if refused <= MIN_CHUNK || next < MIN_CHUNK {
+            return None;
+        }
+        self.size.store(next, Ordering::Relaxed);
+        Some(next)
+    }
+}
+
+/// Where an upload stands: the URL to go on at and the bytes the registry holds.
+#[derive(Debug, Clone)]
+struct Session {
+    location: Url,
+    offset: u64,
+}
+
+impl Registry {
+    /// Uploads `blob` (`digest`) to `repository` (full name), resuming after dropped
+    /// connections; `progress` sees the bytes the registry holds plus those in flight.
+    pub(super) async fn upload(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        blob: Blob<'_>,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let mut session = None;
+        let mut pace = super::Pace::new(self.retries);
+        loop {
+            let sent = self
+                .transfer(repository, digest, blob, &mut session, progress)
+                .await;
+            let Err(err) = sent else {
+                return Ok(());
+            };
+            if !pace.another(&err).await {
+                return Err(err);
+            }
+            session = match session.take() {
+                Some(session) => self.status(repository, &session).await,
+                None => None,
+            };
+            match &session {
+                Some(s) => self.notes.verbose(&format!(
+                    "the upload was cut; the registry holds {} bytes, going on from there",
+                    s.offset
+                )),
+                None => self
+                    .notes
+                    .verbose("the upload was cut and the registry kept nothing; starting over"),
+            }
+        }
+    }
+
+    /// One go at the upload, from where `session` stands (a new session when `None`); keeps
+    /// `session` up to date with every chunk the registry takes.
+    async fn transfer(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        blob: Blob<'_>,
+        session: &mut Option<Session>,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let scope = Scope::Push(repository);
+        let size = blob_size(blob);
+        let s = match session {
+            Some(s) => s,
+            None => session.insert(Session {
+                location: self.open_upload(repository).await?,
+                offset: 0,
+            }),
+        };
+        if s.offset == 0 && self.chunks.whole(size) {
+            let url = with_digest(&s.location, digest);
+            let answer = self
+                .send(scope, &url, |http, url| {
+                    http.put(url.clone())
+                        .header(CONTENT_TYPE, OCTET_STREAM)
+                        .header(CONTENT_LENGTH, size)
+                        .body(body(blob, 0, size, progress))
+                })
+                .await?;
+            if answer.status() != StatusCode::PAYLOAD_TOO_LARGE {
+                return Self::expect(answer, &[StatusCode::CREATED]).await.map(drop);
+            }
+            self.refused(size)?;
+        }
+        while s.offset < size {
+            let (offset, len) = (s.offset, self.chunks.size().min(size - s.offset));
+            let answer = self
+                .send(scope, &s.location, |http, url| {
+                    http.patch(url.clone())
+                        .header(CONTENT_TYPE, OCTET_STREAM)
+                        .header("Content-Range", format!("{offset}-{}", offset + len - 1))
+                        .header(CONTENT_LENGTH, len)
+                        .body(body(blob, offset, len, progress))
+                })
+                .await?;
+            match answer.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    self.refused(len)?;
+                    continue;
+                }
+                StatusCode::RANGE_NOT_SATISFIABLE => {
+                    *s = self.status(repository, s).await.ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "the registry refused the chunk at byte {offset} (416) and forgot the upload"
+                        )
+                    })?;
+                    continue;
+                }
+                _ => {}
+            }
+            let answer = Self::expect(answer, &[StatusCode::ACCEPTED]).await?;
+            let held = range_end(&answer)
+                .map(|end| end + 1)
+                .filter(|held| (offset + 1..=offset + len).contains(held))
+                .unwrap_or(offset + len);
+            *s = Session {
+                location: location(&answer, &s.location)?,
+                offset: held,
+            };
+        }
+        let url = with_digest(&s.location, digest);
+        let answer = self
+            .send(scope, &url, |http, url| {
+                http.put(url.clone()).header(CONTENT_LENGTH, 0)
+            })
+            .await?;
+        Self::expect(answer, &[StatusCode::CREATED]).await.map(drop)
+    }
+
+    /// Opens an upload session: its URL.
+    async fn open_upload(&self, repository: &str) -> anyhow::Result<Url> {
+        let start = self.url(&format!("v2/{repository}/blobs/uploads/"))?;
+        let opened = self
+            .send(Scope::Push(repository), &start, |http, url| {
+                http.post(url.clone()).header(CONTENT_LENGTH, 0)
+            })
+            .await?;
+        let opened = Self::expect(opened, &[StatusCode::ACCEPTED]).await?;
+        location(&opened, &start)
+    }
+
+    /// A front end refused a body of `refused` bytes (413): chunks from now on, smaller ones.
+    fn refused(&self, refused: u64) -> anyhow::Result<()> {
+        let next = self.chunks.shrink(refused).ok_or_else(|| {
+            crate::exit::Failure::err(
+                crate::exit::Code::Unexpected,
+                format!(
+                    "{} refuses request bodies of {refused} bytes and more (413 Request Entity \
+                     Too Large), too small for any upload; ask its administrator to raise the \
+                     limit (nginx: client_max_body_size)",
+                    self.host
+                ),
+            )
+        })?;
+        self.notes.warn(&format!(
+            "{} refused a {refused}-byte request body (413 Request Entity Too Large); uploading \
+             in chunks of {next} bytes instead (set --chunk-size to skip this)",
+            self.host
+        ));
+        Ok(())
+    }
+
+    /// Where the upload at `session` stands, by the registry's word; `None` when it has
+    /// forgotten the upload or will not say.
+    async fn status(&self, repository: &str, session: &Session) -> Option<Session> {
+        let answer = self
+            .send(Scope::Push(repository), &session.location, |http, url| {
+                http.get(url.clone())
+            })
+            .await
+            .ok()?;
+        let answer = Self::expect(answer, &[StatusCode::NO_CONTENT, StatusCode::OK])
+            .await
+            .ok()?;
+        Some(Session {
+            location: location(&answer, &session.location).ok()?,
+            offset: range_end(&answer).map_or(0, |end| end + 1),
+        })
+    }
+}
+
+fn blob_size(blob: Blob<'_>) -> u64 {
+    match blob {
+        Blob::Bytes(data) => data.len() as u64,
+        Blob::File { size, .. } => size,
+    }
+}
+
+/// `location` with `digest=` added, for the `PUT` that ends an upload.
+fn with_digest(location: &Url, digest: &Digest) -> Url {
+    let mut url = location.clone();
+    url.query_pairs_mut()
+        .append_pair("digest", &digest.to_string());
+    url
+}
+
+/// The last byte a `Range: 0-N` answer says the registry holds (some write `bytes=0-N`).
+/// `0-0` is read as nothing held: Distribution writes it for an empty upload too.
+fn range_end(answer: &reqwest::Response) -> Option<u64> {
+    let text = answer.headers().get("Range")?.to_str().ok()?;
+    let (start, end) = text.trim().trim_start_matches("bytes=").split_once('-')?;
+    let end: u64 = end.trim().parse().ok()?;
+    (start.trim() == "0" && end > 0).then_some(end)
+}
+
+/// Bytes `offset..offset + len` of `blob` as a request body, re-read on every attempt;
+/// `progress` sees `offset` plus what has gone out, and the interrupt flag is polled between
+/// reads.
+fn body(blob: Blob<'_>, offset: u64, len: u64, progress: &Progress) -> reqwest::Body {
+    progress(offset);
+    match blob {
+        Blob::Bytes(data) => {
+            let range = usize::try_from(offset).unwrap_or(usize::MAX)
+                ..usize::try_from(offset + len).unwrap_or(usize::MAX);
+            reqwest::Body::from(data[range].to_vec())
+        }
+        Blob::File { path, .. } => {
+            use tokio::io::{AsyncReadExt, AsyncSeekExt};
+            let (path, progress) = (path.to_path_buf(), progress.clone());
+            let opened = async move {
+                let mut file = tokio::fs::File::open(path).await?;
+                file.seek(std::io::SeekFrom::Start(offset)).await?;
+                Ok::<_, std::io::Error>(tokio_util::io::ReaderStream::with_capacity(
+                    file.take(len),
+                    256 * 1024,
+                ))
+            };
+            let sent = AtomicU64::new(offset);
+            let stream = futures_util::stream::once(opened)
+                .try_flatten()
+                .and_then(move |chunk| {
+                    let at =
+                        sent.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
+                    let interrupted = interrupt::check();
+                    async move { interrupted.map(|()| (chunk, at)) }
+                })
+                .map_ok(move |(chunk, at)| {
+                    progress(at);
+                    chunk
+                });
+            reqwest::Body::wrap_stream(stream.boxed())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_413_halves_the_chunk_down_to_a_floor() {
+        let chunks = Chunks::new(64 << 20);
+        assert!(chunks.whole(64 << 20));
+        assert!(!chunks.whole((64 << 20) + 1));
+        assert_eq!(chunks.shrink(10 << 20), Some(5 << 20));
+        // Every blob goes in chunks once a front end has refused one.
+        assert!(!chunks.whole(1));
+        assert_eq!(chunks.shrink(5 << 20), Some((5 << 20) / 2));
+        assert_eq!(chunks.shrink(MIN_CHUNK), None);
+        assert_eq!(Chunks::new(1).size(), MIN_CHUNK);
+    }
+}
