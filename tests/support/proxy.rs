@@ -7,7 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
@@ -41,6 +41,8 @@ struct Shared {
     upstream: SocketAddr,
     fault: Fault,
     cuts: AtomicU32,
+    /// Bytes clients sent upstream, over every connection.
+    forwarded: AtomicU64,
     /// The generator of [`Fault::Random`].
     state: Mutex<u64>,
     stopping: AtomicBool,
@@ -60,6 +62,7 @@ impl Proxy {
             upstream,
             fault,
             cuts: AtomicU32::new(0),
+            forwarded: AtomicU64::new(0),
             state: Mutex::new(match fault {
                 Fault::Random { seed, .. } => seed | 1,
                 _ => 1,
@@ -90,6 +93,11 @@ impl Proxy {
     /// Where clients connect instead of the upstream.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Bytes clients have sent the upstream so far, cut connections included.
+    pub fn forwarded(&self) -> u64 {
+        self.shared.forwarded.load(Ordering::SeqCst)
     }
 
     /// How many connections have been cut so far.
@@ -169,12 +177,12 @@ fn forward(shared: &Arc<Shared>, mut client: TcpStream) {
     let (c, u) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
     let up = thread::spawn({
         let shared = Arc::clone(shared);
-        move || pump(c, u, limit, &shared)
+        move || pump(c, u, limit, Some(&shared.forwarded), &shared)
     });
     let (c, u) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
     let down = thread::spawn({
         let shared = Arc::clone(shared);
-        move || pump(u, c, None, &shared)
+        move || pump(u, c, None, None, &shared)
     });
     shared
         .conns
@@ -199,8 +207,15 @@ fn busy(client: &mut TcpStream) {
     let _ = client.shutdown(Shutdown::Both);
 }
 
-/// Copies `from` to `to` until either side closes; past `limit` bytes it may cut both.
-fn pump(mut from: TcpStream, mut to: TcpStream, mut limit: Option<u64>, shared: &Shared) {
+/// Copies `from` to `to` until either side closes, adding what passed to `count`; past
+/// `limit` bytes it may cut both.
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    mut limit: Option<u64>,
+    count: Option<&AtomicU64>,
+    shared: &Shared,
+) {
     let mut buf = [0; 16 * 1024];
     let mut sent = 0;
     loop {
@@ -212,6 +227,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, mut limit: Option<u64>, shared: 
             limit = None;
             if shared.claim_cut() {
                 let _ = to.write_all(&buf[..(max - sent) as usize]);
+                count.map(|c| c.fetch_add(max - sent, Ordering::SeqCst));
                 let _ = to.shutdown(Shutdown::Both);
                 let _ = from.shutdown(Shutdown::Both);
                 return;
@@ -220,6 +236,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, mut limit: Option<u64>, shared: 
         if to.write_all(&buf[..n]).is_err() {
             break;
         }
+        count.map(|c| c.fetch_add(n as u64, Ordering::SeqCst));
         sent += n as u64;
     }
     // Pass the close on: the reverse pump then sees EOF or an error and ends too.

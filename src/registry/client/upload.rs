@@ -196,8 +196,10 @@ impl Registry {
         location(&opened, &start)
     }
 
-    /// A front end refused a body of `refused` bytes (413): chunks from now on, smaller ones.
+    /// A front end refused a body of `refused` bytes (413): chunks from now on, smaller ones;
+    /// the first time, a warning says so.
     fn refused(&self, refused: u64) -> anyhow::Result<()> {
+        let first = !self.chunks.forced.load(Ordering::Relaxed);
         let next = self.chunks.shrink(refused).ok_or_else(|| {
             crate::exit::Failure::err(
                 crate::exit::Code::Unexpected,
@@ -209,11 +211,16 @@ impl Registry {
                 ),
             )
         })?;
-        self.notes.warn(&format!(
+        let said = format!(
             "{} refused a {refused}-byte request body (413 Request Entity Too Large); uploading \
-             in chunks of {next} bytes instead (set --chunk-size to skip this)",
+             in smaller chunks instead (--chunk-size sets their size; now {next} bytes)",
             self.host
-        ));
+        );
+        if first {
+            self.notes.warn(&said);
+        } else {
+            self.notes.verbose(&said);
+        }
         Ok(())
     }
 
