@@ -9,6 +9,7 @@ use crate::support::nginx::Nginx;
 use crate::support::proxy::{Fault, Proxy};
 use crate::support::registry::Registry;
 use crate::support::*;
+use base64::Engine;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -560,4 +561,52 @@ fn a_cut_upload_asks_where_it_stands_and_ends_pushed() {
     let asked = pushed.stderr.matches("the upload was cut").count();
     assert_eq!(asked, 3, "{}", pushed.stderr);
     assert!(ratio < 4.0, "sent {ratio:.2}x the archive");
+}
+
+#[test]
+fn an_ipv6_registry_works_for_every_verb_and_in_docker_config_keys() {
+    let registry = Registry::plain();
+    let front = Nginx::in_front_of(registry.host()).ipv6().start();
+    assert!(front.host().starts_with("[::1]:"), "{}", front.host());
+    let target = format!("{}/proj", front.host());
+    let home = TempDir::new().unwrap();
+    every_verb_works(home.path(), &target, &["--plain-http"]);
+
+    // docker's config names the registry the same way.
+    let docker = TempDir::new().unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode("robot$proj+ci:secret");
+    fs::write(
+        docker.path().join("config.json"),
+        serde_json::json!({"auths": {front.host(): {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
+    let listed = Run::of(
+        packpub_at(home.path())
+            .args(["-v", "ls", "--registry", &target, "--plain-http"])
+            .env("DOCKER_CONFIG", docker.path())
+            .output()
+            .unwrap(),
+    )
+    .expect(0);
+    assert!(
+        listed
+            .stderr
+            .contains(&format!("credentials for {}: auths in", front.host())),
+        "{}",
+        listed.stderr
+    );
+
+    // And over TLS, the recipe's certificate naming ::1.
+    let tmp = TempDir::new().unwrap();
+    let server = certs::self_signed_server(tmp.path(), "domain");
+    let tls = Nginx::in_front_of(registry.host())
+        .tls(&server.cert, &server.key)
+        .ipv6()
+        .start();
+    let tls_target = format!("{}/proj", tls.host());
+    every_verb_works(
+        home.path(),
+        &tls_target,
+        &["--ca-file", server.cert.to_str().unwrap()],
+    );
 }
