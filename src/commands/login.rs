@@ -36,7 +36,11 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
     };
 
     let credential = Credential::basic(&username, password.clone());
-    let registry = super::open_registry(host, "", &args.transport, Some(&credential), out)?;
+    let given = crate::credentials::Resolved {
+        credential: Some(credential),
+        again: None,
+    };
+    let registry = super::open_registry(host, "", &args.transport, given, out)?;
     runtime()?.block_on(registry.check_login(BASE_PATH))?;
 
     let stored = store(host, &username, &password, args.store, out)?;

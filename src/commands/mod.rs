@@ -10,7 +10,7 @@ mod push;
 mod verify;
 
 use crate::cli::{Command, RemoteArgs, TransportArgs};
-use crate::credentials::{Credential, Given};
+use crate::credentials::{Given, Resolved};
 use crate::output::Output;
 use crate::registry::client::Registry;
 use crate::registry::layout::Layout;
@@ -36,14 +36,8 @@ fn open_store(args: &RemoteArgs, out: &Output, create: bool) -> anyhow::Result<B
         Target::Layout(path) => Box::new(Layout::open(path, create)?),
         Target::Registry { host, prefix } => {
             let given = Given::read(&args.credentials)?;
-            let credential = crate::credentials::resolve(host, &given, out)?;
-            Box::new(open_registry(
-                host,
-                prefix,
-                &args.transport,
-                credential.as_ref(),
-                out,
-            )?)
+            let resolved = crate::credentials::resolve(host, &given, out)?;
+            Box::new(open_registry(host, prefix, &args.transport, resolved, out)?)
         }
     })
 }
@@ -53,7 +47,7 @@ fn open_registry(
     host: &str,
     prefix: &str,
     transport: &TransportArgs,
-    credential: Option<&Credential>,
+    credential: Resolved,
     out: &Output,
 ) -> anyhow::Result<Registry> {
     if transport.insecure {

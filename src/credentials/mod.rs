@@ -14,7 +14,7 @@ use anyhow::Context;
 use std::fmt;
 use std::io::Read;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     Basic {
         username: String,
@@ -99,11 +99,35 @@ pub fn read_password_stdin() -> anyhow::Result<Secret> {
     Ok(Secret::new(trimmed.to_string()))
 }
 
+/// The credential found for a registry, and how to ask its source again.
+pub struct Resolved {
+    pub credential: Option<Credential>,
+    /// Set when a docker credential helper gave the credential: it may hand out a new one
+    /// (short-lived ECR passwords), so a registry's refusal is worth one more question.
+    pub again: Option<Again>,
+}
+
+/// Asks a credential's source again.
+pub type Again = std::sync::Arc<dyn Fn() -> Option<Credential> + Send + Sync>;
+
 /// Finds the credential for `host` (normalised) in the documented order; `-v` tells the source.
-pub fn resolve(host: &str, given: &Given, out: &Output) -> anyhow::Result<Option<Credential>> {
+pub fn resolve(host: &str, given: &Given, out: &Output) -> anyhow::Result<Resolved> {
     let (credential, source) = lookup(host, given, out)?;
     out.verbose(&format!("credentials for {host}: {source}"));
-    Ok(credential)
+    let again = match source {
+        Source::Docker(docker::Found::Helper(_)) => {
+            let host = host.to_string();
+            let again: Again = std::sync::Arc::new(move || {
+                docker::lookup(&host)
+                    .ok()
+                    .flatten()
+                    .map(|(credential, _)| credential)
+            });
+            Some(again)
+        }
+        _ => None,
+    };
+    Ok(Resolved { credential, again })
 }
 
 fn lookup(host: &str, given: &Given, out: &Output) -> anyhow::Result<(Option<Credential>, Source)> {

@@ -21,7 +21,7 @@ use super::errors::{self, is_not_found, is_transient, translate};
 use super::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
 use super::store::{self, Blob, ManifestRef, Progress, Store};
 use super::{proxy, tls};
-use crate::credentials::Credential;
+use crate::credentials::Resolved;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::interrupt;
@@ -117,7 +117,7 @@ impl Registry {
         host: &str,
         prefix: &str,
         transport: &Transport,
-        credential: Option<&Credential>,
+        credential: Resolved,
         notes: Notes,
     ) -> anyhow::Result<Self> {
         let (tls, used) = tls::client_config(&transport.tls, host)?;
@@ -156,13 +156,7 @@ impl Registry {
             .user_agent(USER_AGENT)
             .build()
             .map_err(|e| setup(&e))?;
-        let auth = Auth::new(
-            credential.cloned(),
-            probe,
-            host,
-            transport.plain_http,
-            notes.clone(),
-        );
+        let auth = Auth::new(credential, probe, host, transport.plain_http, notes.clone());
         Ok(Self {
             http,
             auth,

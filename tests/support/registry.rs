@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -26,12 +26,24 @@ const ISSUER: &str = "packpub-test-issuer";
 /// Clients echo this back as `service`; Distribution matches it against `aud`.
 const SERVICE: &str = "packpub-test-registry";
 
+/// The refresh token (docker's `identitytoken`) the issuer trades for access tokens: what an
+/// OAuth login (`az acr login`, `docker login` with a token) leaves in docker's config.
+pub const REFRESH_TOKEN: &str = "packpub-test-refresh-token";
+
+/// How the token issuer of [`Registry::token_with`] behaves beyond granting its user.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Issuing {
+    /// The first this many tokens are already expired, past Distribution's 60-second leeway,
+    /// as a token is that ran out during a long push.
+    pub expired_first: u32,
+}
+
 /// A running registry; killed, and its storage removed, on drop.
 pub struct Registry {
     child: Child,
     host: String,
     ca: Option<PathBuf>,
-    _issuer: Option<TokenIssuer>,
+    issuer: Option<TokenIssuer>,
     dir: TempDir,
 }
 
@@ -61,10 +73,17 @@ impl Registry {
     /// The issuer grants `user` whatever it asks for; anonymous requests get a token with no
     /// access (so `/v2/` works but pushes are denied); wrong credentials get 401.
     pub fn token(user: &str, pass: &str) -> Self {
+        Self::token_with(user, pass, Issuing::default())
+    }
+
+    /// [`Registry::token`] whose issuer also trades [`REFRESH_TOKEN`] for tokens (an OAuth2
+    /// `grant_type=refresh_token` POST, as docker sends for an `identitytoken`) and behaves as
+    /// `issuing` says.
+    pub fn token_with(user: &str, pass: &str, issuing: Issuing) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         certs::ca(d, "issuer", "/CN=packpub test token issuer");
-        let issuer = TokenIssuer::start(d, user, pass);
+        let issuer = TokenIssuer::start(d, user, pass, issuing);
         let auth = format!(
             "  token:\n    realm: {realm}\n    service: {SERVICE}\n    issuer: {ISSUER}\n    \
              rootcertbundle: {d}/issuer.pem\n",
@@ -77,6 +96,22 @@ impl Registry {
     /// `127.0.0.1:PORT`, as used in image references.
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// The token service's requests so far, in order: method and the grant's kind
+    /// (`password` for a GET with Basic credentials, `anonymous`, `refresh_token`), and
+    /// whether it granted a token.
+    pub fn token_requests(&self) -> Vec<(String, String, bool)> {
+        let issuer = self
+            .issuer
+            .as_ref()
+            .expect("only Registry::token has an issuer");
+        issuer.seen.lock().unwrap().clone()
+    }
+
+    /// The CA that signed the server certificate, for an HTTPS registry.
+    pub fn ca_pem(&self) -> Option<&Path> {
+        self.ca.as_deref()
     }
 
     /// The CA that signed the server certificate; panics unless made by [`Registry::tls_basic`].
@@ -147,7 +182,7 @@ impl Registry {
             child,
             host,
             ca,
-            _issuer: issuer,
+            issuer,
             dir,
         };
         registry.wait_ready();
@@ -202,12 +237,13 @@ struct TokenIssuer {
     realm: String,
     server: Arc<tiny_http::Server>,
     thread: Option<JoinHandle<()>>,
+    seen: Arc<Mutex<Vec<(String, String, bool)>>>,
 }
 
 impl TokenIssuer {
     /// Signs with `issuer.key`; `issuer.pem` (in `dir`) is both the `x5c` chain and the
     /// registry's trust root.
-    fn start(dir: &Path, user: &str, pass: &str) -> Self {
+    fn start(dir: &Path, user: &str, pass: &str, issuing: Issuing) -> Self {
         let key = EncodingKey::from_rsa_pem(&fs::read(dir.join("issuer.key")).unwrap()).unwrap();
         // A PEM body is the standard-base64 DER that `x5c` wants.
         let cert: String = fs::read_to_string(dir.join("issuer.pem"))
@@ -218,11 +254,18 @@ impl TokenIssuer {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let addr: SocketAddr = server.server_addr().to_ip().unwrap();
         let credentials = format!("{user}:{pass}");
+        let seen: Arc<Mutex<Vec<(String, String, bool)>>> = Arc::new(Mutex::new(Vec::new()));
         let thread = thread::spawn({
-            let server = Arc::clone(&server);
+            let (server, seen) = (Arc::clone(&server), Arc::clone(&seen));
             move || {
-                while let Ok(request) = server.recv() {
-                    let (status, body) = issue(&request, &credentials, &key, &cert);
+                while let Ok(mut request) = server.recv() {
+                    let expired = seen.lock().unwrap().iter().filter(|s| s.2).count()
+                        < issuing.expired_first as usize;
+                    let (status, body, grant) =
+                        issue(&mut request, &credentials, &key, &cert, expired);
+                    seen.lock()
+                        .unwrap()
+                        .push((request.method().to_string(), grant, status == 200));
                     let header = "Content-Type: application/json".parse::<tiny_http::Header>();
                     let response = tiny_http::Response::from_string(body)
                         .with_status_code(status)
@@ -235,6 +278,7 @@ impl TokenIssuer {
             realm: format!("http://{addr}/token"),
             server,
             thread: Some(thread),
+            seen,
         }
     }
 }
@@ -248,25 +292,60 @@ impl Drop for TokenIssuer {
     }
 }
 
-/// Answers one realm request: status and JSON body.
+/// Answers one realm request: status, JSON body and the kind of grant asked for. A GET
+/// carries Basic credentials (or none: anonymous); a POST is an OAuth2 form that must trade
+/// [`REFRESH_TOKEN`]. An `expired` token is past its end by more than the registry's leeway.
 fn issue(
-    request: &tiny_http::Request,
+    request: &mut tiny_http::Request,
     credentials: &str,
     key: &EncodingKey,
     cert: &str,
-) -> (u16, String) {
-    let basic = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))
-        .map(|h| h.value.as_str().strip_prefix("Basic ").unwrap_or_default())
-        .map(|b64| STANDARD.decode(b64.trim()).unwrap_or_default());
-    let subject = match basic {
-        None => None,
-        Some(given) if given == credentials.as_bytes() => credentials.split(':').next(),
-        Some(_) => return (401, r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#.into()),
+    expired: bool,
+) -> (u16, String, String) {
+    let refused = |grant: &str| {
+        (
+            401,
+            r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#.to_string(),
+            grant.to_string(),
+        )
     };
-    let query = request.url().split_once('?').map_or("", |(_, q)| q);
+    let user = credentials.split(':').next().unwrap_or_default();
+    let (subject, grant, query) = if request.method() == &tiny_http::Method::Post {
+        let mut form = String::new();
+        let _ = request.as_reader().take(64 << 10).read_to_string(&mut form);
+        let field = |name: &str| {
+            form_urlencoded::parse(form.as_bytes())
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        let grant = field("grant_type").unwrap_or_default();
+        if grant != "refresh_token"
+            || field("client_id").is_none_or(|c| c.is_empty())
+            || field("refresh_token").as_deref() != Some(REFRESH_TOKEN)
+        {
+            return refused(&grant);
+        }
+        (Some(user), grant, form)
+    } else {
+        let basic = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Authorization"))
+            .map(|h| h.value.as_str().strip_prefix("Basic ").unwrap_or_default())
+            .map(|b64| STANDARD.decode(b64.trim()).unwrap_or_default());
+        let query = request
+            .url()
+            .split_once('?')
+            .map_or("", |(_, q)| q)
+            .to_string();
+        match basic {
+            None => (None, "anonymous".to_string(), query),
+            Some(given) if given == credentials.as_bytes() => {
+                (Some(user), "password".to_string(), query)
+            }
+            Some(_) => return refused("password"),
+        }
+    };
     let mut service = String::new();
     let mut access = Vec::new();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
@@ -285,13 +364,18 @@ fn issue(
         }
     }
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let start = if expired {
+        now.as_secs() - 600
+    } else {
+        now.as_secs()
+    };
     let claims = json!({
         "iss": ISSUER,
         "sub": subject.unwrap_or_default(),
         "aud": service,
-        "exp": now.as_secs() + 300,
-        "nbf": now.as_secs(),
-        "iat": now.as_secs(),
+        "exp": start + 300,
+        "nbf": start,
+        "iat": start,
         "jti": now.as_nanos().to_string(),
         "access": access,
     });
@@ -299,5 +383,5 @@ fn issue(
     header.x5c = Some(vec![cert.to_owned()]);
     let token = jsonwebtoken::encode(&header, &claims, key).unwrap();
     let body = json!({ "token": token, "access_token": token, "expires_in": 300 });
-    (200, body.to_string())
+    (200, body.to_string(), grant)
 }

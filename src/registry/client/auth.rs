@@ -14,7 +14,7 @@
 
 use super::challenge;
 use super::{host_of, read_prefix};
-use crate::credentials::Credential;
+use crate::credentials::{Again, Credential, Resolved};
 use crate::exit::{Code, Failure};
 use crate::output::Notes;
 use crate::registry::errors;
@@ -70,7 +70,9 @@ struct Kept {
 }
 
 pub struct Auth {
-    credential: Option<Credential>,
+    credential: Mutex<Option<Credential>>,
+    /// The credential's source, asked once more when the registry refuses what it gave.
+    again: Mutex<Option<Again>>,
     /// The registry's `GET /v2/` endpoint.
     probe: Url,
     host: String,
@@ -84,14 +86,15 @@ pub struct Auth {
 
 impl Auth {
     pub fn new(
-        credential: Option<Credential>,
+        credential: Resolved,
         probe: Url,
         host: &str,
         plain_http: bool,
         notes: Notes,
     ) -> Self {
         Self {
-            credential,
+            credential: Mutex::new(credential.credential),
+            again: Mutex::new(credential.again),
             probe,
             host: host.to_string(),
             plain_http,
@@ -100,6 +103,33 @@ impl Auth {
             notes,
             noted: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    fn credential(&self) -> Option<Credential> {
+        self.credential
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The registry refused the credential: asks its source (a docker credential helper) for
+    /// it once more, and says whether it gave another one. Once per run.
+    fn ask_again(&self) -> bool {
+        let Some(again) = self.again.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return false;
+        };
+        let fresh = again();
+        let mut credential = self.credential.lock().unwrap_or_else(|e| e.into_inner());
+        if fresh.is_none() || fresh == *credential {
+            return false;
+        }
+        self.notes.verbose(&format!(
+            "{} refused the credential from the docker credential helper; it gave a new one",
+            self.host
+        ));
+        *credential = fresh;
+        self.kept().clear();
+        true
     }
 
     fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, Kept>> {
@@ -134,7 +164,10 @@ impl Auth {
         let key = scope.to_string();
         self.kept().remove(&key);
         let scheme = self.scheme(http, Some(answer)).await?;
-        let fresh = self.obtain(http, &scheme, &key).await?;
+        let mut fresh = self.obtain(http, &scheme, &key).await?;
+        if scheme == Scheme::Basic && fresh.as_ref() == sent && self.ask_again() {
+            fresh = self.obtain(http, &scheme, &key).await?;
+        }
         Ok(fresh.filter(|fresh| Some(fresh) != sent || matches!(scheme, Scheme::Bearer { .. })))
     }
 
@@ -213,10 +246,18 @@ impl Auth {
         scheme: &Scheme,
         scope: &str,
     ) -> anyhow::Result<Option<HeaderValue>> {
-        let kept = match (scheme, &self.credential) {
+        let credential = self.credential();
+        let kept = match (scheme, &credential) {
             (Scheme::Bearer { realm, service }, credential) => {
-                self.token(http, realm, service.as_deref(), scope, credential.as_ref())
-                    .await?
+                let asked = self.token(http, realm, service.as_deref(), scope, credential.as_ref());
+                match asked.await {
+                    Err(refused) if is_refusal(&refused) && self.ask_again() => {
+                        let credential = self.credential();
+                        self.token(http, realm, service.as_deref(), scope, credential.as_ref())
+                            .await?
+                    }
+                    other => other?,
+                }
             }
             (Scheme::Basic, Some(Credential::Basic { username, password })) => {
                 let pair = format!("{username}:{}", password.expose());
@@ -356,6 +397,12 @@ impl Auth {
     }
 }
 
+/// Whether `err` is a token service refusing the credential (exit 4), not a failure to
+/// reach it.
+fn is_refusal(err: &anyhow::Error) -> bool {
+    crate::exit::failure_of(err).is_some_and(|f| f.code == Code::Auth)
+}
+
 /// `text` as a header value that stays out of debug output, if it can be one.
 fn sensitive(text: &str) -> Option<HeaderValue> {
     let mut value = HeaderValue::from_str(text).ok()?;
@@ -423,7 +470,11 @@ mod tests {
 
     fn auth() -> Auth {
         let probe = Url::parse("https://r.io/v2/").unwrap();
-        Auth::new(None, probe, "r.io", false, Notes::silent())
+        let anonymous = Resolved {
+            credential: None,
+            again: None,
+        };
+        Auth::new(anonymous, probe, "r.io", false, Notes::silent())
     }
 
     fn challenge(values: &[&str]) -> HeaderMap {
