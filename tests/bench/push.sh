@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: `packpub push` against a raw `curl` PUT of the same bytes and the ORAS Python SDK's
 # push, to a loopback CNCF Distribution registry this script starts, in the same run.
-# Prints median wall time of RUNS runs, ratios and peak memory (GNU time).
+# Prints median wall time of RUNS runs, ratios and peak memory (GNU time), and the upload at
+# several chunk sizes (--chunk-size) against one PUT and curl.
 # Usage: tests/bench/push.sh [WORKDIR]   (needs docker-registry, curl, /usr/bin/time and the
 # ORAS SDK venv that tests/run.sh creates in target/test-venv; RUNS=3 by default)
 set -euo pipefail
@@ -83,6 +84,11 @@ ref='$RUN/spectro-packs/archive/mixed:1.0.0'
 read -r t_curl m_curl < <(median_run "bash '$work/curl_put.sh' $host \$RUN/spectro-packs/archive/mixed '$tarball' $digest")
 read -r t_sdk m_sdk < <(median_run "'$python' '$work/sdk_push.py' $host $host/$ref '$tarball'")
 read -r t_pp m_pp < <(median_run "'$packpub' push '$tarball' --registry $host/\$RUN --plain-http -q")
+# The upload alone at other chunk sizes: one PUT (a chunk size over the tarball), and chunks
+# of 8 MiB and 1 MiB (what a 1m nginx limit leads to), against the default above.
+read -r t_mono m_mono < <(median_run "'$packpub' push '$tarball' --registry $host/\$RUN --plain-http -q --chunk-size 4GiB")
+read -r t_c8 m_c8 < <(median_run "'$packpub' push '$tarball' --registry $host/\$RUN --plain-http -q --chunk-size 8MiB")
+read -r t_c1 m_c1 < <(median_run "'$packpub' push '$tarball' --registry $host/\$RUN --plain-http -q --chunk-size 1MiB")
 read -r t_dry m_dry < <(median_run "'$packpub' push '$tarball' --registry $host/\$RUN --plain-http -q --dry-run")
 read -r t_fold m_fold < <(median_run "'$packpub' push mixed-1.0.0 --registry $host/\$RUN --plain-http -q")
 mkdir -p "$work/t"
@@ -97,7 +103,11 @@ printf '%-34s %8s %10s %10s\n' "curl PUT (tarball)" "$t_curl" "$(mib "$m_curl")"
 printf '%-34s %8s %10s %10s\n' "ORAS SDK push (tarball)" "$t_sdk" "$(mib "$m_sdk")" "$(ratio "$t_sdk" "$t_curl")"
 printf '%-34s %8s %10s %10s\n' "packpub push (tarball)" "$t_pp" "$(mib "$m_pp")" "$(ratio "$t_pp" "$t_curl")"
 printf '%-34s %8s %10s %10s\n' "  of which validation (--dry-run)" "$t_dry" "$(mib "$m_dry")" "$(ratio "$t_dry" "$t_curl")"
+printf '%-34s %8s %10s %10s\n' "packpub, one PUT (--chunk-size 4GiB)" "$t_mono" "$(mib "$m_mono")" "$(ratio "$t_mono" "$t_curl")"
+printf '%-34s %8s %10s %10s\n' "packpub, 8 MiB chunks" "$t_c8" "$(mib "$m_c8")" "$(ratio "$t_c8" "$t_curl")"
+printf '%-34s %8s %10s %10s\n' "packpub, 1 MiB chunks" "$t_c1" "$(mib "$m_c1")" "$(ratio "$t_c1" "$t_curl")"
 printf '%-34s %8s %10s %10s\n' "tar -czf + ORAS SDK push (folder)" "$t_tarsdk" "$(mib "$m_tarsdk")" "1.00x"
 printf '%-34s %8s %10s %10s\n' "packpub push (folder)" "$t_fold" "$(mib "$m_fold")" "$(ratio "$t_fold" "$t_tarsdk")"
+echo "upload after validation vs curl: default chunks (64 MiB) $(python3 -c "print(f'{($t_pp-$t_dry)/$t_curl:.2f}x')"), one PUT $(python3 -c "print(f'{($t_mono-$t_dry)/$t_curl:.2f}x')"), 8 MiB $(python3 -c "print(f'{($t_c8-$t_dry)/$t_curl:.2f}x')"), 1 MiB $(python3 -c "print(f'{($t_c1-$t_dry)/$t_curl:.2f}x')")"
 echo "packpub tarball push vs curl: time $(ratio "$t_pp" "$t_curl") (upload after validation: $(python3 -c "print(f'{($t_pp-$t_dry)/$t_curl:.2f}x')")), peak memory vs ORAS SDK: $(ratio "$m_pp" "$m_sdk")"
 echo "packpub folder push vs tar -czf + SDK: time $(ratio "$t_fold" "$t_tarsdk")"
