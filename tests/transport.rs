@@ -22,6 +22,11 @@ fn packpub_at(home: &Path) -> Command {
     cmd
 }
 
+/// packpub run with `HOME` at `home` and `args`.
+fn run_at(home: &Path, args: &[&str]) -> Run {
+    Run::of(packpub_at(home).args(args).output().unwrap())
+}
+
 /// Runs push, verify, ls and pull --extract of the example against `target` with `extra`
 /// flags, each expected to succeed; returns their stderr, joined.
 fn every_verb_works(home: &Path, target: &str, extra: &[&str]) -> String {
@@ -74,13 +79,7 @@ fn the_self_signed_certificate_of_distributions_recipe_is_trusted_as_its_own_ca(
     every_verb_works(tmp.path(), &target, &["--ca-file", ca]);
 
     // Without it: untrusted, exit 7, saying how to trust it.
-    let refused = Run::of(
-        packpub_at(tmp.path())
-            .args(["ls", "--registry", &target])
-            .output()
-            .unwrap(),
-    )
-    .expect(7);
+    let refused = run_at(tmp.path(), &["ls", "--registry", &target]).expect(7);
     assert!(
         refused.stderr.contains("--ca-file") && refused.stderr.contains("certs.d"),
         "{}",
@@ -90,21 +89,18 @@ fn the_self_signed_certificate_of_distributions_recipe_is_trusted_as_its_own_ca(
     // Trusted as itself still means for its own names only: `localhost` is in it, a name that
     // is not gets exit 7.
     let by_name = format!("localhost:{}/proj", front.port());
-    Run::of(
-        packpub_at(tmp.path())
-            .args(["ls", "--registry", &by_name, "--ca-file", ca])
-            .output()
-            .unwrap(),
-    )
-    .expect(0);
+    run_at(tmp.path(), &["ls", "--registry", &by_name, "--ca-file", ca]).expect(0);
     let other = certs::ca(tmp.path(), "other", "/CN=elsewhere.example");
     let (_registry2, front2) = behind_tls(&other, None);
-    let wrong = Run::of(
-        packpub_at(tmp.path())
-            .args(["ls", "--registry", front2.host()])
-            .args(["--ca-file", other.cert.to_str().unwrap()])
-            .output()
-            .unwrap(),
+    let wrong = run_at(
+        tmp.path(),
+        &[
+            "ls",
+            "--registry",
+            front2.host(),
+            "--ca-file",
+            other.cert.to_str().unwrap(),
+        ],
     )
     .expect(7);
     assert!(wrong.stderr.contains("NotValidForName"), "{}", wrong.stderr);
@@ -193,13 +189,19 @@ fn client_certificates_from_flags_and_environment_reach_a_registry_that_asks() {
     }
 
     // A certificate from a CA the registry does not trust: exit 4, refused.
-    let stranger = Run::of(
-        packpub_at(home.path())
-            .args(["ls", "--registry", &target, "--ca-file", ca])
-            .args(["--cert-file", m.stranger.cert.to_str().unwrap()])
-            .args(["--key-file", m.stranger.key.to_str().unwrap()])
-            .output()
-            .unwrap(),
+    let stranger = run_at(
+        home.path(),
+        &[
+            "ls",
+            "--registry",
+            &target,
+            "--ca-file",
+            ca,
+            "--cert-file",
+            m.stranger.cert.to_str().unwrap(),
+            "--key-file",
+            m.stranger.key.to_str().unwrap(),
+        ],
     )
     .expect(4);
     assert!(
@@ -247,12 +249,15 @@ fn client_certificates_from_flags_and_environment_reach_a_registry_that_asks() {
     .expect(0);
 
     // Half a pair is a usage error.
-    let half = Run::of(
-        packpub_at(home.path())
-            .args(["ls", "--registry", &target])
-            .args(["--cert-file", m.client.cert.to_str().unwrap()])
-            .output()
-            .unwrap(),
+    let half = run_at(
+        home.path(),
+        &[
+            "ls",
+            "--registry",
+            &target,
+            "--cert-file",
+            m.client.cert.to_str().unwrap(),
+        ],
     )
     .expect(2);
     assert!(half.stderr.contains("--key-file"), "{}", half.stderr);
@@ -298,13 +303,7 @@ fn docker_certs_d_gives_the_ca_and_the_client_certificate_with_no_flag() {
 
     // A certificate without its key is named, exit 2.
     fs::remove_file(dir.join("client.key")).unwrap();
-    let half = Run::of(
-        packpub_at(home.path())
-            .args(["ls", "--registry", &target])
-            .output()
-            .unwrap(),
-    )
-    .expect(2);
+    let half = run_at(home.path(), &["ls", "--registry", &target]).expect(2);
     assert!(
         half.stderr.contains("client.cert has no matching"),
         "{}",

@@ -13,7 +13,6 @@
 
 use crate::exit::{Code, Failure};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
@@ -89,24 +88,21 @@ pub fn client_config(
             ));
         }
     }
-    let verifier: Arc<dyn ServerCertVerifier> = if settings.insecure {
-        Arc::new(Unchecked(provider.clone()))
-    } else {
-        let system = rustls_platform_verifier::Verifier::new_with_extra_roots(
-            roots.iter().cloned(),
-            provider.clone(),
+    let system = rustls_platform_verifier::Verifier::new_with_extra_roots(
+        roots.iter().cloned(),
+        provider.clone(),
+    )
+    .map_err(|e| {
+        Failure::err(
+            Code::Usage,
+            format!("cannot trust the given CA certificates: {e}"),
         )
-        .map_err(|e| {
-            Failure::err(
-                Code::Usage,
-                format!("cannot trust the given CA certificates: {e}"),
-            )
-        })?;
-        Arc::new(Verifier {
-            system,
-            given: roots,
-        })
-    };
+    })?;
+    let verifier = Arc::new(Verifier {
+        system,
+        given: roots,
+        insecure: settings.insecure,
+    });
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| anyhow::anyhow!("cannot set up TLS: {e}"))?
@@ -266,11 +262,14 @@ fn read_certs_d(dir: &Path) -> anyhow::Result<CertsD> {
     Ok(found)
 }
 
-/// The system's verdict, except for a certificate the user gave that is the server's own.
+/// The system's verdict, except for a certificate the user gave that is the server's own,
+/// and under `--insecure`, where any certificate passes (the handshake's signatures are still
+/// checked).
 #[derive(Debug)]
 struct Verifier {
     system: rustls_platform_verifier::Verifier,
     given: Vec<CertificateDer<'static>>,
+    insecure: bool,
 }
 
 impl ServerCertVerifier for Verifier {
@@ -282,6 +281,9 @@ impl ServerCertVerifier for Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.insecure {
+            return Ok(ServerCertVerified::assertion());
+        }
         let verdict = self.system.verify_server_cert(
             end_entity,
             intermediates,
@@ -342,55 +344,6 @@ fn check_as_itself(
         return Err(bad(CertificateError::Expired));
     }
     Ok(())
-}
-
-/// `--insecure`: any certificate, for any name.
-#[derive(Debug)]
-struct Unchecked(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]
