@@ -64,6 +64,8 @@ pub enum Command {
     Ls(LsArgs),
     /// Download a published pack (and, with --extract, unpack it safely)
     Pull(PullArgs),
+    /// Make Palette sync the registry TARGET, and wait until it lists the packs
+    Sync(SyncArgs),
 }
 
 /// A pack on this machine: a folder holding pack.json, or a `<name>-<version>.tar.gz` made by
@@ -220,6 +222,11 @@ pub struct PushArgs {
     /// Manifest shape: v1.0 is what ORAS v1.0.0 writes and Palette reads
     #[arg(long, value_enum, default_value = "v1.0")]
     pub image_spec: ImageSpec,
+    /// Then make Palette sync the registry and wait until it lists the pushed packs
+    #[arg(long)]
+    pub sync: bool,
+    #[command(flatten)]
+    pub palette: PaletteArgs,
     #[command(flatten)]
     pub build: BuildArgs,
     #[command(flatten)]
@@ -284,9 +291,13 @@ pub struct CredentialArgs {
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// The registry host (a URL such as https://harbor.example.com/ is accepted)
-    #[arg(value_parser = Quiet(parse_host))]
-    pub host: String,
+    /// The registry host (a URL such as https://harbor.example.com/ is accepted); with
+    /// --palette, Palette's API host (default: SPECTROCLOUD_HOST, else api.spectrocloud.com)
+    #[arg(value_parser = Quiet(parse_host), required_unless_present = "palette")]
+    pub host: Option<String>,
+    /// Store a Palette API key (read like a password) instead of a registry credential
+    #[arg(long, conflicts_with = "username")]
+    pub palette: bool,
     /// User name (prompted for on a terminal when missing)
     #[arg(short, long)]
     pub username: Option<String>,
@@ -411,6 +422,82 @@ pub struct PullArgs {
     pub extract: bool,
     #[command(flatten)]
     pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// NAME:VERSION of packs to wait for; without any, wait for the sync to finish
+    #[arg(value_parser = Identity::parse)]
+    pub packs: Vec<Identity>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub palette: PaletteArgs,
+    /// Register TARGET in Palette when no Palette registry points at it (hands the registry
+    /// credential to Palette; needs a tenant admin's API key)
+    #[arg(long)]
+    pub register: bool,
+    /// Check the API key and find the registry (with --register: let Palette validate it);
+    /// trigger nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// How to reach Palette and what to wait for: shared by `sync` and `push --sync`.
+#[derive(Debug, Clone, Args)]
+pub struct PaletteArgs {
+    /// Palette's API host (self-hosted: its address; a URL's http:// is honoured, with a warning)
+    #[arg(
+        long,
+        env = "SPECTROCLOUD_HOST",
+        value_name = "HOST",
+        default_value = "api.spectrocloud.com"
+    )]
+    pub palette_host: String,
+    /// The project to act in (registries are tenant-level: only pack lookups carry it)
+    #[arg(long, env = "SPECTROCLOUD_DEFAULT_PROJECT_ID", value_name = "UID")]
+    pub project_uid: Option<String>,
+    /// The Palette registry to sync, by name, when several point at TARGET or none does
+    #[arg(long, env = "PACKPUB_PALETTE_REGISTRY", value_name = "NAME")]
+    pub palette_registry: Option<String>,
+    /// How long to wait for Palette, e.g. 15m, 900s, 1h
+    #[arg(long, env = "PACKPUB_SYNC_TIMEOUT", value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Trigger the sync and return without waiting
+    #[arg(long)]
+    pub no_wait: bool,
+    /// PEM file with the CA of a self-hosted Palette's certificate
+    #[arg(long, env = "PACKPUB_PALETTE_CA_FILE", value_name = "PEM")]
+    pub palette_ca_file: Option<PathBuf>,
+    /// Skip TLS verification for Palette (unsafe)
+    #[arg(long, env = "PACKPUB_PALETTE_INSECURE", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
+    pub palette_insecure: bool,
+}
+
+/// A duration: a whole number with `s`, `m` or `h` (seconds without a unit).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    let factor = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration: use e.g. 15m, 900s or 1h"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .filter(|n| *n > 0)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is not a duration: use e.g. 15m, 900s or 1h"))
 }
 
 #[cfg(test)]
@@ -562,7 +649,7 @@ mod tests {
         let Command::Login(login) = cli.command else {
             panic!()
         };
-        assert_eq!(login.host, "harbor.example.com");
+        assert_eq!(login.host.as_deref(), Some("harbor.example.com"));
         assert!(parse(&["logout", "bad host"]).is_err());
     }
 

@@ -18,6 +18,8 @@ pub enum Code {
     /// `verify` found a difference, or a download is unsafe or corrupt.
     VerifyFailed = 6,
     Unreachable = 7,
+    /// Palette's sync failed, or the packs did not appear in time.
+    SyncFailed = 8,
     /// Ctrl-C: the shell convention, 128 + SIGINT.
     Interrupted = 130,
     /// SIGTERM (e.g. a CI job cancelled): 128 + SIGTERM.

@@ -18,6 +18,7 @@ pub mod interrupt;
 pub mod lock;
 pub mod output;
 pub mod pack;
+pub mod palette;
 pub mod redacted;
 pub mod registry;
 

@@ -39,6 +39,17 @@ pub fn excerpt(raw: &[u8], max: usize) -> String {
     escape(&shown).into_owned()
 }
 
+/// A live phase of [`Output::phase`]; its spinner goes when it is dropped.
+pub struct Phase(Option<indicatif::ProgressBar>);
+
+impl Drop for Phase {
+    fn drop(&mut self) {
+        if let Some(spinner) = &self.0 {
+            spinner.finish_and_clear();
+        }
+    }
+}
+
 /// Where lines from deep inside a command go: `-v` detail, and warnings everyone sees.
 #[derive(Clone)]
 pub struct Notes {
@@ -154,6 +165,29 @@ impl Output {
         );
         bar.set_prefix(escape(label).into_owned());
         bar
+    }
+
+    /// A phase of a long wait: a spinner with the phase and the time elapsed on a terminal,
+    /// else one line per phase (none with `-q` or `--json`).
+    pub fn phase(&self, message: &str) -> Phase {
+        match &self.progress {
+            Some(multi) => {
+                let spinner = multi.add(indicatif::ProgressBar::new_spinner());
+                spinner.set_style(
+                    indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                        .expect("a valid template"),
+                );
+                spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+                spinner.set_message(escape(message).into_owned());
+                Phase(Some(spinner))
+            }
+            None => {
+                if !self.quiet && !self.json {
+                    eprintln!("{}", escape(message));
+                }
+                Phase(None)
+            }
+        }
     }
 
     /// A warning; `-q` silences it, `--json` does not (the JSON document repeats it).

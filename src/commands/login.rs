@@ -12,7 +12,13 @@ use anyhow::Context;
 use std::io::{BufRead, IsTerminal};
 
 pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
-    let host = &args.host;
+    if args.palette {
+        return palette(args, out);
+    }
+    let host = args
+        .host
+        .as_deref()
+        .expect("clap requires HOST without --palette");
     let terminal = std::io::stdin().is_terminal();
     let username = match &args.username {
         Some(user) => user.clone(),
@@ -24,17 +30,7 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
             ));
         }
     };
-    let password = if args.password_stdin {
-        read_password_stdin()?
-    } else if terminal {
-        Secret::new(rpassword::prompt_password("Password: ").context("cannot read the password")?)
-    } else {
-        return Err(Failure::err(
-            Code::Usage,
-            "stdin is not a terminal: pipe the password in with --password-stdin",
-        ));
-    };
-
+    let password = secret(args, "Password: ")?;
     let credential = Credential::basic(&username, password.clone());
     let given = crate::credentials::Resolved {
         credential: Some(credential),
@@ -50,6 +46,51 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
     );
     out.print_json(&serde_json::json!({"host": host, "username": username, "stored": stored}));
     Ok(())
+}
+
+/// `login --palette [HOST]`: a Palette API key, checked against Palette, then stored like a
+/// registry credential under a name of its own.
+fn palette(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
+    let host = match &args.host {
+        Some(host) => host.clone(),
+        None => std::env::var("SPECTROCLOUD_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "api.spectrocloud.com".into()),
+    };
+    let key = secret(args, "Palette API key: ")?;
+    let tls = crate::registry::client::Transport::from(&args.transport).tls;
+    let palette = crate::palette::Palette::new(&host, key.clone(), None, &tls, out.notes())?;
+    runtime()?.block_on(palette.oci_registries())?;
+    let stored = store(
+        &crate::credentials::palette_entry(&palette.host()),
+        "apikey",
+        &key,
+        args.store,
+        out,
+    )?;
+    out.success(
+        &format!("Palette API key accepted by {}", palette.host()),
+        &[("stored in", stored.clone())],
+    );
+    out.print_json(&serde_json::json!({"palette": palette.host(), "stored": stored}));
+    Ok(())
+}
+
+/// The password (or API key): from stdin with --password-stdin, else prompted for without echo.
+fn secret(args: &LoginArgs, prompt: &str) -> anyhow::Result<Secret> {
+    if args.password_stdin {
+        read_password_stdin()
+    } else if std::io::stdin().is_terminal() {
+        Ok(Secret::new(
+            rpassword::prompt_password(prompt).context("cannot read the password")?,
+        ))
+    } else {
+        Err(Failure::err(
+            Code::Usage,
+            "stdin is not a terminal: pipe the secret in with --password-stdin",
+        ))
+    }
 }
 
 fn prompt_line(prompt: &str) -> anyhow::Result<String> {

@@ -7,6 +7,7 @@ mod ls;
 mod pack;
 mod pull;
 mod push;
+mod sync;
 mod verify;
 
 use crate::cli::{Command, RemoteArgs, TransportArgs};
@@ -26,6 +27,7 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
         Command::Verify(args) => verify::run(&args, out),
         Command::Ls(args) => ls::run(&args, out),
         Command::Pull(args) => pull::run(&args, out),
+        Command::Sync(args) => sync::run(&args, out),
     }
 }
 

@@ -9,8 +9,10 @@ use crate::cli::{LocalInput, PushArgs};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
+use crate::pack::Identity;
 use crate::pack::{self, ArchiveTo, LocalPack};
 use crate::registry::manifest::{self, EMPTY_CONFIG, Layer};
+use crate::registry::reference::Target;
 use crate::registry::store::{self, Blob, ManifestRef, Store, pack_repository};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -75,6 +77,8 @@ struct Outcome {
     #[serde(skip)]
     input: String,
     #[serde(skip)]
+    id: Option<Identity>,
+    #[serde(skip)]
     code: Option<Code>,
 }
 
@@ -109,6 +113,11 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
             .await
     });
     report(&outcomes, out);
+    if args.sync && outcomes.iter().all(|o| o.code.is_none()) {
+        let synced = runtime()?.block_on(sync_pushed(args, &outcomes, out))?;
+        out.print_json(&serde_json::json!({"packs": outcomes, "sync": synced}));
+    }
+    out.print_json(&outcomes);
     match outcomes
         .iter()
         .filter_map(|o| o.code)
@@ -126,6 +135,36 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
     }
 }
 
+/// `--sync`: Palette syncs the registry and lists every pack this push published (or found
+/// published already).
+async fn sync_pushed(
+    args: &PushArgs,
+    outcomes: &[Outcome],
+    out: &Output,
+) -> anyhow::Result<super::sync::Report> {
+    let Target::Registry { host, prefix } = &args.remote.registry else {
+        return Err(Failure::err(
+            Code::Usage,
+            "--sync needs a registry TARGET: Palette cannot read an OCI layout",
+        ));
+    };
+    let packs = outcomes.iter().filter_map(|o| o.id.clone()).collect();
+    let transport = &args.remote.transport;
+    let request = super::sync::Request {
+        host,
+        prefix,
+        plain_http: transport.plain_http,
+        packs,
+        palette: &args.palette,
+        ca_file: transport.ca_file.as_deref(),
+        insecure: transport.insecure,
+        register: None,
+        dry_run: args.dry_run,
+    };
+    super::sync::sync(&request, out).await
+}
+
+/// The lines for people; the JSON document is printed by the caller, once the run is over.
 fn report(outcomes: &[Outcome], out: &Output) {
     for o in outcomes {
         let what = format!(
@@ -156,7 +195,6 @@ fn report(outcomes: &[Outcome], out: &Output) {
         };
         out.success(&headline, &details);
     }
-    out.print_json(&outcomes);
 }
 
 impl Ctx<'_> {
@@ -172,6 +210,7 @@ impl Ctx<'_> {
             error: None,
             details: None,
             input: input.path().display().to_string(),
+            id: None,
             code: None,
         };
         let result = async {
@@ -179,6 +218,7 @@ impl Ctx<'_> {
                 let limits = self.args.read.limits();
                 pack::load(input, &self.args.build, limits, ArchiveTo::Temp, self.out)
             })?;
+            outcome.id = Some(pack.id.clone());
             outcome.name = Some(pack.id.name.to_string());
             outcome.version = Some(pack.id.version.to_string());
             outcome.layer_digest = Some(pack.archive.digest);

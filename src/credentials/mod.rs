@@ -130,6 +130,41 @@ pub fn resolve(host: &str, given: &Given, out: &Output) -> anyhow::Result<Resolv
     Ok(Resolved { credential, again })
 }
 
+/// Where the Palette API key for Palette at `host` is stored (the keyring entry's user, the
+/// docker config key): a name of its own, so it never mixes with a registry's credential.
+pub fn palette_entry(host: &str) -> String {
+    format!("palette-api-key.{host}")
+}
+
+/// The environment variable Spectro's own tools read the API key from.
+pub const PALETTE_KEY_ENV: &str = "SPECTROCLOUD_APIKEY";
+
+/// The Palette API key for `host`: `SPECTROCLOUD_APIKEY`, else the one `packpub login
+/// --palette` stored; `-v` tells which, never the key.
+pub fn palette_key(host: &str, out: &Output) -> anyhow::Result<Option<Secret>> {
+    if let Some(key) = std::env::var(PALETTE_KEY_ENV)
+        .ok()
+        .filter(|k| !k.is_empty())
+    {
+        out.verbose(&format!("Palette API key: {PALETTE_KEY_ENV}"));
+        return Ok(Some(Secret::new(key)));
+    }
+    let entry = palette_entry(host);
+    match keyring::get(&entry) {
+        Ok(Some(Credential::Basic { password, .. })) => {
+            out.verbose("Palette API key: packpub's entry in the OS keyring");
+            return Ok(Some(password));
+        }
+        Ok(_) => {}
+        Err(keyring::Unavailable(why)) => out.verbose(&format!("keyring skipped: {why}")),
+    }
+    if let Some((Credential::Basic { password, .. }, found)) = docker::lookup(&entry)? {
+        out.verbose(&format!("Palette API key: {found}"));
+        return Ok(Some(password));
+    }
+    Ok(None)
+}
+
 fn lookup(host: &str, given: &Given, out: &Output) -> anyhow::Result<(Option<Credential>, Source)> {
     if let Some((user, password, source)) = &given.0 {
         return Ok((

@@ -605,7 +605,7 @@ fn location(answer: &reqwest::Response, url: &Url) -> anyhow::Result<Url> {
 }
 
 /// `host[:port]` of a URL, for messages.
-fn host_of(url: &Url) -> String {
+pub(crate) fn host_of(url: &Url) -> String {
     let host = url.host_str().unwrap_or_default();
     match url.port() {
         Some(port) => format!("{host}:{port}"),
@@ -614,7 +614,7 @@ fn host_of(url: &Url) -> String {
 }
 
 /// Reads `response`'s body up to `cap` bytes; says whether that was all of it.
-async fn read_prefix(
+pub(crate) async fn read_prefix(
     response: &mut reqwest::Response,
     cap: u64,
 ) -> Result<(Vec<u8>, bool), reqwest::Error> {
