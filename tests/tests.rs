@@ -11,6 +11,7 @@ mod hostile_folders;
 mod hostile_registry;
 mod login;
 mod pack;
+mod palette_standin;
 mod push;
 mod transport;
 mod validate;

@@ -5,6 +5,7 @@ pub mod certs;
 pub mod forward_proxy;
 pub mod hostile;
 pub mod nginx;
+pub mod palette;
 pub mod proxy;
 pub mod registry;
 
