@@ -293,8 +293,8 @@ pub struct CredentialArgs {
 pub struct LoginArgs {
     /// The registry host (a URL such as https://harbor.example.com/ is accepted); with
     /// --palette, Palette's API host (default: SPECTROCLOUD_HOST, else api.spectrocloud.com)
-    #[arg(value_parser = Quiet(parse_host), required_unless_present = "palette")]
-    pub host: Option<String>,
+    #[arg(value_parser = Quiet(LoginHost::parse), required_unless_present = "palette")]
+    pub host: Option<LoginHost>,
     /// Store a Palette API key (read like a password) instead of a registry credential
     #[arg(long, conflicts_with = "username")]
     pub palette: bool,
@@ -310,6 +310,23 @@ pub struct LoginArgs {
     pub store: StoreChoice,
     #[command(flatten)]
     pub transport: TransportArgs,
+}
+
+/// `login`'s HOST: a registry host, normalised, and the words as typed (a Palette host keeps
+/// its `http://` for a self-hosted Palette on a trusted network).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginHost {
+    pub host: String,
+    pub typed: String,
+}
+
+impl LoginHost {
+    fn parse(input: &str) -> Result<Self, String> {
+        Ok(Self {
+            host: parse_host(input)?,
+            typed: input.to_string(),
+        })
+    }
 }
 
 fn parse_host(input: &str) -> Result<String, String> {
@@ -649,7 +666,10 @@ mod tests {
         let Command::Login(login) = cli.command else {
             panic!()
         };
-        assert_eq!(login.host.as_deref(), Some("harbor.example.com"));
+        assert_eq!(
+            login.host.map(|h| h.host).as_deref(),
+            Some("harbor.example.com")
+        );
         assert!(parse(&["logout", "bad host"]).is_err());
     }
 

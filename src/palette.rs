@@ -20,8 +20,10 @@ use std::time::Duration;
 
 /// The most read of one answer: Palette's lists of registries and packs are far smaller.
 const MAX_ANSWER: u64 = 8 << 20;
-/// Tries of one call while Palette is busy (429) or failing (5xx, dropped connection).
-const TRIES: u32 = 6;
+/// Tries of one call while Palette is busy (429) or failing (5xx, dropped connection); the
+/// pause between them starts at [`PAUSE_START`] and doubles.
+const TRIES: u32 = 5;
+const PAUSE_START: Duration = Duration::from_millis(250);
 /// The longest `Retry-After` honoured before trying anyway.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
@@ -301,7 +303,7 @@ impl Palette {
             .base
             .join(path)
             .map_err(|e| anyhow::anyhow!("cannot address {path} on Palette: {e}"))?;
-        let mut delay = Duration::from_secs(1);
+        let mut delay = PAUSE_START;
         let mut tries = 0;
         loop {
             tries += 1;

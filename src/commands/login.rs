@@ -15,10 +15,11 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
     if args.palette {
         return palette(args, out);
     }
-    let host = args
+    let host = &args
         .host
-        .as_deref()
-        .expect("clap requires HOST without --palette");
+        .as_ref()
+        .expect("clap requires HOST without --palette")
+        .host;
     let terminal = std::io::stdin().is_terminal();
     let username = match &args.username {
         Some(user) => user.clone(),
@@ -52,7 +53,7 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
 /// registry credential under a name of its own.
 fn palette(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
     let host = match &args.host {
-        Some(host) => host.clone(),
+        Some(host) => host.typed.clone(),
         None => std::env::var("SPECTROCLOUD_HOST")
             .ok()
             .filter(|h| !h.is_empty())

@@ -265,7 +265,9 @@ async fn find(palette: &Palette, request: &Request<'_>) -> anyhow::Result<Option
             });
         }
     }
-    if let Some(wanted) = &request.palette.palette_registry {
+    if let Some(wanted) = &request.palette.palette_registry
+        && request.register.is_none()
+    {
         return Err(Failure::err(
             Code::Usage,
             format!(
@@ -464,7 +466,7 @@ async fn wait(
                 .packs
                 .iter()
                 .filter(|p| !visible.contains(p))
-                .map(ToString::to_string)
+                .map(|p| format!("{}:{}", p.name, p.version))
                 .collect();
             return Err(sync_failed(
                 found,
