@@ -173,28 +173,37 @@ impl ReadArgs {
 
 /// A byte count: a whole number, optionally with KiB, MiB, GiB (or K, M, G, also powers of 1024).
 fn parse_size(text: &str) -> Result<u64, String> {
+    let units: &[(&str, u64)] = &[
+        ("", 1),
+        ("b", 1),
+        ("k", 1 << 10),
+        ("kb", 1 << 10),
+        ("kib", 1 << 10),
+        ("m", 1 << 20),
+        ("mb", 1 << 20),
+        ("mib", 1 << 20),
+        ("g", 1 << 30),
+        ("gb", 1 << 30),
+        ("gib", 1 << 30),
+    ];
+    scaled(text, units)
+        .ok_or_else(|| format!("{text:?} is not a size: use e.g. 4GiB, 512MiB or 1048576"))
+}
+
+/// A whole number above zero followed by one of `units` (any case), times that unit's factor.
+fn scaled(text: &str, units: &[(&str, u64)]) -> Option<u64> {
     let trimmed = text.trim();
     let split = trimmed
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(trimmed.len());
     let (digits, unit) = trimmed.split_at(split);
-    let shift = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        _ => {
-            return Err(format!(
-                "{text:?} is not a size: use e.g. 4GiB, 512MiB or 1048576"
-            ));
-        }
-    };
+    let unit = unit.trim().to_ascii_lowercase();
+    let factor = units.iter().find(|(name, _)| *name == unit)?.1;
     digits
         .parse::<u64>()
         .ok()
-        .and_then(|n| n.checked_mul(1u64 << shift))
+        .and_then(|n| n.checked_mul(factor))
         .filter(|n| *n > 0)
-        .ok_or_else(|| format!("{text:?} is not a size: use e.g. 4GiB, 512MiB or 1048576"))
 }
 
 fn parse_epoch(text: &str) -> Result<u64, String> {
@@ -493,26 +502,8 @@ pub struct PaletteArgs {
 
 /// A duration: a whole number with `s`, `m` or `h` (seconds without a unit).
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (digits, unit) = trimmed.split_at(split);
-    let factor = match unit.trim() {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => {
-            return Err(format!(
-                "{text:?} is not a duration: use e.g. 15m, 900s or 1h"
-            ));
-        }
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(factor))
-        .filter(|n| *n > 0)
+    let units: &[(&str, u64)] = &[("", 1), ("s", 1), ("m", 60), ("h", 3600)];
+    scaled(text, units)
         .map(std::time::Duration::from_secs)
         .ok_or_else(|| format!("{text:?} is not a duration: use e.g. 15m, 900s or 1h"))
 }
