@@ -13,6 +13,7 @@ mod login;
 mod pack;
 mod palette_standin;
 mod push;
+mod sync;
 mod transport;
 mod validate;
 mod verify;
