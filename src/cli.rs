@@ -66,6 +66,8 @@ pub enum Command {
     Pull(PullArgs),
     /// Make Palette sync the registry TARGET, and wait until it lists the packs
     Sync(SyncArgs),
+    /// Check pack folders (or archives) against every rule, without building anything
+    Lint(LintArgs),
 }
 
 /// A pack on this machine: a folder holding pack.json, or a `<name>-<version>.tar.gz` made by
@@ -136,6 +138,9 @@ pub struct BuildArgs {
     /// Treat warnings as errors
     #[arg(long, env = "PACKPUB_STRICT", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
     pub strict: bool,
+    /// Which rules are errors: Palette's (default), or pack-central CI's stricter set
+    #[arg(long, env = "PACKPUB_PROFILE", value_enum, default_value_t = crate::pack::rules::Profile::Default)]
+    pub profile: crate::pack::rules::Profile,
     /// The time stamped on every archive entry and the manifest's created time
     /// (reproducible-builds.org); default: 1980-01-01 for entries, now for the manifest
     #[arg(long, env = "SOURCE_DATE_EPOCH", value_name = "SECONDS", value_parser = parse_epoch)]
@@ -448,6 +453,33 @@ pub struct PullArgs {
     pub extract: bool,
     #[command(flatten)]
     pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Pack folders, or <name>-<version>.tar.gz archives made by `packpub pack`
+    #[arg(default_value = ".", value_parser = LocalInput::parse)]
+    pub packs: Vec<LocalInput>,
+    #[command(flatten)]
+    pub build: BuildArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// How to print findings; `github` (workflow commands) is chosen when GITHUB_ACTIONS=true
+    /// and stdout is not a terminal, `json` with --json
+    #[arg(long, env = "PACKPUB_FORMAT", value_enum)]
+    pub format: Option<LintFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// Lines for people, on stderr
+    Human,
+    /// One JSON document on stdout
+    Json,
+    /// SARIF 2.1.0 on stdout, for GitHub code scanning
+    Sarif,
+    /// GitHub Actions workflow commands (::error file=…) on stdout
+    Github,
 }
 
 #[derive(Debug, Args)]

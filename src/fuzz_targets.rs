@@ -70,9 +70,9 @@ pub fn pack_json(data: &[u8]) {
         .expect("writes to memory");
     let path = dir.path().join("fuzz-1.0.0.tar.gz");
     if std::fs::write(&path, archive).is_ok()
-        && let Ok(tarball) = read::inspect(&path, true, LIMITS)
+        && let Ok(tarball) = read::inspect(&path, true, LIMITS, Default::default())
     {
-        for finding in &tarball.findings.0 {
+        for finding in &tarball.findings.list {
             let _ = finding.to_string();
         }
     }
@@ -98,6 +98,7 @@ pub fn values_yaml(data: &[u8]) {
     });
     let build = BuildArgs {
         strict: true,
+        profile: Default::default(),
         source_date_epoch: Some(0),
     };
     let _ = pack::load(

@@ -133,6 +133,11 @@ impl Output {
         }
     }
 
+    /// Whether `--json` is on.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
     /// A result line for a person; `-q` and `--json` silence it.
     pub fn success(&self, headline: &str, details: &[(&str, String)]) {
         if self.quiet || self.json {

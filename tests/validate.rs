@@ -187,7 +187,7 @@ fn values_yaml_must_exist_and_parse() {
             )
             .unwrap()
         },
-        &["values.yaml: is not valid YAML at line 3"],
+        &["values.yaml:3:", "is not valid YAML at line 3"],
     );
 }
 
@@ -196,10 +196,23 @@ fn an_empty_values_yaml_is_fine() {
     let (run, written) = pack_with(
         "hello-1.0.0",
         |d| fs::write(d.join("values.yaml"), "").unwrap(),
-        &["--strict"],
+        &[],
     );
-    run.expect(0);
+    // Palette takes it; only the add-on's image list is missed (pack-central's rule).
+    let run = run.expect(0);
     assert_eq!(written, ["hello-1.0.0.tar.gz"]);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", run.stderr);
+    assert!(
+        warnings[0].contains("pack.content.images: is missing or empty"),
+        "{}",
+        run.stderr
+    );
+    assert!(warnings[0].ends_with("[PP024]"), "{}", run.stderr);
 }
 
 #[test]

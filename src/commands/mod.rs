@@ -1,6 +1,7 @@
 //! One file per verb; each takes its parsed arguments and the shared [`Output`]. What several
 //! verbs share (opening a target as a [`Store`], the tokio runtime) lives here once.
 
+mod lint;
 mod login;
 mod logout;
 mod ls;
@@ -28,6 +29,7 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
         Command::Ls(args) => ls::run(&args, out),
         Command::Pull(args) => pull::run(&args, out),
         Command::Sync(args) => sync::run(&args, out),
+        Command::Lint(args) => lint::run(&args, out),
     }
 }
 

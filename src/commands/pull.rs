@@ -44,7 +44,7 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
     })?;
     // One pass hashes and reads the download; its entries count only if the hash matches.
     let limits = args.read.limits();
-    let inspected = read::inspect(download.temp_path(), false, limits)?;
+    let inspected = read::inspect(download.temp_path(), false, limits, Default::default())?;
     let actual = inspected.digest;
     if actual != layer {
         return Err(Failure::err(
@@ -109,7 +109,7 @@ fn problems(inspected: &read::Tarball, id: &Identity) -> Vec<String> {
     problems.extend(
         inspected
             .findings
-            .0
+            .list
             .iter()
             .filter(|f| f.severity == Severity::Error)
             .filter(|f| !inspected.unsafe_entries.contains(&f.message))

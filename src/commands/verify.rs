@@ -169,7 +169,7 @@ async fn run_checks(
         return Ok(checks);
     }
     // One pass hashes and reads the download; its entries count only if the hash matches.
-    let inspected = read::inspect(temp.path(), false, limits)?;
+    let inspected = read::inspect(temp.path(), false, limits, Default::default())?;
     let downloaded = inspected.digest;
     let blob_ok = downloaded == layer;
     check(
@@ -217,7 +217,7 @@ async fn run_checks(
     check(CheckName::PackJsonMatchesTheTag, matches, detail);
     let errors: Vec<String> = inspected
         .findings
-        .0
+        .list
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .map(ToString::to_string)

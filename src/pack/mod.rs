@@ -4,9 +4,10 @@
 //! Below it: the model ([`model`]), validation ([`validate`], [`findings`]), the file listing
 //! ([`walk`]), writing the reproducible archive ([`write`]) and reading archives back ([`read`]).
 
-mod findings;
+pub mod findings;
 mod model;
 pub mod read;
+pub mod rules;
 mod validate;
 mod walk;
 pub mod write;
@@ -19,6 +20,7 @@ use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use anyhow::Context;
+use rules::Profile;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -80,7 +82,9 @@ impl LocalPack {
     /// when the archives differ. Computed on demand, since a matching archive never needs it.
     pub fn file_digests(&self) -> anyhow::Result<BTreeMap<String, Digest>> {
         match &self.origin {
-            Origin::Tarball(path) => Ok(read::inspect(path, false, self.limits)?.files),
+            Origin::Tarball(path) => {
+                Ok(read::inspect(path, false, self.limits, Profile::Default)?.files)
+            }
             Origin::Folder(folder) => folder
                 .entries
                 .iter()
@@ -98,6 +102,18 @@ impl LocalPack {
     }
 }
 
+/// Every finding of `input` under `profile`, without building anything: what `lint` reports.
+pub fn lint(
+    input: &LocalInput,
+    profile: Profile,
+    limits: read::Limits,
+) -> anyhow::Result<Findings> {
+    match input {
+        LocalInput::Folder(dir) => Ok(inspect(dir, profile)?.1),
+        LocalInput::Tarball(path) => Ok(read::inspect(path, true, limits, profile)?.findings),
+    }
+}
+
 /// Reads and validates `input`, prints its findings, and builds its archive as `to` says.
 /// Errors (and warnings under `--strict`) stop with exit 3 before anything is written.
 pub fn load(
@@ -109,7 +125,7 @@ pub fn load(
 ) -> anyhow::Result<LocalPack> {
     match input {
         LocalInput::Folder(dir) => {
-            let (folder, findings) = inspect(dir)?;
+            let (folder, findings) = inspect(dir, build.profile)?;
             let warnings = accept(findings, folder.is_some(), dir, build, out)?;
             let folder = folder.expect("accept refuses a folder without an identity");
             out.verbose(&format!(
@@ -129,7 +145,7 @@ pub fn load(
             })
         }
         LocalInput::Tarball(path) => {
-            let tarball = read::inspect(path, true, limits)?;
+            let tarball = read::inspect(path, true, limits, build.profile)?;
             let warnings = accept(tarball.findings, tarball.id.is_some(), path, build, out)?;
             Ok(LocalPack {
                 id: tarball
@@ -159,7 +175,7 @@ fn accept(
     build: &BuildArgs,
     out: &Output,
 ) -> anyhow::Result<Vec<Finding>> {
-    for finding in &findings.0 {
+    for finding in &findings.list {
         match finding.severity {
             Severity::Error => out.error(&finding.to_string()),
             Severity::Warning => out.warn(&finding.to_string()),
@@ -169,7 +185,7 @@ fn accept(
     let warnings = findings.count(Severity::Warning);
     let blocking = errors + if build.strict { warnings } else { 0 };
     if usable && blocking == 0 {
-        return Ok(findings.0);
+        return Ok(findings.list);
     }
     let strict = if build.strict && warnings > 0 {
         " (--strict counts warnings as errors)"
@@ -182,13 +198,13 @@ fn accept(
             "{} is not a valid pack: {errors} error(s), {warnings} warning(s){strict}",
             path.display()
         ),
-        serde_json::to_value(&findings.0)?,
+        serde_json::to_value(&findings.list)?,
     ))
 }
 
 /// Reads and validates the pack folder `dir`: the folder when its identity could be read, and
 /// every finding.
-fn inspect(dir: &Path) -> anyhow::Result<(Option<Folder>, Findings)> {
+fn inspect(dir: &Path, profile: Profile) -> anyhow::Result<(Option<Folder>, Findings)> {
     let root = std::fs::canonicalize(dir)
         .ok()
         .filter(|root| root.is_dir())
@@ -203,14 +219,17 @@ fn inspect(dir: &Path) -> anyhow::Result<(Option<Folder>, Findings)> {
         .and_then(|n| n.to_str())
         .context("the pack folder's name must be valid UTF-8")?
         .to_string();
-    let mut findings = Findings::default();
+    let mut findings = Findings::new(profile);
     let mut walk = walk::Walk::new(&root, &mut findings);
     let pack_json = walk.top_file(validate::PACK_JSON, &mut findings);
     let manifest = validate::manifest(pack_json, dir, &mut findings);
     let Some(entries) = walk.run(manifest.as_ref().map(|(id, _)| id), &mut findings) else {
         return Ok((None, findings));
     };
-    validate::standard_files(&entries, &mut findings);
+    let layer = manifest
+        .as_ref()
+        .and_then(|(_, doc)| doc.get("layer")?.as_str());
+    validate::standard_files(&entries, layer, &mut findings);
     let folder = manifest.map(|(id, doc)| {
         validate::referenced_files(&doc, &root, &entries, &mut findings);
         validate::folder_name(&name, &id, &mut findings);

@@ -15,6 +15,7 @@
 
 use super::Identity;
 use super::findings::Findings;
+use super::rules::Rule;
 use super::validate::{self, PACK_JSON, PACK_JSON_LIMIT, VALUES_YAML};
 use crate::digest::{Digest, HashingWriter};
 use crate::exit::{Code, Failure};
@@ -510,7 +511,12 @@ impl<R: Read> Read for Ceiling<R> {
 /// Hashes `path` and, on a second thread reading it side by side, inflates and validates what it
 /// holds. A file the user names must also be named `<name>-<version>.tar.gz` after its
 /// pack.json (`check_file_name`); a download in a temp file need not.
-pub fn inspect(path: &Path, check_file_name: bool, limits: Limits) -> anyhow::Result<Tarball> {
+pub fn inspect(
+    path: &Path,
+    check_file_name: bool,
+    limits: Limits,
+    profile: super::rules::Profile,
+) -> anyhow::Result<Tarball> {
     let file = File::open(path).map_err(|err| {
         Failure::err(
             Code::InvalidPack,
@@ -522,7 +528,7 @@ pub fn inspect(path: &Path, check_file_name: bool, limits: Limits) -> anyhow::Re
         |n| n.to_string_lossy().into_owned(),
     );
     let shown = escape(&shown).into_owned();
-    let mut findings = Findings::default();
+    let mut findings = Findings::new(profile);
     // Hashing the file and inflating it are independent: on two threads the pass costs the
     // slower of the two, not their sum.
     let (hashed, contents) = std::thread::scope(|scope| {
@@ -536,7 +542,8 @@ pub fn inspect(path: &Path, check_file_name: bool, limits: Limits) -> anyhow::Re
     let (digest, size) = hashed.with_context(|| format!("cannot read {}", path.display()))?;
     let (contents, scan) = contents?;
     for problem in &scan.problems {
-        findings.error(
+        findings.add(
+            Rule::ArchiveName,
             &shown,
             None,
             problem.clone(),
@@ -546,7 +553,8 @@ pub fn inspect(path: &Path, check_file_name: bool, limits: Limits) -> anyhow::Re
     if let Some(id) = contents.id.as_ref().filter(|_| check_file_name) {
         let expected = id.archive_name();
         if shown != expected {
-            findings.error(
+            findings.add(
+                Rule::ArchiveName,
                 &shown,
                 None,
                 format!("the file name does not match pack.json, which says {expected}"),
@@ -590,7 +598,8 @@ fn contents(
             io::Write::write_all(&mut hashing, &bytes)?;
             io::copy(data, &mut hashing)?;
             if bytes.len() as u64 > PACK_JSON_LIMIT {
-                findings.error(
+                findings.add(
+                    Rule::PackJsonUnreadable,
                     PACK_JSON,
                     None,
                     format!("is larger than {PACK_JSON_LIMIT} bytes"),
@@ -601,7 +610,8 @@ fn contents(
                     Ok(text) => {
                         contents.id = validate::pack_json(&text, findings).map(|(id, _)| id)
                     }
-                    Err(_) => findings.error(
+                    Err(_) => findings.add(
+                        Rule::PackJsonUnreadable,
                         PACK_JSON,
                         None,
                         "is not UTF-8".into(),
@@ -616,7 +626,8 @@ fn contents(
         Ok(())
     })?;
     if !contents.files.contains_key(PACK_JSON) {
-        findings.error(
+        findings.add(
+            Rule::ArchiveName,
             shown,
             None,
             "holds no <folder>/pack.json".to_string(),
@@ -624,7 +635,8 @@ fn contents(
         );
     }
     if !contents.files.contains_key(VALUES_YAML) {
-        findings.error(
+        findings.add(
+            Rule::ArchiveName,
             shown,
             None,
             "holds no <folder>/values.yaml".to_string(),

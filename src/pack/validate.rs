@@ -5,6 +5,7 @@
 
 use super::findings::Findings;
 use super::model::{self, Identity, PackName, PackVersion};
+use super::rules::Rule;
 use super::walk::{Entry, IGNORE_FILE, Kind, Look};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -56,7 +57,7 @@ pub fn manifest(
             "remove its pattern from .packignore",
         ),
     };
-    findings.error(PACK_JSON, None, problem, fix);
+    findings.add(Rule::PackJsonUnreadable, PACK_JSON, None, problem, fix);
     None
 }
 
@@ -65,7 +66,8 @@ pub fn pack_json(text: &str, findings: &mut Findings) -> Option<(Identity, Map<S
     let doc: Value = match serde_json::from_str(text) {
         Ok(doc) => doc,
         Err(err) => {
-            findings.error(
+            findings.add(
+                Rule::PackJsonUnreadable,
                 PACK_JSON,
                 None,
                 format!(
@@ -79,7 +81,8 @@ pub fn pack_json(text: &str, findings: &mut Findings) -> Option<(Identity, Map<S
         }
     };
     let Value::Object(doc) = doc else {
-        findings.error(
+        findings.add(
+            Rule::PackJsonUnreadable,
             PACK_JSON,
             None,
             "must be a JSON object".to_string(),
@@ -89,19 +92,36 @@ pub fn pack_json(text: &str, findings: &mut Findings) -> Option<(Identity, Map<S
     };
     let name = required_string(&doc, "name", findings).and_then(|name| {
         PackName::parse(name)
-            .map_err(|msg| findings.error(PACK_JSON, Some("name"), msg, "use a lower-case name"))
+            .map_err(|msg| {
+                findings.add(
+                    Rule::PackName,
+                    PACK_JSON,
+                    Some("name"),
+                    msg,
+                    "use a lower-case name",
+                )
+            })
             .ok()
     });
     let version = required_string(&doc, "version", findings).and_then(|version| {
         PackVersion::parse(version)
-            .map_err(|msg| findings.error(PACK_JSON, Some("version"), msg, "use a valid OCI tag"))
+            .map_err(|msg| {
+                findings.add(
+                    Rule::PackVersion,
+                    PACK_JSON,
+                    Some("version"),
+                    msg,
+                    "use a valid OCI tag",
+                )
+            })
             .ok()
     });
     required_string(&doc, "displayName", findings);
     if let Some(layer) = required_string(&doc, "layer", findings)
         && !model::LAYERS.contains(&layer)
     {
-        findings.error(
+        findings.add(
+            Rule::Layer,
             PACK_JSON,
             Some("layer"),
             format!("{layer:?} is not a Palette layer"),
@@ -133,7 +153,8 @@ fn required_string<'a>(
         Some(other) => format!("must be a string, found {}", kind(other)),
         None => "is missing (required)".to_string(),
     };
-    findings.error(
+    findings.add(
+        Rule::RequiredField,
         PACK_JSON,
         Some(field),
         problem,
@@ -155,14 +176,16 @@ fn kind(value: &Value) -> &'static str {
 
 fn version_warnings(version: &str, findings: &mut Findings) {
     if let Some(rest) = version.strip_prefix('v') {
-        findings.warn(
+        findings.add(
+            Rule::VersionStyle,
             PACK_JSON,
             Some("version"),
             format!("{version:?} starts with 'v'; pack-central rejects such versions"),
             &format!("use \"{rest}\""),
         );
     } else if semver::Version::parse(version).is_err() {
-        findings.warn(
+        findings.add(
+            Rule::VersionStyle,
             PACK_JSON,
             Some("version"),
             format!("{version:?} is not semantic versioning (MAJOR.MINOR.PATCH)"),
@@ -184,7 +207,8 @@ fn cloud_types(doc: &Map<String, Value>, findings: &mut Findings) {
                 .as_str()
                 .is_some_and(|v| model::CLOUD_TYPES.contains(&v));
             if !known {
-                findings.warn(
+                findings.add(
+                    Rule::CloudTypes,
                     PACK_JSON,
                     Some(field),
                     format!("{value} is not a known cloud type"),
@@ -202,7 +226,8 @@ fn constraints(doc: &Map<String, Value>, findings: &mut Findings) {
         return;
     };
     let Some(constraints) = constraints.as_object() else {
-        findings.warn(
+        findings.add(
+            Rule::Constraints,
             PACK_JSON,
             Some("constraints"),
             "must be an object".to_string(),
@@ -212,7 +237,13 @@ fn constraints(doc: &Map<String, Value>, findings: &mut Findings) {
     };
     let mut check = |field: String, ok: bool, message: &str, fix: &str| {
         if !ok {
-            findings.warn(PACK_JSON, Some(&field), message.to_string(), fix);
+            findings.add(
+                Rule::Constraints,
+                PACK_JSON,
+                Some(&field),
+                message.to_string(),
+                fix,
+            );
         }
     };
     let layers = format!("use one of: {}", model::LAYERS.join(", "));
@@ -308,7 +339,8 @@ pub fn referenced_files(
             continue;
         };
         let Some(list) = value.as_array() else {
-            findings.error(
+            findings.add(
+                Rule::ReferencedFile,
                 PACK_JSON,
                 Some(field),
                 format!("must be an array of paths, found {}", kind(value)),
@@ -319,7 +351,8 @@ pub fn referenced_files(
         for (i, item) in list.iter().enumerate() {
             let at = format!("{field}[{i}]");
             let Some(path) = item.as_str() else {
-                findings.error(
+                findings.add(
+                    Rule::ReferencedFile,
                     PACK_JSON,
                     Some(&at),
                     format!("must be a path string, found {}", kind(item)),
@@ -329,20 +362,23 @@ pub fn referenced_files(
             };
             let normalized = normalize(path);
             match normalized {
-                None => findings.error(
+                None => findings.add(
+                    Rule::ReferencedFile,
                     PACK_JSON,
                     Some(&at),
                     format!("{path:?} points outside the pack folder"),
                     "use a path relative to the pack folder, without '..' or a leading '/'",
                 ),
                 Some(rel) if packed.contains(rel.as_str()) => {}
-                Some(rel) if root.join(&rel).exists() => findings.error(
+                Some(rel) if root.join(&rel).exists() => findings.add(
+                    Rule::ReferencedFile,
                     PACK_JSON,
                     Some(&at),
                     format!("{path:?} exists but is excluded from the archive"),
                     &format!("remove its pattern from {IGNORE_FILE}"),
                 ),
-                Some(_) => findings.error(
+                Some(_) => findings.add(
+                    Rule::ReferencedFile,
                     PACK_JSON,
                     Some(&at),
                     format!("{path:?} does not exist in the pack folder"),
@@ -371,35 +407,50 @@ fn normalize(path: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
-/// `values.yaml` must exist and parse; `logo.png` and `README.md` are expected.
-pub fn standard_files(entries: &[Entry], findings: &mut Findings) {
+/// `values.yaml` must exist and parse (Palette's template actions aside), and list the images
+/// of an add-on; `logo.png` and `README.md` are expected. `layer` is pack.json's.
+pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Findings) {
     let file = |name: &str| {
         entries
             .iter()
             .find(|e| e.path == name && matches!(e.kind, Kind::File { .. }))
     };
     match file(VALUES_YAML) {
-        None => findings.error(
+        None => findings.add(
+            Rule::ValuesYaml,
             VALUES_YAML,
             None,
             "is missing (required, may be empty)".to_string(),
             "create values.yaml (an empty file is fine)",
         ),
         Some(entry) => {
-            if let Some(Err((problem, fix))) = entry
-                .read_text(YAML_LIMIT, findings)
-                .map(|text| yaml(&text))
-            {
-                findings.error(VALUES_YAML, None, problem, fix);
+            if let Some(text) = entry.read_text(YAML_LIMIT, findings) {
+                let text = untemplated(&text);
+                match yaml(&text) {
+                    Err(problem) => findings.add_at(
+                        Rule::ValuesYaml,
+                        VALUES_YAML,
+                        Some(problem.at),
+                        None,
+                        problem.message,
+                        problem.fix,
+                    ),
+                    Ok(()) => images(&text, layer, findings),
+                }
             }
         }
     }
-    for (name, why) in [
-        ("logo.png", "Palette shows it in the pack list"),
-        ("README.md", "Palette shows it as the pack's documentation"),
+    for (name, rule, why) in [
+        ("logo.png", Rule::Logo, "Palette shows it in the pack list"),
+        (
+            "README.md",
+            Rule::Readme,
+            "Palette shows it as the pack's documentation",
+        ),
     ] {
         if file(name).is_none() {
-            findings.warn(
+            findings.add(
+                rule,
                 name,
                 None,
                 format!("is missing; {why}"),
@@ -409,12 +460,90 @@ pub fn standard_files(entries: &[Entry], findings: &mut Findings) {
     }
 }
 
+/// pack-central's rule: an add-on lists its images in `pack.content.images` (layers `os` and
+/// `k8s` are exempt). `text` is values.yaml, already checked to be bounded YAML.
+fn images(text: &str, layer: Option<&str>, findings: &mut Findings) {
+    if matches!(layer, Some("os" | "k8s") | None) {
+        return;
+    }
+    let docs = yaml_rust2::YamlLoader::load_from_str(text).unwrap_or_default();
+    let listed = docs.first().is_some_and(|doc| {
+        doc["pack"]["content"]["images"]
+            .as_vec()
+            .is_some_and(|images| !images.is_empty())
+    });
+    if !listed {
+        findings.add(
+            Rule::Images,
+            VALUES_YAML,
+            Some("pack.content.images"),
+            "is missing or empty; air-gapped installs and pack-central need the images an \
+             add-on pulls"
+                .to_string(),
+            "list them: pack: {content: {images: [{image: registry/repo:tag}]}}",
+        );
+    }
+}
+
+/// Why a YAML file cannot be read, where, and the fix.
+#[derive(Debug)]
+struct YamlProblem {
+    message: String,
+    fix: &'static str,
+    /// Line and column, 1-based.
+    at: (u64, u64),
+}
+
+/// `text` with Palette's template actions (`{{ .spectro.system.* }}`, `{{ .Values.x }}`, Sprig
+/// calls) taken out, so that what Palette renders before it reads YAML is not reported as
+/// broken YAML: a line that is only actions (`{{- if … }}`, `{{ end }}`) becomes empty, and an
+/// action inside a line becomes the plain word `x`. Line numbers stay those of the file. This
+/// checks what holds without rendering; it does not render.
+fn untemplated(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("{{") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        let mut rest = body;
+        let mut kept = String::new();
+        let mut only_actions = true;
+        while let Some(open) = rest.find("{{") {
+            let Some(close) = rest[open..].find("}}") else {
+                break;
+            };
+            only_actions &= rest[..open].trim().is_empty();
+            kept.push_str(&rest[..open]);
+            kept.push('x');
+            rest = &rest[open + close + 2..];
+        }
+        only_actions &= rest.trim().is_empty() && kept.contains('x');
+        if only_actions {
+            out.push_str(end);
+        } else {
+            out.push_str(&kept);
+            out.push_str(rest);
+            out.push_str(end);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Checks that `text` is YAML, as a stream of parser events that never builds the document (a
 /// loader would copy every alias's node, and recurse once per level): nesting is bounded by
 /// [`YAML_MAX_DEPTH`] and what the aliases stand for by [`YAML_ALIAS_NODES`]. The problem, when
 /// there is one, is returned with its position and its fix.
-fn yaml(text: &str) -> Result<(), (String, &'static str)> {
+fn yaml(text: &str) -> Result<(), YamlProblem> {
     let at = |mark: &Marker| format!("line {}, column {}", mark.line(), mark.col() + 1);
+    let problem = |message: String, fix: &'static str, mark: &Marker| YamlProblem {
+        message,
+        fix,
+        at: (mark.line() as u64, mark.col() as u64 + 1),
+    };
     let mut parser = Parser::new_from_str(text);
     // Nodes so far, every alias counted as the nodes it stands for.
     let mut nodes: u64 = 0;
@@ -425,9 +554,10 @@ fn yaml(text: &str) -> Result<(), (String, &'static str)> {
     let mut anchors: HashMap<usize, u64> = HashMap::new();
     loop {
         let (event, mark) = parser.next_token().map_err(|err| {
-            (
+            problem(
                 format!("is not valid YAML at {}: {}", at(err.marker()), err.info()),
                 "correct the YAML syntax at that position",
+                err.marker(),
             )
         })?;
         match event {
@@ -441,9 +571,10 @@ fn yaml(text: &str) -> Result<(), (String, &'static str)> {
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if open.len() == YAML_MAX_DEPTH {
-                    return Err((
+                    return Err(problem(
                         format!("nests deeper than {YAML_MAX_DEPTH} levels at {}", at(&mark)),
                         "flatten the structure",
+                        &mark,
                     ));
                 }
                 nodes += 1;
@@ -463,21 +594,23 @@ fn yaml(text: &str) -> Result<(), (String, &'static str)> {
                     } else {
                         "to an anchor of an earlier document"
                     };
-                    return Err((
+                    return Err(problem(
                         format!("has an alias {why}, at {}", at(&mark)),
                         "repeat the value instead of aliasing it",
+                        &mark,
                     ));
                 };
                 nodes += size;
                 aliased += size;
                 if aliased > YAML_ALIAS_NODES {
-                    return Err((
+                    return Err(problem(
                         format!(
                             "has aliases that stand for more than {YAML_ALIAS_NODES} nodes once \
                              expanded (a \"billion laughs\" document), at {}",
                             at(&mark)
                         ),
                         "repeat values without aliases of aliases, or use fewer aliases",
+                        &mark,
                     ));
                 }
             }
@@ -490,7 +623,7 @@ fn yaml(text: &str) -> Result<(), (String, &'static str)> {
 pub fn folder_name(folder: &str, id: &Identity, findings: &mut Findings) {
     let expected = format!("{}-{}", id.name, id.version);
     if folder != expected {
-        findings.warn(
+        findings.add(Rule::FolderName,
             ".",
             None,
             format!("the folder is named {folder:?}, not {expected:?}; the archive's top folder keeps the name {folder:?}"),
@@ -501,7 +634,7 @@ pub fn folder_name(folder: &str, id: &Identity, findings: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use super::{normalize, yaml};
+    use super::{normalize, untemplated, yaml};
 
     #[test]
     fn normalize_keeps_paths_inside_the_folder() {
@@ -514,16 +647,42 @@ mod tests {
 
     #[test]
     fn yaml_aliases_count_per_document() {
-        assert_eq!(yaml("a: &x 1\nb: *x\n---\na: &x 2\nb: *x\n"), Ok(()));
-        let (problem, _) = yaml("a: &x 1\n---\nb: *x\n").unwrap_err();
+        assert!(yaml("a: &x 1\nb: *x\n---\na: &x 2\nb: *x\n").is_ok());
+        let problem = yaml("a: &x 1\n---\nb: *x\n").unwrap_err();
         assert_eq!(
-            problem,
+            problem.message,
             "has an alias to an anchor of an earlier document, at line 3, column 4"
         );
-        let (problem, _) = yaml("a: *y\n").unwrap_err();
+        assert_eq!(problem.at, (3, 4));
+        let problem = yaml("a: *y\n").unwrap_err();
         assert!(
-            problem.starts_with("is not valid YAML at line 1, column 4"),
-            "{problem}"
+            problem
+                .message
+                .starts_with("is not valid YAML at line 1, column 4"),
+            "{}",
+            problem.message
         );
+    }
+
+    /// Forms of Palette's macros and Go templates as they stand in values files: none is broken
+    /// YAML once its actions are taken out, and line numbers stay where they were.
+    #[test]
+    fn template_actions_are_not_broken_yaml() {
+        for text in [
+            "name: {{ .spectro.system.cluster.name }}\n",
+            "name: \"{{ .spectro.system.cluster.name }}\"\n",
+            "url: https://{{ .spectro.system.cluster.uid }}.example.com/x\n",
+            "pack:\n  namespace: {{ .spectro.pack.kubernetes.namespace | default \"kube\" }}\n",
+            "a:\n{{- if .Values.enabled }}\n  b: 1\n{{- end }}\n",
+            "cidr: {{ index .spectro.pack \"cni-calico\" \"podCIDR\" }}\n",
+            "token: {{ .spectro.system.cluster.token | b64enc | quote }}\n",
+        ] {
+            let rendered = untemplated(text);
+            assert!(yaml(&rendered).is_ok(), "{text:?} → {rendered:?}");
+            assert_eq!(rendered.lines().count(), text.lines().count());
+        }
+        // A genuine mistake next to an action is still found, on its own line.
+        let problem = yaml(&untemplated("a: {{ .x }}\nb: [1, 2\n")).unwrap_err();
+        assert_eq!(problem.at.0, 3, "{}", problem.message);
     }
 }

@@ -18,6 +18,7 @@
 
 use super::Identity;
 use super::findings::Findings;
+use super::rules::Rule;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, Metadata, OpenOptions};
@@ -99,7 +100,8 @@ impl Entry {
         }
         let mib = limit >> 20;
         if bytes.len() as u64 > limit {
-            findings.error(
+            findings.add(
+                Rule::FileUnreadable,
                 &self.path,
                 None,
                 format!("is larger than {mib} MiB ({limit} bytes), the limit for this file"),
@@ -109,7 +111,8 @@ impl Entry {
         }
         String::from_utf8(bytes)
             .map_err(|err| {
-                findings.error(
+                findings.add(
+                    Rule::FileUnreadable,
                     &self.path,
                     None,
                     format!("is not UTF-8 text: {}", err.utf8_error()),
@@ -125,7 +128,8 @@ fn changed() -> io::Error {
 }
 
 fn unreadable(findings: &mut Findings, rel: &str, err: impl std::fmt::Display) {
-    findings.error(
+    findings.add(
+        Rule::FileUnreadable,
         rel,
         None,
         format!("cannot be read: {err}"),
@@ -216,7 +220,8 @@ impl<'a> Walk<'a> {
             .enumerate()
         {
             if let Err(err) = builder.add_line(Some(from.clone()), line) {
-                findings.error(
+                findings.add(
+                    Rule::PackignorePattern,
                     IGNORE_FILE,
                     Some(&format!("line {}", i + 1)),
                     format!("cannot be read as a gitignore pattern: {err}"),
@@ -248,7 +253,8 @@ impl<'a> Walk<'a> {
                 self.dirs.insert(FileId::of(&meta));
                 self.visit(self.root, "", findings);
             }
-            Err(err) => findings.error(
+            Err(err) => findings.add(
+                Rule::FolderSize,
                 ".",
                 None,
                 format!("cannot be read: {err}"),
@@ -265,7 +271,8 @@ impl<'a> Walk<'a> {
         let mut children = match listed {
             Ok(children) if children.len() > MAX_ENTRIES => {
                 self.cut_short = true;
-                findings.error(
+                findings.add(
+                    Rule::FolderSize,
                     shown,
                     None,
                     format!("holds more than {MAX_ENTRIES} entries; no pack folder is that large"),
@@ -275,7 +282,8 @@ impl<'a> Walk<'a> {
             }
             Ok(children) => children,
             Err(err) => {
-                findings.error(
+                findings.add(
+                    Rule::FolderSize,
                     shown,
                     None,
                     format!("cannot list directory: {err}"),
@@ -295,7 +303,8 @@ impl<'a> Walk<'a> {
             }
             let name = child.file_name();
             let Some(name) = name.to_str() else {
-                findings.error(
+                findings.add(
+                    Rule::SpecialFile,
                     &format!("{prefix}{}", name.to_string_lossy()),
                     None,
                     "file name is not valid UTF-8".to_string(),
@@ -346,7 +355,7 @@ impl<'a> Walk<'a> {
                 } else {
                     &inside
                 };
-                findings.error(
+                findings.add(Rule::Link,
                     rel,
                     None,
                     format!(
@@ -364,7 +373,8 @@ impl<'a> Walk<'a> {
             (path.to_path_buf(), meta)
         };
         if !meta.is_file() {
-            findings.error(
+            findings.add(
+                Rule::SpecialFile,
                 rel,
                 None,
                 "is not a regular file or directory (socket, pipe or device)".to_string(),
@@ -413,7 +423,8 @@ impl<'a> Walk<'a> {
 
     fn visit_dir(&mut self, path: &Path, rel: String, meta: &Metadata, findings: &mut Findings) {
         if !self.dirs.insert(FileId::of(meta)) {
-            findings.error(
+            findings.add(
+                Rule::Link,
                 &rel,
                 None,
                 "is a folder that is already in the pack under another path (mounted twice)"
@@ -443,7 +454,8 @@ impl<'a> Walk<'a> {
     fn push(&mut self, entry: Entry, findings: &mut Findings) {
         if self.entries.len() == MAX_ENTRIES {
             self.cut_short = true;
-            findings.error(
+            findings.add(
+                Rule::FolderSize,
                 ".",
                 None,
                 format!("holds more than {MAX_ENTRIES} files and folders; no pack is that large"),
@@ -468,7 +480,8 @@ impl<'a> Walk<'a> {
         let real = match fs::canonicalize(path) {
             Ok(real) => real,
             Err(err) => {
-                findings.error(
+                findings.add(
+                    Rule::Link,
                     rel,
                     None,
                     format!("is a symlink to {target:?} that cannot be followed: {err}"),
@@ -478,7 +491,7 @@ impl<'a> Walk<'a> {
             }
         };
         let Ok(inside) = real.strip_prefix(self.root).map(Path::to_path_buf) else {
-            findings.error(
+            findings.add(Rule::Link,
                 rel,
                 None,
                 format!("is a symlink to {target:?}, outside the pack folder ({})", real.display()),

@@ -158,7 +158,7 @@ mod tests {
         let entries = Walk::new(&root, &mut findings)
             .run(None, &mut findings)
             .unwrap();
-        assert!(findings.0.is_empty(), "{:?}", findings.0);
+        assert!(findings.list.is_empty(), "{:?}", findings.list);
         let folder = Folder {
             id: Identity::parse("hello:1.0.0").unwrap(),
             name: "hello-1.0.0".to_string(),

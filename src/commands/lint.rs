@@ -1,0 +1,258 @@
+//! `packpub lint [PACK]...`: every rule `pack` and `push` apply (the same code, no second copy),
+//! on several packs, without building anything; findings for people, for scripts (`--json`),
+//! for GitHub code scanning (SARIF 2.1.0) or as GitHub Actions workflow commands.
+
+use crate::cli::{LintArgs, LintFormat, LocalInput};
+use crate::exit::{Code, Failure};
+use crate::output::Output;
+use crate::pack::findings::{Finding, Severity};
+use crate::pack::rules::Rule;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::io::IsTerminal;
+
+#[derive(Serialize)]
+struct Linted {
+    path: String,
+    errors: usize,
+    warnings: usize,
+    findings: Vec<Finding>,
+}
+
+pub fn run(args: &LintArgs, out: &Output) -> anyhow::Result<()> {
+    let format = args.format.unwrap_or_else(|| {
+        if out.json() {
+            LintFormat::Json
+        } else if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+            && !std::io::stdout().is_terminal()
+        {
+            LintFormat::Github
+        } else {
+            LintFormat::Human
+        }
+    });
+    let limits = args.read.limits();
+    let mut linted = Vec::new();
+    for input in &args.packs {
+        let findings = crate::pack::lint(input, args.build.profile, limits)?;
+        linted.push(Linted {
+            path: shown(input),
+            errors: findings.count(Severity::Error),
+            warnings: findings.count(Severity::Warning),
+            findings: findings.list,
+        });
+    }
+    let errors: usize = linted.iter().map(|l| l.errors).sum();
+    let warnings: usize = linted.iter().map(|l| l.warnings).sum();
+    match format {
+        LintFormat::Human => {
+            for pack in &linted {
+                for finding in &pack.findings {
+                    let text = finding.to_string();
+                    let rest = text.strip_prefix(finding.file.as_str()).unwrap_or(&text);
+                    let line = format!("{}{rest}", artifact(&pack.path, &finding.file));
+                    match finding.severity {
+                        Severity::Error => out.error(&line),
+                        Severity::Warning => out.warn(&line),
+                    }
+                }
+            }
+        }
+        LintFormat::Json => out.print_json(&json!({
+            "packs": linted,
+            "errors": errors,
+            "warnings": warnings,
+        })),
+        LintFormat::Sarif => println!("{}", sarif(&linted)),
+        LintFormat::Github => {
+            for pack in &linted {
+                for finding in &pack.findings {
+                    println!("{}", workflow_command(&pack.path, finding));
+                }
+            }
+        }
+    }
+    let blocking = errors + if args.build.strict { warnings } else { 0 };
+    let summary = format!(
+        "{} pack(s): {errors} error(s), {warnings} warning(s){}",
+        linted.len(),
+        if args.build.strict && warnings > 0 {
+            " (--strict counts warnings as errors)"
+        } else {
+            ""
+        }
+    );
+    if blocking > 0 {
+        return Err(Failure::err(Code::InvalidPack, summary));
+    }
+    out.success(&summary, &[]);
+    Ok(())
+}
+
+/// The pack as the user named it, for paths in findings.
+fn shown(input: &LocalInput) -> String {
+    input
+        .path()
+        .display()
+        .to_string()
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// SARIF 2.1.0: one run, every rule described once, a result per finding located in its file.
+fn sarif(linted: &[Linted]) -> Value {
+    let level = |severity: Severity| match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let rules: Vec<Value> = Rule::ALL
+        .iter()
+        .map(|rule| {
+            json!({
+                "id": rule.id(),
+                "shortDescription": {"text": rule.reason()},
+                "defaultConfiguration": {"level": level(rule.severity(Default::default()))},
+            })
+        })
+        .collect();
+    let results: Vec<Value> = linted
+        .iter()
+        .flat_map(|pack| {
+            pack.findings.iter().map(move |finding| {
+                let mut region = serde_json::Map::new();
+                if let Some(line) = finding.line {
+                    region.insert("startLine".into(), line.into());
+                    if let Some(column) = finding.column {
+                        region.insert("startColumn".into(), column.into());
+                    }
+                }
+                let mut location = json!({
+                    "artifactLocation": {"uri": artifact(&pack.path, &finding.file)},
+                });
+                if !region.is_empty() {
+                    location["region"] = Value::Object(region);
+                }
+                json!({
+                    "ruleId": finding.rule,
+                    "level": level(finding.severity),
+                    "message": {"text": message(finding)},
+                    "locations": [{"physicalLocation": location}],
+                })
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "packpub",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/packpub/packpub#rules",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    })
+}
+
+/// The finding's file as a relative URI from where lint ran.
+fn artifact(pack: &str, file: &str) -> String {
+    if file == "." {
+        pack.to_string()
+    } else {
+        format!("{pack}/{file}")
+    }
+}
+
+/// What is wrong, the field it is in, and the fix, in one sentence pair.
+fn message(finding: &Finding) -> String {
+    let field = finding
+        .field
+        .as_deref()
+        .map(|f| format!("{f}: "))
+        .unwrap_or_default();
+    format!("{field}{}. Fix: {}", finding.message, finding.fix)
+}
+
+/// A GitHub Actions workflow command (`::error file=…,line=…,col=…,title=PP012::…`), escaped
+/// as the runner reads them, so no finding can inject a command of its own.
+fn workflow_command(pack: &str, finding: &Finding) -> String {
+    let data = |text: &str| {
+        text.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let property = |text: &str| data(text).replace(':', "%3A").replace(',', "%2C");
+    let mut properties = vec![format!("file={}", property(&artifact(pack, &finding.file)))];
+    if let Some(line) = finding.line {
+        properties.push(format!("line={line}"));
+        if let Some(column) = finding.column {
+            properties.push(format!("col={column}"));
+        }
+    }
+    properties.push(format!("title={}", property(finding.rule)));
+    let command = match finding.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    format!(
+        "::{command} {}::{}",
+        properties.join(","),
+        data(&message(finding))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(message: &str) -> Finding {
+        Finding {
+            severity: Severity::Error,
+            rule: "PP020",
+            file: "values.yaml".into(),
+            line: Some(3),
+            column: Some(4),
+            field: None,
+            message: message.into(),
+            fix: "fix it".into(),
+        }
+    }
+
+    #[test]
+    fn workflow_commands_cannot_be_injected() {
+        let command = workflow_command("packs/a,b", &finding("bad\n::error::pwned 100%"));
+        assert_eq!(
+            command,
+            "::error file=packs/a%2Cb/values.yaml,line=3,col=4,title=PP020::bad%0A::error::pwned 100%25. Fix: fix it"
+        );
+        assert_eq!(command.lines().count(), 1);
+    }
+
+    #[test]
+    fn sarif_names_rules_and_locates_results() {
+        let doc = sarif(&[Linted {
+            path: "hello-1.0.0".into(),
+            errors: 1,
+            warnings: 0,
+            findings: vec![finding("is not valid YAML")],
+        }]);
+        assert_eq!(doc["version"], "2.1.0");
+        let run = &doc["runs"][0];
+        assert_eq!(
+            run["tool"]["driver"]["rules"].as_array().unwrap().len(),
+            Rule::ALL.len()
+        );
+        let result = &run["results"][0];
+        assert_eq!(result["ruleId"], "PP020");
+        assert_eq!(result["level"], "error");
+        let location = &result["locations"][0]["physicalLocation"];
+        assert_eq!(
+            location["artifactLocation"]["uri"],
+            "hello-1.0.0/values.yaml"
+        );
+        assert_eq!(location["region"]["startLine"], 3);
+        assert_eq!(location["region"]["startColumn"], 4);
+    }
+}

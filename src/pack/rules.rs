@@ -1,0 +1,239 @@
+//! Every validation rule, with a stable id, its severity in each profile and why it exists: the
+//! one list `pack`, `push`, `verify` and `lint` report against, and the README's rule table
+//! (a test keeps the two the same). Ids never change meaning; a retired rule's id is not reused.
+
+use super::findings::Severity;
+use serde::Serialize;
+
+/// Which rule set applies: Palette's own (`default`: reports no error on a pack Palette
+/// accepts), or pack-central's CI, which also rejects what Palette tolerates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    #[default]
+    Default,
+    PackCentral,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    FileUnreadable,
+    SpecialFile,
+    Link,
+    FolderSize,
+    PackignorePattern,
+    PackJsonUnreadable,
+    RequiredField,
+    PackName,
+    PackVersion,
+    Layer,
+    VersionStyle,
+    CloudTypes,
+    Constraints,
+    ReferencedFile,
+    FolderName,
+    ValuesYaml,
+    Logo,
+    Readme,
+    ArchiveName,
+    Images,
+}
+
+impl Rule {
+    pub const ALL: &'static [Rule] = &[
+        Rule::FileUnreadable,
+        Rule::SpecialFile,
+        Rule::Link,
+        Rule::FolderSize,
+        Rule::PackignorePattern,
+        Rule::PackJsonUnreadable,
+        Rule::RequiredField,
+        Rule::PackName,
+        Rule::PackVersion,
+        Rule::Layer,
+        Rule::VersionStyle,
+        Rule::CloudTypes,
+        Rule::Constraints,
+        Rule::ReferencedFile,
+        Rule::FolderName,
+        Rule::ValuesYaml,
+        Rule::Logo,
+        Rule::Readme,
+        Rule::ArchiveName,
+        Rule::Images,
+    ];
+
+    /// The id, severity under the default profile, whether pack-central makes it an error, and
+    /// the reason.
+    fn facts(self) -> (&'static str, Severity, bool, &'static str) {
+        use Severity::{Error, Warning};
+        match self {
+            Rule::FileUnreadable => (
+                "PP001",
+                Error,
+                false,
+                "a file that cannot be read (or is not UTF-8 where text is needed, or is over its size limit) cannot be packed",
+            ),
+            Rule::SpecialFile => (
+                "PP002",
+                Error,
+                false,
+                "sockets, pipes, devices and names that are not UTF-8 cannot travel in a portable archive",
+            ),
+            Rule::Link => (
+                "PP003",
+                Error,
+                false,
+                "a link outside the folder, a broken one, or a folder reached twice would pack what the author did not mean",
+            ),
+            Rule::FolderSize => (
+                "PP004",
+                Error,
+                false,
+                "a folder that cannot be listed, or that holds over 100,000 entries, is not a pack",
+            ),
+            Rule::PackignorePattern => (
+                "PP005",
+                Error,
+                false,
+                "a .packignore line that is not a gitignore pattern would silently pack what it meant to leave out",
+            ),
+            Rule::PackJsonUnreadable => (
+                "PP010",
+                Error,
+                false,
+                "pack.json is the pack's identity: it must exist, be a JSON object and stay under 1 MiB",
+            ),
+            Rule::RequiredField => (
+                "PP011",
+                Error,
+                false,
+                "Palette needs name, version, displayName and layer as non-empty strings",
+            ),
+            Rule::PackName => (
+                "PP012",
+                Error,
+                false,
+                "the name becomes an OCI repository component: lower case, digits, separators",
+            ),
+            Rule::PackVersion => ("PP013", Error, false, "the version becomes the OCI tag"),
+            Rule::Layer => (
+                "PP014",
+                Error,
+                false,
+                "Palette places a pack in a profile by its layer",
+            ),
+            Rule::VersionStyle => (
+                "PP015",
+                Warning,
+                true,
+                "pack-central rejects a leading 'v'; a version that is not semver orders unpredictably in Palette",
+            ),
+            Rule::CloudTypes => (
+                "PP016",
+                Warning,
+                true,
+                "Palette offers a pack only for the cloud types it names",
+            ),
+            Rule::Constraints => (
+                "PP017",
+                Warning,
+                true,
+                "Palette ignores constraints it cannot read, so the pack's dependencies go unchecked",
+            ),
+            Rule::ReferencedFile => (
+                "PP018",
+                Error,
+                false,
+                "a chart, manifest or role that pack.json names must be inside the archive",
+            ),
+            Rule::FolderName => (
+                "PP019",
+                Warning,
+                false,
+                "the folder's name becomes the archive's top folder; <name>-<version> is the convention",
+            ),
+            Rule::ValuesYaml => (
+                "PP020",
+                Error,
+                false,
+                "values.yaml is mandatory (it may be empty) and must be YAML Palette can read, without alias bombs",
+            ),
+            Rule::Logo => (
+                "PP021",
+                Warning,
+                true,
+                "Palette shows logo.png in the pack list; pack-central requires it",
+            ),
+            Rule::Readme => (
+                "PP022",
+                Warning,
+                true,
+                "Palette shows README.md as the pack's documentation; pack-central requires it",
+            ),
+            Rule::ArchiveName => (
+                "PP023",
+                Error,
+                false,
+                "an archive must be what `pack` makes: named <name>-<version>.tar.gz after its pack.json, holding <folder>/pack.json and values.yaml",
+            ),
+            Rule::Images => (
+                "PP024",
+                Warning,
+                true,
+                "pack.content.images lists the images an add-on pulls, for air-gapped installs; pack-central requires it for layers other than os and k8s",
+            ),
+        }
+    }
+
+    pub fn id(self) -> &'static str {
+        self.facts().0
+    }
+
+    pub fn severity(self, profile: Profile) -> Severity {
+        let (_, severity, pack_central, _) = self.facts();
+        match profile {
+            Profile::PackCentral if pack_central => Severity::Error,
+            _ => severity,
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        self.facts().3
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_every_rule_is_listed() {
+        let mut ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), Rule::ALL.len());
+        assert!(ids.iter().all(|id| id.len() == 5 && id.starts_with("PP")));
+    }
+
+    /// The README's rule table names every rule with its id, severity and reason.
+    #[test]
+    fn the_readme_lists_every_rule() {
+        let readme = include_str!("../../README.md");
+        for rule in Rule::ALL {
+            let pack_central = rule.severity(Profile::PackCentral) == Severity::Error
+                && rule.severity(Profile::Default) == Severity::Warning;
+            let row = format!(
+                "| {} | {} | {} | {} |",
+                rule.id(),
+                match rule.severity(Profile::Default) {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                },
+                if pack_central { "error" } else { "same" },
+                rule.reason()
+            );
+            assert!(readme.contains(&row), "README lacks the row:\n{row}");
+        }
+    }
+}
