@@ -192,3 +192,38 @@ fn sarif_and_github_outputs_locate_each_finding() {
         github.stdout
     );
 }
+
+/// kubeManifests files are Go templates in Palette: a templated file is never broken YAML,
+/// while a document without apiVersion or kind, or real broken YAML, is an error.
+#[test]
+fn manifests_are_kubernetes_objects_templates_aside() {
+    let tmp = TempDir::new().unwrap();
+    let dir = example_in(tmp.path(), "hello-1.0.0");
+    let manifest = dir.join("manifests/hello.yaml");
+    fs::write(
+        &manifest,
+        "{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name | default \"hello\" }}\n  namespace: {{ .spectro.system.cluster.name }}\ndata:\n  replicas: {{ .Values.replicas }}\n{{- end }}\n---\n# only a comment\n",
+    )
+    .unwrap();
+    run(&["lint", dir.to_str().unwrap(), "--strict"]).expect(0);
+
+    fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: ConfigMap\n---\nmetadata:\n  name: x\n",
+    )
+    .unwrap();
+    let missing = run(&["lint", dir.to_str().unwrap()]).expect(3);
+    assert!(
+        missing.stderr.contains("manifests/hello.yaml: document 2: is not a Kubernetes object: it has no apiVersion and kind"),
+        "{}",
+        missing.stderr
+    );
+    assert!(missing.stderr.contains("[PP025]"), "{}", missing.stderr);
+
+    fs::write(&manifest, "apiVersion: v1\nkind: [ConfigMap\n").unwrap();
+    let broken = run(&["lint", dir.to_str().unwrap(), "--json"]).expect(3);
+    let finding = &broken.json()["packs"][0]["findings"][0];
+    assert_eq!(finding["rule"], "PP025");
+    assert_eq!(finding["file"], "manifests/hello.yaml");
+    assert_eq!(finding["line"], 3);
+}

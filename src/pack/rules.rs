@@ -37,6 +37,7 @@ pub enum Rule {
     Readme,
     ArchiveName,
     Images,
+    Manifest,
 }
 
 impl Rule {
@@ -61,6 +62,7 @@ impl Rule {
         Rule::Readme,
         Rule::ArchiveName,
         Rule::Images,
+        Rule::Manifest,
     ];
 
     /// The id, severity under the default profile, whether pack-central makes it an error, and
@@ -182,6 +184,12 @@ impl Rule {
                 Warning,
                 true,
                 "pack.content.images lists the images an add-on pulls, for air-gapped installs; pack-central requires it for layers other than os and k8s",
+            ),
+            Rule::Manifest => (
+                "PP025",
+                Error,
+                false,
+                "Palette applies every document of a kubeManifests file as a Kubernetes object: it must be YAML (template actions aside) with apiVersion and kind",
             ),
         }
     }

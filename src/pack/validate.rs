@@ -369,7 +369,13 @@ pub fn referenced_files(
                     format!("{path:?} points outside the pack folder"),
                     "use a path relative to the pack folder, without '..' or a leading '/'",
                 ),
-                Some(rel) if packed.contains(rel.as_str()) => {}
+                Some(rel) if packed.contains(rel.as_str()) => {
+                    if field == "kubeManifests"
+                        && let Some(entry) = entries.iter().find(|e| e.path == rel)
+                    {
+                        manifest_file(entry, findings);
+                    }
+                }
                 Some(rel) if root.join(&rel).exists() => findings.add(
                     Rule::ReferencedFile,
                     PACK_JSON,
@@ -385,6 +391,51 @@ pub fn referenced_files(
                     "add the file or correct the path",
                 ),
             }
+        }
+    }
+}
+
+/// A `kubeManifests` file: YAML (Palette's template actions aside) whose every non-empty
+/// document is a Kubernetes object, with `apiVersion` and `kind`.
+fn manifest_file(entry: &Entry, findings: &mut Findings) {
+    if !matches!(entry.kind, Kind::File { .. }) {
+        return;
+    }
+    let Some(text) = entry.read_text(YAML_LIMIT, findings) else {
+        return;
+    };
+    let text = untemplated(&text);
+    if let Err(problem) = yaml(&text) {
+        findings.add_at(
+            Rule::Manifest,
+            &entry.path,
+            Some(problem.at),
+            None,
+            problem.message,
+            problem.fix,
+        );
+        return;
+    }
+    let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap_or_default();
+    for (i, doc) in docs.iter().enumerate() {
+        if doc.is_null() {
+            continue;
+        }
+        let missing: Vec<&str> = ["apiVersion", "kind"]
+            .into_iter()
+            .filter(|key| doc[*key].is_badvalue() || doc[*key].is_null())
+            .collect();
+        if !missing.is_empty() {
+            findings.add(
+                Rule::Manifest,
+                &entry.path,
+                Some(&format!("document {}", i + 1)),
+                format!(
+                    "is not a Kubernetes object: it has no {}",
+                    missing.join(" and ")
+                ),
+                "give every document apiVersion and kind (Palette applies each as an object)",
+            );
         }
     }
 }
