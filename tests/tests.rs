@@ -10,6 +10,7 @@ mod hostile_archives;
 mod hostile_folders;
 mod hostile_registry;
 mod lint;
+mod lint_macros;
 mod login;
 mod pack;
 mod palette_standin;
