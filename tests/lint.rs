@@ -227,3 +227,62 @@ fn manifests_are_kubernetes_objects_templates_aside() {
     assert_eq!(finding["file"], "manifests/hello.yaml");
     assert_eq!(finding["line"], 3);
 }
+
+/// Findings of one lint run, as (rule, field) pairs.
+fn rules_and_fields(dir: &Path) -> Vec<(String, String)> {
+    let linted = run(&["lint", dir.to_str().unwrap(), "--json"]);
+    let doc = linted.json();
+    doc["packs"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["field"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn schema_presets_and_duplicate_keys_are_checked_against_values_yaml() {
+    let tmp = TempDir::new().unwrap();
+    let dir = example_in(tmp.path(), "hello-1.0.0");
+    fs::write(
+        dir.join("values.yaml"),
+        "# spectrocloud.com/enabled-presets: Size:small,Size:large,Extra:missing\npack:\n  namespace: hello\n  content:\n    images:\n      - image: nginx:1.27\nmanifests:\n  hello:\n    replicas: 1\n    replicas: 2\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("schema.yaml"),
+        "manifests.hello.replicas:\n  schema: '{{ required | format \"${number}\" | hints \"how many\" }}'\nmanifests.hello.colour:\n  schema: '{{ required }}'\npack.namespace:\n  schema: '{{ format \"${email}\" }}'\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("presets.yaml"),
+        "presets:\n  - name: small\n    displayName: Small\n    group: Size\n    remove: [\"manifests.hello.replicas\"]\n    add: |\n      manifests:\n        hello:\n          replicas: 1\n  - name: large\n    displayName: Large\n    group: Size\n    remove: [\"manifests.hello.nothing\"]\n    add: \"a: [1\"\n  - name: small\n    group: Other\n",
+    )
+    .unwrap();
+    let mut found = rules_and_fields(&dir);
+    found.sort();
+    let expected: Vec<(String, String)> = [
+        ("PP026", "manifests.hello.replicas"),
+        ("PP027", "manifests.hello.colour"),
+        ("PP027", "pack.namespace.schema"),
+        ("PP028", "enabled-presets"),
+        ("PP028", "enabled-presets"),
+        ("PP028", "presets[1].add"),
+        ("PP028", "presets[1].remove"),
+        ("PP028", "presets[2].displayName"),
+        ("PP028", "presets[2].name"),
+    ]
+    .iter()
+    .map(|(r, f)| (r.to_string(), f.to_string()))
+    .collect();
+    assert_eq!(found, expected);
+
+    // All warnings: Palette takes the pack; --strict does not.
+    run(&["lint", dir.to_str().unwrap()]).expect(0);
+    run(&["lint", dir.to_str().unwrap(), "--strict"]).expect(3);
+}

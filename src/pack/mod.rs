@@ -9,6 +9,7 @@ mod model;
 pub mod read;
 pub mod rules;
 mod validate;
+mod values;
 mod walk;
 pub mod write;
 

@@ -38,6 +38,9 @@ pub enum Rule {
     ArchiveName,
     Images,
     Manifest,
+    DuplicateKey,
+    Schema,
+    Presets,
 }
 
 impl Rule {
@@ -63,6 +66,9 @@ impl Rule {
         Rule::ArchiveName,
         Rule::Images,
         Rule::Manifest,
+        Rule::DuplicateKey,
+        Rule::Schema,
+        Rule::Presets,
     ];
 
     /// The id, severity under the default profile, whether pack-central makes it an error, and
@@ -190,6 +196,24 @@ impl Rule {
                 Error,
                 false,
                 "Palette applies every document of a kubeManifests file as a Kubernetes object: it must be YAML (template actions aside) with apiVersion and kind",
+            ),
+            Rule::DuplicateKey => (
+                "PP026",
+                Warning,
+                false,
+                "a key written twice in one mapping of values.yaml: readers keep one of the two values, silently",
+            ),
+            Rule::Schema => (
+                "PP027",
+                Warning,
+                false,
+                "schema.yaml constrains values in Palette's UI: each key must be a value path of values.yaml, each template use only required, readonly, format (documented kinds) and hints",
+            ),
+            Rule::Presets => (
+                "PP028",
+                Warning,
+                false,
+                "presets.yaml entries need a unique name, displayName and group, paths values.yaml has, and YAML to add; the enabled-presets header names defined presets, one per group",
             ),
         }
     }

@@ -475,8 +475,8 @@ pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Fin
             "create values.yaml (an empty file is fine)",
         ),
         Some(entry) => {
-            if let Some(text) = entry.read_text(YAML_LIMIT, findings) {
-                let text = untemplated(&text);
+            if let Some(raw) = entry.read_text(YAML_LIMIT, findings) {
+                let text = untemplated(&raw);
                 match yaml(&text) {
                     Err(problem) => findings.add_at(
                         Rule::ValuesYaml,
@@ -486,7 +486,11 @@ pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Fin
                         problem.message,
                         problem.fix,
                     ),
-                    Ok(()) => images(&text, layer, findings),
+                    Ok(()) => {
+                        images(&text, layer, findings);
+                        let read = |e: &Entry, f: &mut Findings| e.read_text(YAML_LIMIT, f);
+                        super::values::check(&raw, &text, entries, &read, findings);
+                    }
                 }
             }
         }
@@ -517,12 +521,10 @@ fn images(text: &str, layer: Option<&str>, findings: &mut Findings) {
     if matches!(layer, Some("os" | "k8s") | None) {
         return;
     }
-    let docs = yaml_rust2::YamlLoader::load_from_str(text).unwrap_or_default();
-    let listed = docs.first().is_some_and(|doc| {
-        doc["pack"]["content"]["images"]
-            .as_vec()
-            .is_some_and(|images| !images.is_empty())
-    });
+    let doc = super::values::tree(text);
+    let listed = doc["pack"]["content"]["images"]
+        .as_vec()
+        .is_some_and(|images| !images.is_empty());
     if !listed {
         findings.add(
             Rule::Images,
@@ -538,11 +540,11 @@ fn images(text: &str, layer: Option<&str>, findings: &mut Findings) {
 
 /// Why a YAML file cannot be read, where, and the fix.
 #[derive(Debug)]
-struct YamlProblem {
-    message: String,
-    fix: &'static str,
+pub(super) struct YamlProblem {
+    pub message: String,
+    pub fix: &'static str,
     /// Line and column, 1-based.
-    at: (u64, u64),
+    pub at: (u64, u64),
 }
 
 /// `text` with Palette's template actions (`{{ .spectro.system.* }}`, `{{ .Values.x }}`, Sprig
@@ -550,7 +552,7 @@ struct YamlProblem {
 /// broken YAML: a line that is only actions (`{{- if … }}`, `{{ end }}`) becomes empty, and an
 /// action inside a line becomes the plain word `x`. Line numbers stay those of the file. This
 /// checks what holds without rendering; it does not render.
-fn untemplated(text: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn untemplated(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.contains("{{") {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -588,7 +590,7 @@ fn untemplated(text: &str) -> std::borrow::Cow<'_, str> {
 /// loader would copy every alias's node, and recurse once per level): nesting is bounded by
 /// [`YAML_MAX_DEPTH`] and what the aliases stand for by [`YAML_ALIAS_NODES`]. The problem, when
 /// there is one, is returned with its position and its fix.
-fn yaml(text: &str) -> Result<(), YamlProblem> {
+pub(super) fn yaml(text: &str) -> Result<(), YamlProblem> {
     let at = |mark: &Marker| format!("line {}, column {}", mark.line(), mark.col() + 1);
     let problem = |message: String, fix: &'static str, mark: &Marker| YamlProblem {
         message,

@@ -1,0 +1,491 @@
+//! values.yaml and the files that describe it to Palette's UI: duplicate keys, `schema.yaml`
+//! (per-value constraints), `presets.yaml` (named bundles of changes) and the
+//! `# spectrocloud.com/enabled-presets:` header. Formats from Spectro's docs
+//! (`pack-constraints.md`) and pack-central's packs; pack-central's CI checks none of them, so
+//! every finding here is a warning unless Palette would refuse the file.
+//!
+//! Every file is first checked by [`super::validate`]'s bounded YAML reader, so the trees
+//! loaded here are bounded too.
+
+use super::findings::Findings;
+use super::rules::Rule;
+use super::walk::{Entry, Kind};
+use std::collections::{HashMap, HashSet};
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::Yaml;
+
+pub const SCHEMA_YAML: &str = "schema.yaml";
+pub const PRESETS_YAML: &str = "presets.yaml";
+const PRESETS_HEADER: &str = "# spectrocloud.com/enabled-presets:";
+/// The `format` kinds Palette documents for schema.yaml.
+const FORMATS: &[&str] = &[
+    "string", "number", "boolean", "password", "list", "ipv4", "version",
+];
+/// The functions a schema.yaml template may use.
+const SCHEMA_FUNCTIONS: &[&str] = &["required", "readonly", "format", "hints"];
+
+/// Checks values.yaml (`raw` as written, `text` with template actions taken out, both known to
+/// be bounded YAML) and, when the pack has them, schema.yaml and presets.yaml against it.
+pub fn check(
+    raw: &str,
+    text: &str,
+    entries: &[Entry],
+    read: &dyn Fn(&Entry, &mut Findings) -> Option<String>,
+    findings: &mut Findings,
+) {
+    duplicate_keys(text, findings);
+    let values = tree(text);
+    let file = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e.path == name && matches!(e.kind, Kind::File { .. }))
+    };
+    if let Some(entry) = file(SCHEMA_YAML)
+        && let Some(doc) = load(entry, read, findings)
+    {
+        schema(&doc, &values, findings);
+    }
+    let presets = match file(PRESETS_YAML) {
+        Some(entry) => load(entry, read, findings).map(|doc| presets(&doc, &values, findings)),
+        None => Some(Vec::new()),
+    };
+    if let Some(presets) = presets {
+        enabled_presets(raw, &presets, findings);
+    }
+}
+
+/// A describing file as a YAML tree, or its problem reported.
+fn load(
+    entry: &Entry,
+    read: &dyn Fn(&Entry, &mut Findings) -> Option<String>,
+    findings: &mut Findings,
+) -> Option<Yaml> {
+    let text = read(entry, findings)?;
+    // schema.yaml's values are templates Palette reads as such; elsewhere, actions are
+    // rendered away as in values.yaml.
+    let text = if entry.path == SCHEMA_YAML {
+        std::borrow::Cow::Borrowed(text.as_str())
+    } else {
+        super::validate::untemplated(&text)
+    };
+    if let Err(problem) = super::validate::yaml(&text) {
+        findings.add_at(
+            rule_of(&entry.path),
+            &entry.path,
+            Some(problem.at),
+            None,
+            problem.message,
+            problem.fix,
+        );
+        return None;
+    }
+    Some(tree(&text))
+}
+
+/// The first document of `text` as a tree of mappings, sequences and scalars (as strings),
+/// read as readers that tolerate duplicate keys read it (the last one wins); aliases are not
+/// expanded. `text` has passed the bounded YAML check, so the tree is bounded too.
+pub(super) fn tree(text: &str) -> Yaml {
+    enum Open {
+        Seq(Vec<Yaml>),
+        Map(yaml_rust2::yaml::Hash, Option<Yaml>),
+    }
+    fn place(open: &mut [Open], node: Yaml) -> Option<Yaml> {
+        match open.last_mut() {
+            None => Some(node),
+            Some(Open::Seq(items)) => {
+                items.push(node);
+                None
+            }
+            Some(Open::Map(map, key)) => {
+                match key.take() {
+                    None => *key = Some(node),
+                    Some(k) => {
+                        map.insert(k, node);
+                    }
+                }
+                None
+            }
+        }
+    }
+    let mut parser = Parser::new_from_str(text);
+    let mut open: Vec<Open> = Vec::new();
+    while let Ok((event, _)) = parser.next_token() {
+        let done = match event {
+            Event::StreamEnd | Event::DocumentEnd => return Yaml::Null,
+            Event::Scalar(value, ..) => place(&mut open, Yaml::String(value)),
+            Event::Alias(_) => place(&mut open, Yaml::Null),
+            Event::SequenceStart(..) => {
+                open.push(Open::Seq(Vec::new()));
+                None
+            }
+            Event::MappingStart(..) => {
+                open.push(Open::Map(yaml_rust2::yaml::Hash::new(), None));
+                None
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let node = match open.pop() {
+                    Some(Open::Seq(items)) => Yaml::Array(items),
+                    Some(Open::Map(map, _)) => Yaml::Hash(map),
+                    None => Yaml::Null,
+                };
+                place(&mut open, node)
+            }
+            _ => None,
+        };
+        if let Some(document) = done {
+            return document;
+        }
+    }
+    Yaml::Null
+}
+
+fn rule_of(file: &str) -> Rule {
+    if file == SCHEMA_YAML {
+        Rule::Schema
+    } else {
+        Rule::Presets
+    }
+}
+
+/// Keys written twice in one mapping: YAML readers keep one of them, silently.
+fn duplicate_keys(text: &str, findings: &mut Findings) {
+    // Per open collection: for a mapping, its keys so far (with their lines) and whether the
+    // next scalar is a key.
+    enum Open {
+        Seq,
+        Map {
+            keys: HashMap<String, usize>,
+            key_next: bool,
+        },
+    }
+    let mut open: Vec<Open> = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut parser = Parser::new_from_str(text);
+    // After a value completes, the parent mapping expects a key again.
+    let value_done = |open: &mut Vec<Open>, path: &mut Vec<String>| {
+        if let Some(Open::Map { key_next, .. }) = open.last_mut() {
+            *key_next = true;
+            path.pop();
+        }
+    };
+    while let Ok((event, mark)) = parser.next_token() {
+        match event {
+            Event::StreamEnd => return,
+            Event::Scalar(value, ..) => {
+                match open.last_mut() {
+                    Some(Open::Map { keys, key_next }) if *key_next => {
+                        *key_next = false;
+                        let line = mark.line();
+                        if let Some(first) = keys.insert(value.clone(), line) {
+                            let at = path
+                                .iter()
+                                .chain([&value])
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(".");
+                            findings.add_at(
+                            Rule::DuplicateKey,
+                            super::validate::VALUES_YAML,
+                            Some((line as u64, mark.col() as u64 + 1)),
+                            Some(&at),
+                            format!("is written twice, on lines {first} and {line}; only one is kept"),
+                            "keep one of them",
+                        );
+                        }
+                        path.push(value);
+                    }
+                    _ => value_done(&mut open, &mut path),
+                }
+            }
+            Event::Alias(_) => value_done(&mut open, &mut path),
+            Event::MappingStart(..) => {
+                if let Some(Open::Map { key_next: true, .. }) = open.last() {
+                    // A complex key: not a name to compare.
+                    path.push("?".into());
+                    if let Some(Open::Map { key_next, .. }) = open.last_mut() {
+                        *key_next = false;
+                    }
+                }
+                open.push(Open::Map {
+                    keys: HashMap::new(),
+                    key_next: true,
+                });
+            }
+            Event::SequenceStart(..) => open.push(Open::Seq),
+            Event::MappingEnd | Event::SequenceEnd => {
+                open.pop();
+                value_done(&mut open, &mut path);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether the dotted `path` names a value in `values`.
+fn has_path(values: &Yaml, path: &str) -> bool {
+    let mut node = values;
+    for part in path.split('.') {
+        match node {
+            Yaml::Hash(map) => match map.get(&Yaml::String(part.to_string())) {
+                Some(next) => node = next,
+                None => return false,
+            },
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// schema.yaml: `<value path>: {schema: '{{ required | format "${number}" | hints "…" }}'}`.
+fn schema(doc: &Yaml, values: &Yaml, findings: &mut Findings) {
+    let Yaml::Hash(entries) = doc else {
+        if !doc.is_null() {
+            findings.add(
+                Rule::Schema,
+                SCHEMA_YAML,
+                None,
+                "must be a mapping of value paths to their schema".into(),
+                "write `charts.name.key: {schema: '{{ required }}'}` entries",
+            );
+        }
+        return;
+    };
+    for (key, spec) in entries {
+        let Some(path) = key.as_str() else { continue };
+        if !has_path(values, path) {
+            findings.add(
+                Rule::Schema,
+                SCHEMA_YAML,
+                Some(path),
+                "names a value that values.yaml does not have".into(),
+                "correct the path, or add the value to values.yaml",
+            );
+        }
+        let Some(template) = spec["schema"].as_str() else {
+            findings.add(
+                Rule::Schema,
+                SCHEMA_YAML,
+                Some(path),
+                "has no `schema` string".into(),
+                "set schema: '{{ required | format \"${string}\" }}'",
+            );
+            continue;
+        };
+        if let Err(why) = schema_template(template) {
+            findings.add(
+                Rule::Schema,
+                SCHEMA_YAML,
+                Some(&format!("{path}.schema")),
+                why,
+                &format!(
+                    "use only {} with format kinds {}",
+                    SCHEMA_FUNCTIONS.join(", "),
+                    FORMATS.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// Checks one `schema` template: `{{ fn [arg] | fn [arg] ... }}`.
+fn schema_template(template: &str) -> Result<(), String> {
+    let inner = template
+        .trim()
+        .strip_prefix("{{")
+        .and_then(|t| t.strip_suffix("}}"))
+        .ok_or_else(|| format!("{template:?} is not one {{{{ … }}}} template"))?;
+    for part in inner.split('|') {
+        let part = part.trim();
+        let (function, argument) = part.split_once(' ').unwrap_or((part, ""));
+        if !SCHEMA_FUNCTIONS.contains(&function) {
+            return Err(format!(
+                "uses {function:?}, which Palette's schema does not know"
+            ));
+        }
+        if function == "format" {
+            let kind = argument
+                .trim()
+                .trim_matches('"')
+                .trim_start_matches("${")
+                .trim_end_matches('}');
+            let name = kind
+                .split([':', '[', '/'])
+                .next()
+                .unwrap_or_default();
+            if !FORMATS.contains(&name) {
+                return Err(format!(
+                    "asks for the format {name:?}, which Palette does not know"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// presets.yaml: `presets: [{name, displayName, group, remove: [paths], add: "<yaml>"}]`; the
+/// `group:name` pairs it defines.
+fn presets(doc: &Yaml, values: &Yaml, findings: &mut Findings) -> Vec<(String, String)> {
+    let mut defined = Vec::new();
+    let Some(list) = doc["presets"].as_vec() else {
+        findings.add(
+            Rule::Presets,
+            PRESETS_YAML,
+            Some("presets"),
+            "is missing or not a list".into(),
+            "write presets: [{name, displayName, group, ...}]",
+        );
+        return defined;
+    };
+    let mut names = HashSet::new();
+    for (i, preset) in list.iter().enumerate() {
+        let at = format!("presets[{i}]");
+        let field = |key: &str| preset[key].as_str().filter(|s| !s.is_empty());
+        for key in ["name", "displayName", "group"] {
+            if field(key).is_none() {
+                findings.add(
+                    Rule::Presets,
+                    PRESETS_YAML,
+                    Some(&format!("{at}.{key}")),
+                    "is missing or empty".into(),
+                    &format!("give every preset a {key}"),
+                );
+            }
+        }
+        if let Some(name) = field("name")
+            && !names.insert(name.to_string())
+        {
+            findings.add(
+                Rule::Presets,
+                PRESETS_YAML,
+                Some(&format!("{at}.name")),
+                format!("{name:?} names another preset already"),
+                "give every preset a name of its own",
+            );
+        }
+        for path in preset["remove"]
+            .as_vec()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            if let Some(path) = path.as_str()
+                && !has_path(values, path)
+            {
+                findings.add(
+                    Rule::Presets,
+                    PRESETS_YAML,
+                    Some(&format!("{at}.remove")),
+                    format!("removes {path:?}, which values.yaml does not have"),
+                    "correct the path",
+                );
+            }
+        }
+        if let Some(add) = preset["add"].as_str()
+            && let Err(problem) = super::validate::yaml(&super::validate::untemplated(add))
+        {
+            findings.add(
+                Rule::Presets,
+                PRESETS_YAML,
+                Some(&format!("{at}.add")),
+                problem.message,
+                problem.fix,
+            );
+        }
+        if let (Some(group), Some(name)) = (field("group"), field("name")) {
+            defined.push((group.to_string(), name.to_string()));
+        }
+    }
+    defined
+}
+
+/// The first-line header `# spectrocloud.com/enabled-presets: Group:name,...` names presets
+/// that exist, one per group at most.
+fn enabled_presets(raw: &str, defined: &[(String, String)], findings: &mut Findings) {
+    let Some(list) = raw
+        .lines()
+        .next()
+        .and_then(|line| line.trim().strip_prefix(PRESETS_HEADER))
+    else {
+        return;
+    };
+    let mut groups = HashSet::new();
+    for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (group, name) = pair.split_once(':').unwrap_or(("", pair));
+        let known = defined.iter().any(|(g, n)| g == group && n == name);
+        if !known {
+            findings.add_at(
+                Rule::Presets,
+                super::validate::VALUES_YAML,
+                Some((1, 1)),
+                Some("enabled-presets"),
+                format!("enables {pair:?}, which presets.yaml does not define"),
+                "name a preset as Group:name from presets.yaml",
+            );
+        } else if !groups.insert(group.to_string()) {
+            findings.add_at(
+                Rule::Presets,
+                super::validate::VALUES_YAML,
+                Some((1, 1)),
+                Some("enabled-presets"),
+                format!("enables a second preset of group {group:?} ({name})"),
+                "enable one preset per group",
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn findings_of(run: impl FnOnce(&mut Findings)) -> Vec<(String, Option<u64>)> {
+        let mut findings = Findings::default();
+        run(&mut findings);
+        findings
+            .list
+            .into_iter()
+            .map(|f| (f.field.unwrap_or_default(), f.line))
+            .collect()
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_with_both_lines() {
+        let text = "a:\n  b: 1\n  c: 2\n  b: 3\nd:\n  - x: 1\n    x: 2\ne: 1\n";
+        let found = findings_of(|f| duplicate_keys(text, f));
+        assert_eq!(found, [("a.b".into(), Some(4)), ("d.x".into(), Some(7))]);
+        assert!(findings_of(|f| duplicate_keys("a: {b: 1}\nb: [1, 1]\n", f)).is_empty());
+    }
+
+    #[test]
+    fn schema_templates_use_documented_functions_and_formats() {
+        for good in [
+            "{{ required }}",
+            "{{ required | format \"${number}\" }}",
+            "{{ readonly | hints \"read only\" }}",
+            "{{ format \"${list:[a,b]}\" }}",
+            "{{ format \"${version:/^1\\..*/}\" }}",
+            "{{ format \"${ipv4}\" }}",
+        ] {
+            assert_eq!(schema_template(good), Ok(()), "{good}");
+        }
+        assert!(
+            schema_template("{{ optional }}")
+                .unwrap_err()
+                .contains("optional")
+        );
+        assert!(
+            schema_template("{{ format \"${email}\" }}")
+                .unwrap_err()
+                .contains("email")
+        );
+        assert!(schema_template("required").is_err());
+    }
+
+    #[test]
+    fn value_paths_resolve_through_mappings() {
+        let values = tree("charts:\n  x:\n    a: 1\n    a: 2\n");
+        assert!(has_path(&values, "charts.x.a"));
+        assert!(!has_path(&values, "charts.x.b"));
+        assert!(!has_path(&values, "charts.x.a.b"));
+    }
+}
