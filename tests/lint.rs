@@ -165,6 +165,7 @@ fn sarif_and_github_outputs_locate_each_finding() {
         format!("{}/values.yaml", bad.display())
     );
     assert_eq!(location["region"]["startLine"], 3);
+    valid_sarif(&sarif.stdout);
 
     // GitHub Actions: chosen by itself when GITHUB_ACTIONS=true and stdout is a pipe.
     let github = Run::of(
@@ -285,4 +286,29 @@ fn schema_presets_and_duplicate_keys_are_checked_against_values_yaml() {
     // All warnings: Palette takes the pack; --strict does not.
     run(&["lint", dir.to_str().unwrap()]).expect(0);
     run(&["lint", dir.to_str().unwrap(), "--strict"]).expect(3);
+}
+
+/// Validates `document` against tests/fixtures' SARIF 2.1.0 schema (its required parts) with
+/// PyPI's `jsonschema`, in the venv tests/run.sh sets up.
+fn valid_sarif(document: &str) {
+    let tmp = TempDir::new().unwrap();
+    let path = tmp.path().join("lint.sarif");
+    fs::write(&path, document).unwrap();
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sarif-2.1.0-required.schema.json");
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        jsonschema.Draft7Validator.check_schema(schema)\n\
+        jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker()).validate(json.load(open(sys.argv[2])))\n";
+    let checked = std::process::Command::new(oras_python())
+        .args(["-c", script])
+        .arg(&schema)
+        .arg(&path)
+        .output()
+        .expect("the test venv's python (tests/run.sh creates it)");
+    assert!(
+        checked.status.success(),
+        "not valid SARIF 2.1.0:\n{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
 }

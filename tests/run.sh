@@ -51,11 +51,13 @@ if ! grep -qs 'registry\.packpub\.test' /etc/hosts; then
   fi
 fi
 
-# The ORAS Python SDK, a second peer, in a venv of its own (PyPI `oras`).
+# The ORAS Python SDK, a second peer, in a venv of its own (PyPI `oras`), and PyPI's
+# `jsonschema`.
 venv=target/test-venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import oras" 2>/dev/null; then
+# jsonschema validates `lint --format sarif` against tests/fixtures' SARIF 2.1.0 schema.
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import oras, jsonschema" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check oras
+  "$venv/bin/pip" install --quiet --disable-pip-version-check oras jsonschema
 fi
 
 if cargo nextest --version >/dev/null 2>&1; then
