@@ -318,6 +318,18 @@ fn unknown_cloud_types_warn() {
         set("cloudType", json!("venus")),
         &["cloudType: \"venus\" is not a known cloud type"],
     );
+    // pack-central's schema has `custom` for cloudTypes only.
+    warned(
+        "hello-1.0.0",
+        set("cloudType", json!("custom")),
+        &["cloudType: \"custom\" is not a known cloud type"],
+    );
+    let (run, _) = pack_with(
+        "hello-1.0.0",
+        set("cloudTypes", json!(["custom", "edge-native"])),
+        &["--strict"],
+    );
+    run.expect(0);
 }
 
 #[test]
@@ -342,8 +354,10 @@ fn constraints_off_schema_warn() {
             {"packName": "", "layer": "network", "type": "must", "maxVersion": 4}
         ],
         "resources": [
-            {"type": "cpu", "minLimit": 2000, "components": [{"scheduleType": "all"}]},
-            {"type": "gpu", "minLimit": "lots", "components": [{}]}
+            {"type": "cpu", "minLimit": 2000, "components": [
+                {"scheduleType": "all"}, {"scheduleType": "master"}, {"scheduleType": "control-plane"}
+            ]},
+            {"type": "gpu", "minLimit": "lots", "components": [{}, {"scheduleType": "leader"}]}
         ]
     });
     let (run, _) = pack_with("hello-1.0.0", set("constraints", constraints.clone()), &[]);
@@ -356,6 +370,7 @@ fn constraints_off_schema_warn() {
         "constraints.resources[1].type",
         "constraints.resources[1].minLimit",
         "constraints.resources[1].components[0].scheduleType",
+        "constraints.resources[1].components[1].scheduleType",
     ] {
         assert!(
             run.stderr.contains(&format!("pack.json: {field}:")),

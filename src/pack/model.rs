@@ -28,6 +28,7 @@ pub const CLOUD_TYPES: &[&str] = &[
 
 pub const DEPENDENCY_TYPES: &[&str] = &["required", "optional", "notSupported", "upgrade"];
 pub const RESOURCE_TYPES: &[&str] = &["cpu", "memory", "diskSize"];
+pub const SCHEDULE_TYPES: &[&str] = &["all", "master", "control-plane", "worker"];
 
 /// A pack name that is a valid OCI repository path component:
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.

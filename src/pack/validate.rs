@@ -194,18 +194,23 @@ fn version_warnings(version: &str, findings: &mut Findings) {
     }
 }
 
+/// `cloudTypes` (and the older singular `cloudType`) against pack-central's schema: the
+/// singular form's list has no `custom`.
 fn cloud_types(doc: &Map<String, Value>, findings: &mut Findings) {
-    let fix = format!("use values from: {}", model::CLOUD_TYPES.join(", "));
     for field in ["cloudTypes", "cloudType"] {
+        let allowed: Vec<&str> = model::CLOUD_TYPES
+            .iter()
+            .copied()
+            .filter(|t| field == "cloudTypes" || *t != "custom")
+            .collect();
+        let fix = format!("use values from: {}", allowed.join(", "));
         let values: Vec<&Value> = match doc.get(field) {
             None => continue,
             Some(Value::Array(items)) => items.iter().collect(),
             Some(single) => vec![single],
         };
         for value in values {
-            let known = value
-                .as_str()
-                .is_some_and(|v| model::CLOUD_TYPES.contains(&v));
+            let known = value.as_str().is_some_and(|v| allowed.contains(&v));
             if !known {
                 findings.add(
                     Rule::CloudTypes,
@@ -300,12 +305,21 @@ fn constraints(doc: &Map<String, Value>, findings: &mut Findings) {
             .map(Vec::as_slice)
             .unwrap_or_default();
         for (j, component) in components.iter().enumerate() {
-            let ok = component.get("scheduleType").is_some_and(Value::is_string);
+            // pack-central's schema says `master`, Spectro's docs `control-plane`: both are
+            // taken, as Palette takes both.
+            let ok = component
+                .get("scheduleType")
+                .and_then(Value::as_str)
+                .is_some_and(|t| model::SCHEDULE_TYPES.contains(&t));
             check(
                 format!("constraints.resources[{i}].components[{j}].scheduleType"),
                 ok,
-                "must be a string",
-                "set \"scheduleType\"",
+                "is missing or unknown",
+                &format!(
+                    "use one of: {} (`master` as pack-central's schema writes it, \
+                     `control-plane` as Spectro's docs do)",
+                    model::SCHEDULE_TYPES.join(", ")
+                ),
             );
         }
     }
