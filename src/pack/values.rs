@@ -11,8 +11,8 @@ use super::findings::Findings;
 use super::rules::Rule;
 use super::walk::{Entry, Kind};
 use std::collections::{HashMap, HashSet};
-use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::Yaml;
+use yaml_rust2::parser::{Event, Parser};
 
 pub const SCHEMA_YAML: &str = "schema.yaml";
 pub const PRESETS_YAML: &str = "presets.yaml";
@@ -309,10 +309,7 @@ fn schema_template(template: &str) -> Result<(), String> {
                 .trim_matches('"')
                 .trim_start_matches("${")
                 .trim_end_matches('}');
-            let name = kind
-                .split([':', '[', '/'])
-                .next()
-                .unwrap_or_default();
+            let name = kind.split([':', '[', '/']).next().unwrap_or_default();
             if !FORMATS.contains(&name) {
                 return Err(format!(
                     "asks for the format {name:?}, which Palette does not know"
