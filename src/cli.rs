@@ -68,6 +68,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Check pack folders (or archives) against every rule, without building anything
     Lint(LintArgs),
+    /// Scaffold a pack folder from a Helm chart (.tgz or chart folder) or Kubernetes manifests
+    Init(InitArgs),
 }
 
 /// A pack on this machine: a folder holding pack.json, or a `<name>-<version>.tar.gz` made by
@@ -453,6 +455,44 @@ pub struct PullArgs {
     pub extract: bool,
     #[command(flatten)]
     pub read: ReadArgs,
+}
+
+/// `init`: what to scaffold from, and the pack's identity where the source does not give it.
+#[derive(Debug, Args)]
+// `--version` is the pack's here, not packpub's (`packpub --version` still prints that).
+#[command(
+    disable_version_flag = true,
+    group(clap::ArgGroup::new("source").required(true).args(["chart", "manifests"]))
+)]
+pub struct InitArgs {
+    /// A Helm chart: a chart archive (.tgz) or a chart folder (holds Chart.yaml)
+    #[arg(long, value_name = "PATH")]
+    pub chart: Option<PathBuf>,
+    /// Kubernetes manifests: YAML files, or folders whose *.yaml and *.yml files are taken
+    #[arg(long, value_name = "FILE_OR_DIR", num_args = 1.., requires_all = ["name", "version"])]
+    pub manifests: Vec<PathBuf>,
+    /// Folder to create <name>-<version>/ in (created when missing)
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    pub output: PathBuf,
+    /// The pack's name (default: the chart's name)
+    #[arg(long, value_parser = crate::pack::PackName::parse)]
+    pub name: Option<crate::pack::PackName>,
+    /// The pack's version (default: the chart's version)
+    #[arg(long, value_parser = crate::pack::PackVersion::parse)]
+    pub version: Option<crate::pack::PackVersion>,
+    /// The pack's layer
+    #[arg(long, default_value = "addon", value_parser = ["kernel", "os", "k8s", "cni", "csi", "addon"])]
+    pub layer: String,
+    /// The namespace the pack deploys into (default: the chart's name, or the pack's)
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// Replace an existing <name>-<version>/ folder
+    #[arg(long)]
+    pub force: bool,
+    /// The time stamped on the entries of a chart folder's archive (reproducible-builds.org);
+    /// default: 1980-01-01
+    #[arg(long, env = "SOURCE_DATE_EPOCH", value_name = "SECONDS", value_parser = parse_epoch)]
+    pub source_date_epoch: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod harness_smoke;
 mod hostile_archives;
 mod hostile_folders;
 mod hostile_registry;
+mod init;
 mod lint;
 mod lint_macros;
 mod login;

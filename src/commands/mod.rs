@@ -1,6 +1,7 @@
 //! One file per verb; each takes its parsed arguments and the shared [`Output`]. What several
 //! verbs share (opening a target as a [`Store`], the tokio runtime) lives here once.
 
+mod init;
 mod lint;
 mod login;
 mod logout;
@@ -30,6 +31,7 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
         Command::Pull(args) => pull::run(&args, out),
         Command::Sync(args) => sync::run(&args, out),
         Command::Lint(args) => lint::run(&args, out),
+        Command::Init(args) => init::run(&args, out),
     }
 }
 

@@ -4,6 +4,7 @@
 //! Below it: the model ([`model`]), validation ([`validate`], [`findings`]), the file listing
 //! ([`walk`]), writing the reproducible archive ([`write`]) and reading archives back ([`read`]).
 
+pub mod chart;
 pub mod findings;
 mod model;
 pub mod read;
