@@ -481,7 +481,7 @@ pub struct InitArgs {
     #[arg(long, value_parser = crate::pack::PackVersion::parse)]
     pub version: Option<crate::pack::PackVersion>,
     /// The pack's layer
-    #[arg(long, default_value = "addon", value_parser = ["kernel", "os", "k8s", "cni", "csi", "addon"])]
+    #[arg(long, default_value = "addon", value_parser = clap::builder::PossibleValuesParser::new(crate::pack::LAYERS))]
     pub layer: String,
     /// The namespace the pack deploys into (default: the chart's name, or the pack's)
     #[arg(long)]

@@ -312,3 +312,100 @@ fn valid_sarif(document: &str) {
         String::from_utf8_lossy(&checked.stderr)
     );
 }
+
+/// A pack carrying chart `demo` 0.1.0 (default values: image.tag, resources.limits, extra {}),
+/// with `values` as its values.yaml.
+fn chart_pack(tmp: &Path, values: &str) -> PathBuf {
+    let dir = example_in(tmp, "hello-1.0.0");
+    let chart = tmp.join("chart-src");
+    fs::create_dir_all(chart.join("demo/templates")).unwrap();
+    fs::write(
+        chart.join("demo/Chart.yaml"),
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    fs::write(
+        chart.join("demo/values.yaml"),
+        "image:\n  tag: \"1.0\"\nresources:\n  limits: {}\nextra: {}\n",
+    )
+    .unwrap();
+    fs::write(chart.join("demo/templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
+    fs::create_dir_all(dir.join("charts")).unwrap();
+    let status = std::process::Command::new("tar")
+        .args([
+            "-czf",
+            dir.join("charts/demo-0.1.0.tgz").to_str().unwrap(),
+            "-C",
+        ])
+        .arg(&chart)
+        .arg("demo")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    edit_pack_json(&dir, |doc| {
+        doc["charts"] = serde_json::json!(["charts/demo-0.1.0.tgz"])
+    });
+    fs::write(dir.join("values.yaml"), values).unwrap();
+    dir
+}
+
+const IMAGES: &str = "pack:\n  namespace: demo\n  content:\n    images:\n      - image: demo:1.0\n";
+
+#[test]
+fn charts_are_readable_and_wired_under_their_chart_name() {
+    let tmp = TempDir::new().unwrap();
+    // Wired right, with a free-form key under `extra: {}` and cpu under limits.
+    let good = chart_pack(
+        &tmp.path().join("good"),
+        &format!(
+            "{IMAGES}charts:\n  demo:\n    image:\n      tag: \"1.1\"\n    resources:\n      limits:\n        cpu: 500m\n    extra:\n      anything: 1\n"
+        ),
+    );
+    run(&[
+        "lint",
+        good.to_str().unwrap(),
+        "--strict",
+        "--profile",
+        "pack-central",
+    ])
+    .expect(0);
+
+    // Under another key: Palette ignores it (warning; pack-central error).
+    let wrong = chart_pack(
+        &tmp.path().join("wrong"),
+        &format!("{IMAGES}charts:\n  demo-chart:\n    image:\n      tag: \"1.1\"\n"),
+    );
+    assert_eq!(
+        rules_and_fields(&wrong),
+        [("PP030".to_string(), "charts.demo".to_string())]
+    );
+    let linted = run(&["lint", wrong.to_str().unwrap(), "--profile", "pack-central"]).expect(3);
+    assert!(
+        linted.stderr.contains("silently ignored"),
+        "{}",
+        linted.stderr
+    );
+
+    // Keys the chart does not have.
+    let typo = chart_pack(
+        &tmp.path().join("typo"),
+        &format!("{IMAGES}charts:\n  demo:\n    image:\n      tga: \"1.1\"\n    replicas: 3\n"),
+    );
+    let mut found = rules_and_fields(&typo);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("PP031".to_string(), "charts.demo.image.tga".to_string()),
+            ("PP031".to_string(), "charts.demo.replicas".to_string())
+        ]
+    );
+    run(&["lint", typo.to_str().unwrap()]).expect(0);
+
+    // Not a chart: refused, exit 3.
+    fs::write(typo.join("charts/demo-0.1.0.tgz"), b"not a gzip").unwrap();
+    let broken = run(&["lint", typo.to_str().unwrap(), "--json"]).expect(3);
+    let finding = &broken.json()["packs"][0]["findings"][0];
+    assert_eq!(finding["rule"], "PP029");
+    assert_eq!(finding["file"], "charts/demo-0.1.0.tgz");
+}

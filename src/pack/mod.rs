@@ -15,7 +15,7 @@ mod walk;
 pub mod write;
 
 pub use findings::{Finding, Findings, Severity};
-pub use model::{Identity, PackName, PackVersion, component_problem};
+pub use model::{Identity, LAYERS, PackName, PackVersion, component_problem};
 
 use crate::cli::{BuildArgs, LocalInput};
 use crate::digest::Digest;
@@ -234,6 +234,7 @@ fn inspect(dir: &Path, profile: Profile) -> anyhow::Result<(Option<Folder>, Find
     validate::standard_files(&entries, layer, &mut findings);
     let folder = manifest.map(|(id, doc)| {
         validate::referenced_files(&doc, &root, &entries, &mut findings);
+        validate::charts(&doc, &root, &entries, &mut findings);
         validate::folder_name(&name, &id, &mut findings);
         Folder { id, name, entries }
     });

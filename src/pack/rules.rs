@@ -41,6 +41,9 @@ pub enum Rule {
     DuplicateKey,
     Schema,
     Presets,
+    Chart,
+    ChartValues,
+    ChartUnknownKey,
 }
 
 impl Rule {
@@ -69,6 +72,9 @@ impl Rule {
         Rule::DuplicateKey,
         Rule::Schema,
         Rule::Presets,
+        Rule::Chart,
+        Rule::ChartValues,
+        Rule::ChartUnknownKey,
     ];
 
     /// The id, severity under the default profile, whether pack-central makes it an error, and
@@ -214,6 +220,24 @@ impl Rule {
                 Warning,
                 false,
                 "presets.yaml entries need a unique name, displayName and group, paths values.yaml has, and YAML to add; the enabled-presets header names defined presets, one per group",
+            ),
+            Rule::Chart => (
+                "PP029",
+                Error,
+                false,
+                "every charts entry must be a Helm chart archive Palette can install: a gzip tar with <dir>/Chart.yaml holding name and version, nothing unsafe in it",
+            ),
+            Rule::ChartValues => (
+                "PP030",
+                Warning,
+                true,
+                "Palette passes a chart only the values under charts.<Chart.yaml name> (a mapping; pack-central's CI also wants it non-empty): values elsewhere are silently ignored",
+            ),
+            Rule::ChartUnknownKey => (
+                "PP031",
+                Warning,
+                false,
+                "a key under charts.<name> that the chart's own values.yaml does not have is ignored by the chart (free-form {} and [] defaults, and cpu/memory under limits, are allowed)",
             ),
         }
     }

@@ -409,6 +409,89 @@ pub fn referenced_files(
     }
 }
 
+/// The Helm charts pack.json names: each a readable chart archive, wired into values.yaml
+/// where Palette reads chart values, `charts.<Chart.yaml name>`, with no key the chart does
+/// not have.
+pub fn charts(doc: &Map<String, Value>, root: &Path, entries: &[Entry], findings: &mut Findings) {
+    let Some(list) = doc.get("charts").and_then(Value::as_array) else {
+        return;
+    };
+    let values = entries
+        .iter()
+        .find(|e| e.path == VALUES_YAML && matches!(e.kind, Kind::File { .. }))
+        .and_then(|e| e.read_text(YAML_LIMIT, &mut Findings::new(findings.profile)))
+        .map(|text| super::values::tree(&untemplated(&text)))
+        .unwrap_or(yaml_rust2::Yaml::Null);
+    for (i, item) in list.iter().enumerate() {
+        let Some(rel) = item.as_str().and_then(normalize) else {
+            continue;
+        };
+        if !entries
+            .iter()
+            .any(|e| e.path == rel && matches!(e.kind, Kind::File { .. }))
+        {
+            continue;
+        }
+        let chart = match super::chart::read_chart(&root.join(&rel)) {
+            Ok(chart) => chart,
+            Err(err) => {
+                let why = crate::exit::failure_of(&err)
+                    .map_or_else(|| err.to_string(), |f| f.message.clone());
+                findings.add(
+                    Rule::Chart,
+                    &rel,
+                    None,
+                    format!("is not a chart Palette can install: {why}"),
+                    "replace it with the chart archive `helm package` makes",
+                );
+                continue;
+            }
+        };
+        let key = format!("charts.{}", chart.name);
+        let wired = &values["charts"][chart.name.as_str()];
+        let empty = match wired {
+            yaml_rust2::Yaml::Hash(map) => map.is_empty(),
+            _ => true,
+        };
+        let strict = findings.profile == super::rules::Profile::PackCentral;
+        if !matches!(wired, yaml_rust2::Yaml::Hash(_)) || (strict && empty) {
+            findings.add(
+                Rule::ChartValues,
+                VALUES_YAML,
+                Some(&key),
+                format!(
+                    "is {} for chart {rel} (charts[{i}]); Palette passes the chart only the values under {key}, so values anywhere else are silently ignored",
+                    if matches!(wired, yaml_rust2::Yaml::Hash(_)) { "empty" } else { "not a mapping" }
+                ),
+                &format!("put the chart's values under {key}: (the chart's own values.yaml is a start)"),
+            );
+            continue;
+        }
+        let defaults = chart
+            .values_yaml
+            .as_deref()
+            .map(super::values::tree)
+            .unwrap_or(yaml_rust2::Yaml::Null);
+        let mut unknown = Vec::new();
+        super::values::unknown_keys(wired, &defaults, &key, &mut unknown);
+        for path in unknown.iter().take(MAX_UNKNOWN_KEYS) {
+            findings.add(
+                Rule::ChartUnknownKey,
+                VALUES_YAML,
+                Some(path),
+                format!(
+                    "is not a value of chart {} {}: the chart ignores it",
+                    chart.name, chart.version
+                ),
+                "check the spelling against the chart's values.yaml, or remove it",
+            );
+        }
+    }
+}
+
+/// Reported per chart at most: past this, a values file is for another chart altogether.
+const MAX_UNKNOWN_KEYS: usize = 50;
+
 /// A `kubeManifests` file: YAML (Palette's template actions aside) whose every non-empty
 /// document is a Kubernetes object, with `apiVersion` and `kind`.
 fn manifest_file(entry: &Entry, findings: &mut Findings) {

@@ -222,6 +222,28 @@ fn duplicate_keys(text: &str, findings: &mut Findings) {
     }
 }
 
+/// The paths under `pack` (values.yaml's `charts.<name>`, at `at`) that the chart's default
+/// values do not have: below a key whose default is an empty `{}` or `[]` anything goes (the
+/// chart takes free-form values there), `cpu` and `memory` are taken under any `limits`, and
+/// sequences are not looked into.
+pub(super) fn unknown_keys(pack: &Yaml, chart: &Yaml, at: &str, unknown: &mut Vec<String>) {
+    let (Yaml::Hash(pack), Yaml::Hash(chart)) = (pack, chart) else {
+        return;
+    };
+    let under_limits = at.rsplit('.').next() == Some("limits");
+    for (key, value) in pack {
+        let Some(name) = key.as_str() else { continue };
+        let path = format!("{at}.{name}");
+        match chart.get(key) {
+            None if under_limits && (name == "cpu" || name == "memory") => {}
+            None => unknown.push(path),
+            Some(Yaml::Hash(default)) if default.is_empty() => {}
+            Some(Yaml::Array(default)) if default.is_empty() => {}
+            Some(default) => unknown_keys(value, default, &path, unknown),
+        }
+    }
+}
+
 /// Whether the dotted `path` names a value in `values`.
 fn has_path(values: &Yaml, path: &str) -> bool {
     let mut node = values;
@@ -476,6 +498,24 @@ mod tests {
                 .contains("email")
         );
         assert!(schema_template("required").is_err());
+    }
+
+    #[test]
+    fn unknown_chart_keys_skip_free_form_values_and_limits() {
+        let chart = tree("image:\n  tag: 1\nextra: {}\nlist: []\nresources:\n  limits: {cpu: 1}\n");
+        let pack = tree(
+            "image:\n  tag: 2\n  tga: 3\nextra:\n  anything: 1\nlist:\n  a: 1\nresources:\n  limits:\n    memory: 1Gi\n    gpu: 1\nnew: 1\n",
+        );
+        let mut unknown = Vec::new();
+        unknown_keys(&pack, &chart, "charts.x", &mut unknown);
+        assert_eq!(
+            unknown,
+            [
+                "charts.x.image.tga",
+                "charts.x.resources.limits.gpu",
+                "charts.x.new"
+            ]
+        );
     }
 
     #[test]
