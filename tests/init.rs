@@ -171,6 +171,22 @@ fn a_chart_archive_becomes_a_pack() {
         fs::read(pack.join("charts/web-1.2.3.tgz")).unwrap(),
         fs::read(&tgz).unwrap()
     );
+    // It passes lint, pack-central's rules included, with the logo as its only finding.
+    let linted = crate::support::run(&["lint", s(&pack), "--json", "--profile", "pack-central"]);
+    let rules: Vec<String> = linted.json()["packs"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["rule"].as_str().unwrap(),
+                f["severity"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(rules, ["PP021 error"], "{}", linted.stdout);
+    crate::support::run(&["lint", s(&pack)]).expect(0);
 
     assert_eq!(
         pack_json(&pack),
