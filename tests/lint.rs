@@ -409,3 +409,13 @@ fn charts_are_readable_and_wired_under_their_chart_name() {
     assert_eq!(finding["rule"], "PP029");
     assert_eq!(finding["file"], "charts/demo-0.1.0.tgz");
 }
+
+#[test]
+fn a_version_that_is_not_semver_warns_in_every_profile() {
+    let tmp = TempDir::new().unwrap();
+    let dir = example_in(tmp.path(), "hello-1.0");
+    edit_pack_json(&dir, |doc| doc["version"] = "1.0".into());
+    let found = rules_and_fields(&dir);
+    assert_eq!(found, [("PP032".to_string(), "version".to_string())]);
+    run(&["lint", dir.to_str().unwrap(), "--profile", "pack-central"]).expect(0);
+}

@@ -44,6 +44,7 @@ pub enum Rule {
     Chart,
     ChartValues,
     ChartUnknownKey,
+    Semver,
 }
 
 impl Rule {
@@ -75,6 +76,7 @@ impl Rule {
         Rule::Chart,
         Rule::ChartValues,
         Rule::ChartUnknownKey,
+        Rule::Semver,
     ];
 
     /// The id, severity under the default profile, whether pack-central makes it an error, and
@@ -141,7 +143,7 @@ impl Rule {
                 "PP015",
                 Warning,
                 true,
-                "pack-central rejects a leading 'v'; a version that is not semver orders unpredictably in Palette",
+                "pack-central rejects a version with a leading 'v'",
             ),
             Rule::CloudTypes => (
                 "PP016",
@@ -238,6 +240,12 @@ impl Rule {
                 Warning,
                 false,
                 "a key under charts.<name> that the chart's own values.yaml does not have is ignored by the chart (free-form {} and [] defaults, and cpu/memory under limits, are allowed)",
+            ),
+            Rule::Semver => (
+                "PP032",
+                Warning,
+                false,
+                "a version that is not semver (MAJOR.MINOR.PATCH) orders unpredictably in Palette's version lists",
             ),
         }
     }

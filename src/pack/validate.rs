@@ -185,7 +185,7 @@ fn version_warnings(version: &str, findings: &mut Findings) {
         );
     } else if semver::Version::parse(version).is_err() {
         findings.add(
-            Rule::VersionStyle,
+            Rule::Semver,
             PACK_JSON,
             Some("version"),
             format!("{version:?} is not semantic versioning (MAJOR.MINOR.PATCH)"),
