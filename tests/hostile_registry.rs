@@ -390,19 +390,13 @@ fn registry_manifests_over_4_mib_are_refused_announced_or_not() {
     }
 }
 
-/// The `last=` of a listing request.
-fn last_of(seen: &Seen) -> Option<String> {
-    let query = seen.url.split_once('?').map_or("", |(_, q)| q);
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(name, _)| name == "last")
-        .map(|(_, value)| value.into_owned())
-}
-
 #[test]
 fn an_endless_link_stops_after_10000_pages() {
     let server = liar(|seen| {
         (seen.path() == TAGS).then(|| {
-            let n = last_of(seen).map_or(0, |last| last[1..].parse::<u64>().unwrap() + 1);
+            let n = seen
+                .query("last")
+                .map_or(0, |last| last[1..].parse::<u64>().unwrap() + 1);
             Reply::json(&json!({"name": "spectro-packs/archive/hello", "tags": [format!("v{n}")]}))
                 .header("Link", &format!(r#"<{TAGS}?n=100&last=v{n}>; rel="next""#))
         })

@@ -7,6 +7,7 @@
 //! throwaway self-signed certificate, so clients need `--insecure`) in front of one. Both stop
 //! on drop.
 
+pub use super::Seen;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -14,29 +15,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use tempfile::TempDir;
-
-/// One request as it arrived.
-#[derive(Debug, Clone)]
-pub struct Seen {
-    pub method: String,
-    /// Path and query.
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-}
-
-impl Seen {
-    /// The first header called `name`, in any case.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn path(&self) -> &str {
-        self.url.split('?').next().unwrap_or_default()
-    }
-}
 
 /// What a [`Server`] answers.
 pub struct Reply {
@@ -101,17 +79,10 @@ impl Server {
             thread::spawn({
                 let (server, seen) = (Arc::clone(&server), Arc::clone(&seen));
                 move || {
-                    while let Ok(request) = server.recv() {
-                        let request_seen = Seen {
-                            method: request.method().to_string(),
-                            url: request.url().to_string(),
-                            headers: request
-                                .headers()
-                                .iter()
-                                .map(|h| (h.field.to_string(), h.value.to_string()))
-                                .collect(),
-                        };
+                    while let Ok(mut request) = server.recv() {
+                        let mut request_seen = Seen::of(&mut request);
                         let reply = handler(&request_seen);
+                        request_seen.status = reply.status;
                         seen.lock().unwrap().push(request_seen);
                         let headers = reply
                             .headers

@@ -16,6 +16,59 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// One request as a test server (a hostile liar, the Palette stand-in) received it, and the
+/// status it was answered with.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    /// Path and query.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    /// The request body as text, up to 1 MiB (passwords of posted specs included).
+    pub body: String,
+    pub status: u16,
+}
+
+impl Seen {
+    /// Reads `request`'s line, headers and body (up to 1 MiB); the status is set once answered.
+    pub fn of(request: &mut tiny_http::Request) -> Self {
+        use std::io::Read;
+        let mut body = Vec::new();
+        let _ = request.as_reader().take(1 << 20).read_to_end(&mut body);
+        Self {
+            method: request.method().to_string(),
+            url: request.url().to_string(),
+            headers: request
+                .headers()
+                .iter()
+                .map(|h| (h.field.to_string(), h.value.to_string()))
+                .collect(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            status: 0,
+        }
+    }
+
+    /// The first header called `name`, in any case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn path(&self) -> &str {
+        self.url.split('?').next().unwrap_or_default()
+    }
+
+    /// The query parameter `name`, decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        let query = self.url.split_once('?')?.1;
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
 /// The bundled example pack.
 pub fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/examples/hello-1.0.0")

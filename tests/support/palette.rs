@@ -65,6 +65,7 @@
 //!   without a key.
 //! - Only `ApiKey` authenticates (no `Authorization` JWT).
 
+pub use super::Seen;
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -110,37 +111,6 @@ impl Default for Options {
             throttle_next: 0,
             force_restart_after: Duration::from_secs(3600),
         }
-    }
-}
-
-/// One request as it arrived, and the status it was answered with.
-#[derive(Debug, Clone)]
-pub struct Seen {
-    pub method: String,
-    /// Path and query.
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    /// The request body as text (passwords of posted specs included).
-    pub body: String,
-    pub status: u16,
-}
-
-impl Seen {
-    /// The first header called `name`, in any case.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn path(&self) -> &str {
-        self.url.split('?').next().unwrap_or_default()
-    }
-
-    /// The query parameter `name`, decoded.
-    pub fn query(&self, name: &str) -> Option<String> {
-        query_param(&self.url, name)
     }
 }
 
@@ -506,19 +476,7 @@ impl Reply {
 }
 
 fn serve(shared: &Arc<Shared>, mut request: tiny_http::Request) {
-    let mut body = Vec::new();
-    let _ = request.as_reader().take(1 << 20).read_to_end(&mut body);
-    let mut seen = Seen {
-        method: request.method().to_string(),
-        url: request.url().to_string(),
-        headers: request
-            .headers()
-            .iter()
-            .map(|h| (h.field.to_string(), h.value.to_string()))
-            .collect(),
-        body: String::from_utf8_lossy(&body).into_owned(),
-        status: 0,
-    };
+    let mut seen = Seen::of(&mut request);
     let reply = answer(shared, &seen);
     seen.status = reply.status;
     shared.lock().seen.push(seen);
@@ -1344,14 +1302,6 @@ fn challenge_params(text: &str) -> Vec<(String, String)> {
         rest = after.trim_start_matches(',').trim();
     }
     params
-}
-
-/// The query parameter `name` of `url`, decoded.
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 /// A path segment with `%XX` decoded.
