@@ -501,18 +501,20 @@ fn manifest_file(entry: &Entry, findings: &mut Findings) {
     let Some(text) = entry.read_text(YAML_LIMIT, findings) else {
         return;
     };
-    let text = untemplated(&text);
-    if let Err(problem) = yaml(&text) {
-        findings.add_at(
-            Rule::Manifest,
-            &entry.path,
-            Some(problem.at),
-            None,
-            problem.message,
-            problem.fix,
-        );
-        return;
-    }
+    let text = match checked_yaml(&text) {
+        Ok(text) => text,
+        Err(problem) => {
+            findings.add_at(
+                Rule::Manifest,
+                &entry.path,
+                Some(problem.at),
+                None,
+                problem.message,
+                problem.fix,
+            );
+            return;
+        }
+    };
     let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap_or_default();
     for (i, doc) in docs.iter().enumerate() {
         if doc.is_null() {
@@ -573,8 +575,7 @@ pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Fin
         ),
         Some(entry) => {
             if let Some(raw) = entry.read_text(YAML_LIMIT, findings) {
-                let text = untemplated(&raw);
-                match yaml(&text) {
+                match checked_yaml(&raw) {
                     Err(problem) => findings.add_at(
                         Rule::ValuesYaml,
                         VALUES_YAML,
@@ -583,7 +584,7 @@ pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Fin
                         problem.message,
                         problem.fix,
                     ),
-                    Ok(()) => {
+                    Ok(text) => {
                         images(&text, layer, findings);
                         let read = |e: &Entry, f: &mut Findings| e.read_text(YAML_LIMIT, f);
                         super::values::check(&raw, &text, entries, &read, findings);
@@ -646,41 +647,116 @@ pub(super) struct YamlProblem {
 
 /// `text` with Palette's template actions (`{{ .spectro.system.* }}`, `{{ .Values.x }}`, Sprig
 /// calls) taken out, so that what Palette renders before it reads YAML is not reported as
-/// broken YAML: a line that is only actions (`{{- if … }}`, `{{ end }}`) becomes empty, and an
-/// action inside a line becomes the plain word `x`. Line numbers stay those of the file. This
-/// checks what holds without rendering; it does not render.
+/// broken YAML; see [`render_away`]. This checks what holds without rendering; it does not
+/// render.
 pub(super) fn untemplated(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.contains("{{") {
         return std::borrow::Cow::Borrowed(text);
     }
+    std::borrow::Cow::Owned(render_away(text).0)
+}
+
+/// [`untemplated`], then [`yaml`]: the YAML with its actions taken out, or what is wrong. A
+/// block action (`{{ if }}`, `with`, `range`, `define`, `block`) that no `{{ end }}` closes is
+/// reported as such: Go's template parser, and so Palette, refuses the file.
+pub(super) fn checked_yaml(text: &str) -> Result<std::borrow::Cow<'_, str>, YamlProblem> {
+    let (rendered, unclosed) = if text.contains("{{") {
+        let (out, unclosed) = render_away(text);
+        (std::borrow::Cow::Owned(out), unclosed)
+    } else {
+        (std::borrow::Cow::Borrowed(text), None)
+    };
+    if let Some((line, action)) = unclosed {
+        return Err(YamlProblem {
+            message: format!(
+                "has a template action {{{{{action}}}}} on line {line} that no {{{{ end }}}} closes; Palette cannot render the file"
+            ),
+            fix: "close the block with {{ end }} (a `{- end}` is text, not an action)",
+            at: (line, 1),
+        });
+    }
+    yaml(&rendered)?;
+    Ok(rendered)
+}
+
+/// Takes Go-template actions out of `text`, keeping its line numbers: a line that is only
+/// actions becomes empty, an action inside a line becomes the word `x`, an action spanning
+/// lines empties the lines it covers (the text before it and after it stays). Of an `if`/`with`
+/// /`range` block standing on its own lines, only the first branch is kept: `else` branches
+/// become empty lines, as the branches may hold other shapes of YAML. Also returns the first
+/// block action left open at the end (its line and words).
+fn render_away(text: &str) -> (String, Option<(u64, String)>) {
     let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
+    let mut inside_action = false;
+    // Open blocks: the line and words that opened each, and whether its rest is skipped.
+    let mut blocks: Vec<(u64, String, bool)> = Vec::new();
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let number = index as u64 + 1;
         let (body, end) = match line.strip_suffix('\n') {
             Some(body) => (body, "\n"),
             None => (line, ""),
         };
         let mut rest = body;
         let mut kept = String::new();
+        let mut actions = 0;
+        if inside_action {
+            match rest.find("}}") {
+                None => {
+                    out.push_str(end);
+                    continue;
+                }
+                Some(close) => {
+                    inside_action = false;
+                    actions += 1;
+                    kept.push('x');
+                    rest = &rest[close + 2..];
+                }
+            }
+        }
         let mut only_actions = true;
         while let Some(open) = rest.find("{{") {
-            let Some(close) = rest[open..].find("}}") else {
-                break;
-            };
             only_actions &= rest[..open].trim().is_empty();
             kept.push_str(&rest[..open]);
             kept.push('x');
+            actions += 1;
+            let Some(close) = rest[open..].find("}}") else {
+                inside_action = true;
+                rest = "";
+                break;
+            };
+            let words =
+                rest[open + 2..open + close].trim_matches(|c: char| c == '-' || c.is_whitespace());
+            match words.split_whitespace().next().unwrap_or_default() {
+                "if" | "with" | "range" | "block" => {
+                    blocks.push((number, words.to_string(), false));
+                }
+                // A definition renders nowhere: its body is skipped whole.
+                "define" => blocks.push((number, words.to_string(), true)),
+                "else" => {
+                    if let Some(top) = blocks.last_mut() {
+                        top.2 = true;
+                    }
+                }
+                "end" => {
+                    blocks.pop();
+                }
+                _ => {}
+            }
             rest = &rest[open + close + 2..];
         }
-        only_actions &= rest.trim().is_empty() && kept.contains('x');
-        if only_actions {
-            out.push_str(end);
-        } else {
+        only_actions &= rest.trim().is_empty() && actions > 0;
+        // A line of an else branch, or of nothing but actions, stays as an empty line.
+        let skipped = blocks.iter().any(|b| b.2);
+        if !(only_actions || skipped) {
             out.push_str(&kept);
             out.push_str(rest);
-            out.push_str(end);
         }
+        out.push_str(end);
     }
-    std::borrow::Cow::Owned(out)
+    let unclosed = blocks
+        .first()
+        .map(|(line, words, _)| (*line, words.clone()));
+    (out, unclosed)
 }
 
 /// Checks that `text` is YAML, as a stream of parser events that never builds the document (a
@@ -784,7 +860,7 @@ pub fn folder_name(folder: &str, id: &Identity, findings: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use super::{normalize, untemplated, yaml};
+    use super::{checked_yaml, normalize, untemplated, yaml};
 
     #[test]
     fn normalize_keeps_paths_inside_the_folder() {
@@ -831,6 +907,28 @@ mod tests {
             assert!(yaml(&rendered).is_ok(), "{text:?} → {rendered:?}");
             assert_eq!(rendered.lines().count(), text.lines().count());
         }
+        // Actions spanning lines, and else branches of another shape than the first.
+        for text in [
+            "a: 1\n{{- $x := dict\n      \"k\" \"v\"\n      \"l\" \"w\" }}\nb: 2\n",
+            "{{/* a comment\n  over two lines */}}\na: 1\n",
+            "items:\n{{- if .Values.list }}\n  - a\n  - b\n{{- else }}\n  a: 1\n{{- end }}\n",
+            "a:\n  {{- if .x }}\n  b: 1\n  {{- else if .y }}\n  b: 2\n  {{- else }}\n  - c\n  {{- end }}\n",
+            "{{- define \"x\" }}\n- not: [yaml\n{{- end }}\nk: v\n",
+        ] {
+            let rendered = checked_yaml(text).unwrap_or_else(|p| panic!("{text:?}: {}", p.message));
+            assert_eq!(rendered.lines().count(), text.lines().count(), "{text:?}");
+        }
+        // A block no {{ end }} closes (pack-central has `{- end}` for `{{- end}}` once).
+        let problem = checked_yaml(
+            "metadata:\n  annotations:\n    {{- if .Values.isDefaultClass }}\n    a: b\n    {- end}\ndriver: x\n",
+        )
+        .unwrap_err();
+        assert_eq!(problem.at, (3, 1));
+        assert!(
+            problem.message.starts_with("has a template action {{if .Values.isDefaultClass}} on line 3 that no {{ end }} closes"),
+            "{}",
+            problem.message
+        );
         // A genuine mistake next to an action is still found, on its own line.
         let problem = yaml(&untemplated("a: {{ .x }}\nb: [1, 2\n")).unwrap_err();
         assert_eq!(problem.at.0, 3, "{}", problem.message);
