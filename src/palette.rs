@@ -130,7 +130,10 @@ impl Palette {
         for line in used {
             notes.verbose(&line);
         }
+        // No redirects: the API key travels in a header reqwest would carry to any host a
+        // redirect names, and a 307 would re-send a posted registry password with it.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .tls_backend_preconfigured(config)
             .connect_timeout(Duration::from_secs(15))
             .read_timeout(Duration::from_secs(60))
@@ -236,14 +239,10 @@ impl Palette {
 
     /// Registers an OCI pack registry; its uid.
     pub async fn create_registry(&self, registry: &Value) -> anyhow::Result<String> {
-        let created: Meta = self
-            .json(
-                Method::POST,
-                "v1/registries/oci/basic?skipPackSync=false",
-                Some(registry),
-                false,
-            )
-            .await?;
+        let path = "v1/registries/oci/basic?skipPackSync=false";
+        // Not retried: a cut answer to a create that worked would create a second registry.
+        let answer = self.call_once(Method::POST, path, Some(registry)).await?;
+        let created: Meta = self.parse(path, answer)?;
         Ok(created.uid)
     }
 
@@ -299,6 +298,27 @@ impl Palette {
         body: Option<&Value>,
         in_project: bool,
     ) -> anyhow::Result<Answer> {
+        self.call_tries(method, path, body, in_project, TRIES).await
+    }
+
+    /// [`Self::call`] without trying again.
+    async fn call_once(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Answer> {
+        self.call_tries(method, path, body, false, 1).await
+    }
+
+    async fn call_tries(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        in_project: bool,
+        most: u32,
+    ) -> anyhow::Result<Answer> {
         let url = self
             .base
             .join(path)
@@ -329,9 +349,7 @@ impl Palette {
             let sent = request.send().await;
             let mut response = match sent {
                 Ok(response) => response,
-                Err(err)
-                    if tries < TRIES && !crate::interrupt::requested() && !err.is_builder() =>
-                {
+                Err(err) if tries < most && !crate::interrupt::requested() && !err.is_builder() => {
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(16));
                     continue;
@@ -346,7 +364,7 @@ impl Palette {
             let status = response.status();
             let (bytes, whole) = match read_prefix(&mut response, MAX_ANSWER).await {
                 Ok(read) => read,
-                Err(err) if tries < TRIES => {
+                Err(err) if tries < most => {
                     self.notes
                         .verbose(&format!("Palette's answer was cut ({err}); asking again"));
                     tokio::time::sleep(delay).await;
@@ -359,7 +377,7 @@ impl Palette {
                     ));
                 }
             };
-            if status == StatusCode::TOO_MANY_REQUESTS && tries < TRIES {
+            if status == StatusCode::TOO_MANY_REQUESTS && tries < most {
                 let wait = retry_after(response.headers()).unwrap_or(delay);
                 self.notes.verbose(&format!(
                     "Palette asks to slow down (429); waiting {:.1} s",
@@ -369,7 +387,7 @@ impl Palette {
                 delay = (delay * 2).min(Duration::from_secs(16));
                 continue;
             }
-            if status.is_server_error() && tries < TRIES {
+            if status.is_server_error() && tries < most {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(16));
                 continue;

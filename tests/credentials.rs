@@ -248,3 +248,36 @@ fn a_helper_is_asked_again_once_when_the_registry_refuses_its_password() {
         assert_no_secret(&listed, &[PASSWORD]);
     }
 }
+
+/// A token service that answers the identity-token POST with a 307 elsewhere: the refresh
+/// token is not sent again there (307/308 keep the body, so they are not followed).
+#[test]
+fn an_identity_token_never_follows_a_redirect() {
+    use crate::support::hostile::{Reply, Server};
+    let elsewhere = Server::start(|_| Reply::json(&serde_json::json!({"access_token": "t"})));
+    let to = format!("http://{}/token", elsewhere.host());
+    let realm = Server::start(move |_| Reply::status(307).header("Location", &to));
+    let challenge = format!(
+        r#"Bearer realm="http://{}/token",service="x""#,
+        realm.host()
+    );
+    let registry =
+        Server::start(move |_| Reply::status(401).header("WWW-Authenticate", &challenge));
+    let home = TempDir::new().unwrap();
+    let docker = docker_config(
+        home.path(),
+        serde_json::json!({"auths": {registry.host(): {"identitytoken": REFRESH_TOKEN}}}),
+    );
+    let listed = Run::of(
+        packpub()
+            .args(["ls", "--registry", &registry.host(), "--plain-http"])
+            .env("DOCKER_CONFIG", &docker)
+            .output()
+            .unwrap(),
+    )
+    .expect(4);
+    assert!(elsewhere.seen().is_empty(), "{:?}", elsewhere.seen());
+    assert_eq!(realm.seen().len(), 1);
+    assert!(realm.seen()[0].body.contains("grant_type=refresh_token"));
+    assert_no_secret(&listed, &[REFRESH_TOKEN]);
+}

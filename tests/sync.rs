@@ -532,3 +532,22 @@ fn push_dry_run_with_sync_checks_the_palette_side_and_triggers_nothing() {
     )
     .expect(4);
 }
+
+/// The API key travels in a header reqwest would carry anywhere a redirect points: Palette's
+/// redirects are not followed, and the host they name sees nothing.
+#[test]
+fn the_api_key_never_follows_a_redirect() {
+    use crate::support::hostile::{Reply, Server};
+    let elsewhere = Server::start(|_| Reply::json(&serde_json::json!({"items": []})));
+    let to = format!("http://{}/v1/registries/oci/summary", elsewhere.host());
+    let palette = Server::start(move |_| Reply::status(307).header("Location", &to));
+    let mut cmd = packpub();
+    cmd.env("SPECTROCLOUD_HOST", format!("http://{}", palette.host()))
+        .env("SPECTROCLOUD_APIKEY", ADMIN_KEY)
+        .args(["sync", "--registry", "127.0.0.1:1/proj", "--plain-http"]);
+    let refused = Run::of(cmd.output().unwrap());
+    assert_ne!(refused.code, 0, "{}", refused.stderr);
+    assert_said(&refused, "answered 307");
+    assert!(elsewhere.seen().is_empty(), "{:?}", elsewhere.seen());
+    assert_no_key(&[&refused]);
+}

@@ -216,7 +216,10 @@ impl Registry {
                 request = request.header(AUTHORIZATION, value.clone());
             }
             let response = request.send().await.map_err(OciDistributionError::from)?;
-            if response.status() == StatusCode::UNAUTHORIZED && on_registry && !renewed {
+            // A 401 from where a redirect led (a storage host) says nothing about the registry's
+            // login: only the registry's own challenges are learnt.
+            let from_registry = response.url().origin() == self.base.origin();
+            if response.status() == StatusCode::UNAUTHORIZED && from_registry && !renewed {
                 renewed = true;
                 let sent = authorization.as_ref();
                 let fresh = self
@@ -242,7 +245,10 @@ impl Registry {
         if expected.contains(&status) {
             return Ok(response);
         }
-        let url = response.url().to_string();
+        // A redirect target's query may be a pre-signed credential (X-Amz-Signature).
+        let mut url = response.url().clone();
+        url.set_query(None);
+        let url = url.to_string();
         let (body, _) = read_prefix(&mut response, MAX_ERROR_BODY)
             .await
             .map_err(OciDistributionError::from)?;

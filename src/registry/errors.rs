@@ -143,6 +143,14 @@ pub fn translate(
                 "{host} refused to {what}: the repository has immutable tags (ECR) and this tag already exists: {chain}"
             ),
         )
+    } else if has_code(&err, &[OciErrorCode::DigestInvalid]) {
+        (
+            Code::Unreachable,
+            format!(
+                "{host} received other bytes than were sent to {what}, again after the retries \
+                 (DIGEST_INVALID): the connection cuts or alters uploads (a proxy?): {chain}"
+            ),
+        )
     } else if is_busy(&err) {
         // Retries have run out by now: the registry is there but not serving.
         (
@@ -170,6 +178,12 @@ pub fn from_status(status: u16, body: &[u8], url: &str) -> OciDistributionError 
         200..=299 => OciDistributionError::SpecViolationError(format!(
             "Expected HTTP Status 200 OK, got {status} instead"
         )),
+        // Busy answers keep their status, whatever their body, so they are retried.
+        408 | 429 => OciDistributionError::ServerError {
+            code: status,
+            url,
+            message: crate::output::excerpt(body, SHOWN_ERROR),
+        },
         400..=499 => match serde_json::from_slice(body) {
             Ok(envelope) => OciDistributionError::RegistryError { envelope, url },
             Err(_) => OciDistributionError::ServerError {
@@ -213,10 +227,15 @@ pub fn is_transient(err: &OciDistributionError) -> bool {
     }
 }
 
-/// 408, 429 and 5xx: the registry answered, but is not serving now.
+/// 408, 429 and 5xx: the registry answered, but is not serving now. DIGEST_INVALID too: the
+/// registry got other bytes than were sent, which a cut connection does (it takes a truncated
+/// body as all of it); the same request sent again is right.
 fn is_busy(err: &OciDistributionError) -> bool {
     status(err).is_some_and(|s| s == 408 || s == 429 || s >= 500)
-        || has_code(err, &[OciErrorCode::Toomanyrequests])
+        || has_code(
+            err,
+            &[OciErrorCode::Toomanyrequests, OciErrorCode::DigestInvalid],
+        )
 }
 
 fn is_tls(text: &str) -> bool {
@@ -374,6 +393,24 @@ mod tests {
         let (code, message) = translated(from_status(412, b"tag is immutable", "u"));
         assert_eq!(code, Code::Conflict);
         assert!(message.contains("tag is immutable"), "{message}");
+    }
+
+    /// A cut connection can leave the registry with a truncated body it takes as the whole:
+    /// its DIGEST_INVALID is sent again, and after the retries it is a network failure (7).
+    #[test]
+    fn digest_invalid_is_retried_then_unreachable() {
+        let body = br#"{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}"#;
+        assert!(is_transient(&from_status(400, body, "u")));
+        let (code, message) = translated(from_status(400, body, "u"));
+        assert_eq!(code, Code::Unreachable);
+        assert!(
+            message.contains("received other bytes than were sent"),
+            "{message}"
+        );
+        // Busy answers with a JSON body of another code are retried too.
+        let busy = br#"{"errors":[{"code":"UNKNOWN","message":"slow down"}]}"#;
+        assert!(is_transient(&from_status(429, busy, "u")));
+        assert!(is_transient(&from_status(408, busy, "u")));
     }
 
     #[test]

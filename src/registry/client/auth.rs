@@ -33,6 +33,9 @@ const MAX_TOKEN_ANSWER: u64 = 1024 * 1024;
 const SHOWN_ANSWER: usize = 200;
 /// A token's life when its service does not say (the token spec's default).
 const DEFAULT_TOKEN_LIFE: Duration = Duration::from_secs(60);
+/// The longest a token is kept, whatever its service says (and an absurd `expires_in` cannot
+/// overflow the clock).
+const MAX_TOKEN_LIFE: Duration = Duration::from_secs(24 * 3600);
 /// What packpub calls itself when it trades an identity token (OAuth2 `client_id`).
 const CLIENT_ID: &str = "packpub";
 
@@ -305,7 +308,18 @@ impl Auth {
                     ("refresh_token", token.expose()),
                 ];
                 form.extend(query);
-                http.post(realm.clone()).form(&form)
+                // Sent as a one-shot stream: reqwest follows a 307/308 only with a body it can
+                // send again, so the refresh token never goes where a redirect points.
+                let body = serde_urlencoded_form(&form);
+                let once = futures_util::stream::once(async move {
+                    Ok::<_, std::io::Error>(body.into_bytes())
+                });
+                http.post(realm.clone())
+                    .header(
+                        http::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(reqwest::Body::wrap_stream(once))
             }
             Some(Credential::Basic { username, password }) => http
                 .get(realm.clone())
@@ -387,7 +401,8 @@ impl Auth {
             .ok_or_else(|| unreadable("a token that cannot travel in an HTTP header"))?;
         let life = answer
             .expires_in
-            .map_or(DEFAULT_TOKEN_LIFE, Duration::from_secs);
+            .map_or(DEFAULT_TOKEN_LIFE, Duration::from_secs)
+            .min(MAX_TOKEN_LIFE);
         // Renewed a little before its service says it ends, so it never ends in flight.
         let until = started + life - life / 10;
         Ok(Kept {
@@ -401,6 +416,13 @@ impl Auth {
 /// reach it.
 fn is_refusal(err: &anyhow::Error) -> bool {
     crate::exit::failure_of(err).is_some_and(|f| f.code == Code::Auth)
+}
+
+/// `pairs` as an `application/x-www-form-urlencoded` body.
+fn serde_urlencoded_form(pairs: &[(&str, &str)]) -> String {
+    let mut url = Url::parse("http://form.invalid/").expect("a valid URL");
+    url.query_pairs_mut().extend_pairs(pairs);
+    url.query().unwrap_or_default().to_string()
 }
 
 /// `text` as a header value that stays out of debug output, if it can be one.

@@ -20,6 +20,9 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// 416 answers taken in one go at an upload before giving up: a registry that keeps naming an
+/// offset it then refuses would otherwise be asked forever.
+const MAX_REFUSED_RANGES: u32 = 3;
 /// The smallest chunk a 413 may halve the size to.
 const MIN_CHUNK: u64 = 64 << 10;
 const OCTET_STREAM: &str = "application/octet-stream";
@@ -139,6 +142,7 @@ impl Registry {
             }
             self.refused(size)?;
         }
+        let mut refused_ranges = 0;
         while s.offset < size {
             let (offset, len) = (s.offset, self.chunks.size().min(size - s.offset));
             let answer = self
@@ -156,6 +160,13 @@ impl Registry {
                     continue;
                 }
                 StatusCode::RANGE_NOT_SATISFIABLE => {
+                    refused_ranges += 1;
+                    if refused_ranges > MAX_REFUSED_RANGES {
+                        return Err(anyhow::anyhow!(
+                            "the registry refused the chunk at byte {offset} (416) {MAX_REFUSED_RANGES} \
+                             times, each time after saying where the upload stands"
+                        ));
+                    }
                     *s = self.status(repository, s).await.ok_or_else(|| {
                         anyhow::anyhow!(
                             "the registry refused the chunk at byte {offset} (416) and forgot the upload"
