@@ -461,6 +461,31 @@ fn paging_stops_when_the_registry_repeats_itself_or_links_elsewhere() {
     assert!(elsewhere.seen().is_empty());
 }
 
+#[test]
+fn a_next_page_that_vanishes_is_an_incomplete_listing_not_the_end() {
+    let server = liar(|seen| {
+        (seen.path() == TAGS).then(|| match seen.query("last") {
+            None => Reply::json(&json!({"tags": ["1.0.0", "2.0.0"]}))
+                .header("Link", &format!(r#"<{TAGS}?n=2&last=2.0.0>; rel="next""#)),
+            Some(_) => Reply::status(404),
+        })
+    });
+    let listed = run(&[
+        "ls",
+        "hello",
+        "--registry",
+        &server.host(),
+        "--plain-http",
+        "--page-size",
+        "2",
+    ])
+    .expect(1);
+    assert_contains(
+        &listed,
+        "answered 404 for a next page it had named; the listing is incomplete",
+    );
+}
+
 /// packpub with the password in the environment, the way CI passes one.
 fn with_password(args: &[&str]) -> Run {
     Run::of(

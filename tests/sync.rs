@@ -551,3 +551,41 @@ fn the_api_key_never_follows_a_redirect() {
     assert!(elsewhere.seen().is_empty(), "{:?}", elsewhere.seen());
     assert_no_key(&[&refused]);
 }
+
+/// A sync already running read the registry before this push: when it ends without the pack,
+/// packpub starts one of its own and waits for that.
+#[test]
+fn a_running_sync_that_missed_the_push_is_followed_by_a_new_one() {
+    let (registry, palette, uid) = lab();
+    let target = format!("{}/proj", registry.host());
+    palette.start_sync_now(&uid);
+    palette.wait_until_read(&uid);
+    run(&[
+        "push",
+        example().to_str().unwrap(),
+        "--registry",
+        &target,
+        "--plain-http",
+    ])
+    .expect(0);
+    let synced = run_for(
+        &palette,
+        ADMIN_KEY,
+        &[
+            "-v",
+            "sync",
+            "hello:1.0.0",
+            "--registry",
+            &target,
+            "--plain-http",
+        ],
+    )
+    .expect(0);
+    assert_said(&synced, "a sync of lab is already running; waiting for it");
+    assert_said(
+        &synced,
+        "the sync that was running has ended; sync of lab triggered",
+    );
+    assert_eq!(palette.sync_count(&uid), 2);
+    assert_eq!(palette.visible(&uid), ["hello:1.0.0"]);
+}

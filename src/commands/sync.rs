@@ -251,7 +251,7 @@ async fn find(palette: &Palette, request: &Request<'_>) -> anyhow::Result<Option
             }
             continue;
         }
-        if !same_host(&registry.spec.endpoint, request) {
+        if !same_host(&registry.spec.endpoint, request.host, request.plain_http) {
             continue;
         }
         let spec = palette.registry_spec(&registry.metadata.uid, &kind).await?;
@@ -291,13 +291,26 @@ async fn find(palette: &Palette, request: &Request<'_>) -> anyhow::Result<Option
     Ok(candidates.pop())
 }
 
-/// Whether a Palette registry endpoint names the target's host and scheme. An endpoint
-/// without a scheme is HTTPS, as the docs write ECR's.
-fn same_host(endpoint: &str, request: &Request<'_>) -> bool {
-    let (scheme, rest) = endpoint.split_once("://").unwrap_or(("https", endpoint));
-    let wanted = if request.plain_http { "http" } else { "https" };
-    scheme.eq_ignore_ascii_case(wanted)
-        && crate::host::from_url(rest).is_ok_and(|host| host == request.host)
+/// Whether a Palette registry endpoint names the target's host, port and scheme, and no path
+/// (a path would be a content path of its own). An endpoint without a scheme is HTTPS, as the
+/// docs write ECR's; default ports count as written or not.
+fn same_host(endpoint: &str, host: &str, plain_http: bool) -> bool {
+    let scheme = if plain_http { "http" } else { "https" };
+    let with_scheme = if endpoint.contains("://") {
+        endpoint.to_string()
+    } else {
+        format!("https://{endpoint}")
+    };
+    let (Ok(given), Ok(wanted)) = (
+        reqwest::Url::parse(&with_scheme),
+        reqwest::Url::parse(&format!("{scheme}://{host}/")),
+    ) else {
+        return false;
+    };
+    given.scheme() == wanted.scheme()
+        && given.host_str() == wanted.host_str()
+        && given.port_or_known_default() == wanted.port_or_known_default()
+        && given.path().trim_matches('/').is_empty()
 }
 
 /// The endpoint Palette should be given for the target: with its scheme, as the docs ask.
@@ -407,10 +420,13 @@ async fn wait(
     palette: &Palette,
     found: &Found,
     request: &Request<'_>,
-    before: SyncStatus,
+    mut before: SyncStatus,
     mut seen_running: bool,
     out: &Output,
 ) -> anyhow::Result<(SyncStatus, Vec<Identity>)> {
+    // A sync that was running when packpub came may have read the registry before this push:
+    // when it ends without the packs, one of packpub's own follows.
+    let mut ours = !seen_running;
     let deadline = Instant::now() + request.palette.timeout;
     let mut pause = POLL_START;
     let mut visible: Vec<Identity> = Vec::new();
@@ -452,6 +468,16 @@ async fn wait(
         if !request.packs.is_empty() && all_visible {
             drop(phase);
             return Ok((status, visible));
+        }
+        if fresh && !ours && matches!(now, Phase::Done | Phase::Failed) {
+            let audit = palette.trigger_sync(&found.uid, &found.kind).await?;
+            out.verbose(&format!(
+                "the sync that was running has ended; sync of {} triggered{}",
+                found.name,
+                audit.map(|a| format!(" (audit {a})")).unwrap_or_default()
+            ));
+            (ours, seen_running, before) = (true, false, status);
+            continue;
         }
         if fresh && now == Phase::Failed {
             drop(phase);
@@ -530,4 +556,34 @@ fn packs_out(packs: &[Identity], visible: &[Identity]) -> Vec<PackOut> {
             visible: visible.contains(p),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_host;
+
+    #[test]
+    fn endpoints_match_by_scheme_host_and_port_without_a_path() {
+        assert!(same_host(
+            "https://Harbor.example.com",
+            "harbor.example.com",
+            false
+        ));
+        assert!(same_host(
+            "harbor.example.com/",
+            "harbor.example.com",
+            false
+        ));
+        assert!(same_host(
+            "https://harbor.example.com:443",
+            "harbor.example.com",
+            false
+        ));
+        assert!(same_host("http://reg:80", "reg", true));
+        assert!(same_host("http://127.0.0.1:5000", "127.0.0.1:5000", true));
+        assert!(!same_host("http://127.0.0.1:5000", "127.0.0.1:5000", false));
+        assert!(!same_host("https://reg:8443", "reg", false));
+        assert!(!same_host("https://reg/foo", "reg", false));
+        assert!(!same_host("not a url", "reg", false));
+    }
 }

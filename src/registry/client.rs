@@ -345,20 +345,28 @@ impl Registry {
             Scope::Pull(repository) | Scope::Push(repository) => repository,
             Scope::Catalog => "",
         };
+        let first_page = &page_url(&first, page, None);
         paginate(what, &first, page, |url, budget| async move {
             let found = self
                 .retry_found(what, repository, || {
                     self.get(scope, &url, "application/json", budget)
                 })
                 .await?;
+            let failed = |why: String| Failure::err(Code::Unexpected, format!("{what}: {why}"));
             let Some(fetched) = found else {
+                // Missing is an empty listing only at its start: a later page that vanishes
+                // would pass a part of the listing off as all of it.
+                if url != *first_page {
+                    return Err(failed(
+                        "the registry answered 404 for a next page it had named; the listing is incomplete".into(),
+                    ));
+                }
                 return Ok(Page {
                     entries: Vec::new(),
                     next: None,
                     bytes: 0,
                 });
             };
-            let failed = |why: String| Failure::err(Code::Unexpected, format!("{what}: {why}"));
             let body = fetched.body.ok_or_else(|| {
                 failed(format!(
                     "the registry's answers passed {} MiB; stopped reading (a listing that large is broken or hostile)",
