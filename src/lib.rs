@@ -11,6 +11,7 @@ pub mod commands;
 pub mod credentials;
 pub mod digest;
 pub mod exit;
+pub mod files;
 #[doc(hidden)]
 pub mod fuzz_targets;
 pub mod host;

@@ -11,15 +11,14 @@
 
 use crate::cli::{BuildArgs, InitArgs, LocalInput};
 use crate::exit::{Code, Failure};
+use crate::files::Unreadable;
 use crate::output::{Output, escape};
 use crate::pack::chart::{self, Chart};
 use crate::pack::{self, ArchiveTo, Identity, PackName, PackVersion};
 use anyhow::Context;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions};
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The largest manifest read: the cap packpub puts on values.yaml, far above any manifest.
@@ -485,24 +484,17 @@ fn file_name(path: &Path) -> anyhow::Result<String> {
 fn read_manifest(path: &Path, in_folder: bool) -> anyhow::Result<Vec<u8>> {
     let shown = escape(&path.display().to_string()).into_owned();
     let refuse = |why: String| Failure::err(Code::InvalidPack, format!("manifest {shown} {why}"));
-    let flags = libc::O_NONBLOCK | if in_folder { libc::O_NOFOLLOW } else { 0 };
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(path)
-        .map_err(|err| refuse(format!("cannot be read: {err}")))?;
-    if !file.metadata()?.is_file() {
-        return Err(refuse("is not a regular file".into()));
-    }
-    let mut bytes = Vec::new();
-    file.take(MANIFEST_LIMIT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|err| refuse(format!("cannot be read: {err}")))?;
-    if bytes.len() as u64 > MANIFEST_LIMIT {
-        return Err(refuse(format!(
-            "is larger than {MANIFEST_LIMIT} bytes, the limit for a manifest"
-        )));
-    }
+    let bytes = crate::files::read_capped(path, MANIFEST_LIMIT, in_folder).map_err(|why| {
+        refuse(match why {
+            Unreadable::NotFile => "is not a regular file".into(),
+            Unreadable::TooLarge => {
+                format!("is larger than {MANIFEST_LIMIT} bytes, the limit for a manifest")
+            }
+            // A link found in a folder fails to open (ELOOP), as before: unreadable.
+            Unreadable::Link => "cannot be read: it is a symbolic link".into(),
+            Unreadable::Io(err) => format!("cannot be read: {err}"),
+        })
+    })?;
     let text = std::str::from_utf8(&bytes).map_err(|_| refuse("is not UTF-8 text".into()))?;
     chart::parse_yaml(text).map_err(refuse)?;
     Ok(bytes)

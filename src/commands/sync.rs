@@ -362,8 +362,8 @@ async fn register(
     let mut auth = auth;
     let mut tls = json!({"enabled": !request.plain_http, "insecureSkipVerify": request.insecure});
     if let Some(ca) = request.ca_file {
-        let pem = std::fs::read_to_string(ca)
-            .map_err(|e| Failure::err(Code::Usage, format!("cannot read {}: {e}", ca.display())))?;
+        let pem = String::from_utf8(tls::read_pem(ca)?)
+            .map_err(|_| Failure::err(Code::Usage, format!("{} is not PEM text", ca.display())))?;
         tls["ca"] = Value::String(pem);
     }
     auth["tls"] = tls;

@@ -15,12 +15,13 @@
 use super::PackVersion;
 use super::read::{self, Item, Limits};
 use crate::exit::{Code, Failure};
+use crate::files::Unreadable;
 use crate::output::escape;
 use flate2::{Compression, GzBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::TScalarStyle;
@@ -307,34 +308,14 @@ fn package(top: &str, files: &[(Listed, Vec<u8>)], mtime: u64) -> io::Result<Vec
     tar.into_inner()?.finish()
 }
 
-/// Reads the regular file at `path`, at most `limit` bytes; `nofollow` refuses a link there.
-/// A FIFO is never waited on: it is opened non-blocking and refused by its type.
+/// [`crate::files::read_capped`], refusals worded for a chart's files.
 fn read_capped(path: &Path, limit: u64, nofollow: bool) -> Result<Vec<u8>, String> {
-    let flags = libc::O_NONBLOCK | if nofollow { libc::O_NOFOLLOW } else { 0 };
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(path)
-        .map_err(|err| match err.raw_os_error() {
-            Some(libc::ELOOP) => {
-                "is a symbolic link; packpub never follows links in a chart".into()
-            }
-            _ => format!("cannot be read: {err}"),
-        })?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot be read: {e}"))?;
-    if !meta.is_file() {
-        return Err("is not a regular file".into());
-    }
-    let mut bytes = Vec::new();
-    File::take(file, limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot be read: {e}"))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!("is larger than {limit} bytes, the limit for it"));
-    }
-    Ok(bytes)
+    crate::files::read_capped(path, limit, nofollow).map_err(|why| match why {
+        Unreadable::Link => "is a symbolic link; packpub never follows links in a chart".into(),
+        Unreadable::NotFile => "is not a regular file".into(),
+        Unreadable::TooLarge => format!("is larger than {limit} bytes, the limit for it"),
+        Unreadable::Io(err) => format!("cannot be read: {err}"),
+    })
 }
 
 /// What Chart.yaml and values.yaml say, checked; `archive` is carried along.

@@ -12,11 +12,11 @@
 //! given by the command).
 
 use crate::exit::{Code, Failure};
+use crate::files::Unreadable;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -177,28 +177,21 @@ fn certificates(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
 }
 
 /// The bytes of a PEM file, at most [`MAX_PEM_FILE`].
-fn read_pem(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let unreadable = |why: String| {
+pub fn read_pem(path: &Path) -> anyhow::Result<Vec<u8>> {
+    crate::files::read_capped(path, MAX_PEM_FILE, false).map_err(|why| {
+        let why = match why {
+            Unreadable::NotFile | Unreadable::Link => "not a regular file".to_string(),
+            Unreadable::TooLarge => format!(
+                "larger than {} MiB, far more than any certificate",
+                MAX_PEM_FILE >> 20
+            ),
+            Unreadable::Io(err) => err.to_string(),
+        };
         Failure::err(
             Code::Usage,
             format!("cannot read {}: {why}", path.display()),
         )
-    };
-    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
-    if !file.metadata().is_ok_and(|m| m.is_file()) {
-        return Err(unreadable("not a regular file".into()));
-    }
-    let mut data = Vec::new();
-    file.take(MAX_PEM_FILE + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| unreadable(e.to_string()))?;
-    if data.len() as u64 > MAX_PEM_FILE {
-        return Err(unreadable(format!(
-            "larger than {} MiB, far more than any certificate",
-            MAX_PEM_FILE >> 20
-        )));
-    }
-    Ok(data)
+    })
 }
 
 /// What one `certs.d/<host>` folder holds.
