@@ -12,6 +12,7 @@ use crate::exit::{Code, Failure};
 use crate::output::Notes;
 use crate::redacted::Secret;
 use crate::registry::client::{host_of, read_prefix};
+use crate::registry::errors::chain;
 use crate::registry::tls;
 use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
@@ -471,18 +472,6 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let text = headers.get("Retry-After")?.to_str().ok()?.trim();
     let secs = text.parse::<u64>().unwrap_or(1);
     Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
-}
-
-/// An error and its causes in one line.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

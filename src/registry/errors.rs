@@ -261,17 +261,24 @@ fn has_code(err: &OciDistributionError, codes: &[OciErrorCode]) -> bool {
 }
 
 /// The error and its sources in one line; `oci-client` keeps the useful part deep inside.
-fn error_text(err: &OciDistributionError) -> String {
+/// An error and its causes in one line, a cause left out when the text before already says it
+/// (reqwest and hyper repeat each other).
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
+    let mut source = err.source();
     while let Some(inner) = source {
-        let s = inner.to_string();
-        if !text.contains(&s) {
+        let said = inner.to_string();
+        if !text.contains(&said) {
             text.push_str(": ");
-            text.push_str(&s);
+            text.push_str(&said);
         }
         source = inner.source();
     }
+    text
+}
+
+fn error_text(err: &OciDistributionError) -> String {
+    let mut text = chain(err);
     if let OciDistributionError::RegistryError { envelope, .. } = err {
         for e in &envelope.errors {
             text.push_str(&format!(" [{:?}: {}]", e.code, e.message));

@@ -11,7 +11,7 @@
 //! stays for its vocabulary (references, the error envelope); its types never leave this module.
 
 pub mod client;
-mod errors;
+pub(crate) mod errors;
 pub mod layout;
 pub mod manifest;
 mod proxy;
