@@ -419,3 +419,22 @@ fn a_version_that_is_not_semver_warns_in_every_profile() {
     assert_eq!(found, [("PP032".to_string(), "version".to_string())]);
     run(&["lint", dir.to_str().unwrap(), "--profile", "pack-central"]).expect(0);
 }
+
+/// A values.yaml nested past the bounded reader's depth, in a pack with a chart: one error, and
+/// no rule builds a tree of it (that would recurse once per level).
+#[test]
+fn charts_never_look_into_values_that_failed_the_bounded_check() {
+    let tmp = TempDir::new().unwrap();
+    // A block sequence in a block sequence, 100,000 times: the parser itself does not stop it.
+    let deep = format!("{}x\n", "- ".repeat(100_000));
+    let dir = chart_pack(tmp.path(), &deep);
+    let linted = run(&["lint", dir.to_str().unwrap(), "--json"]).expect(3);
+    let first = &linted.json()["packs"][0]["findings"][0];
+    assert_eq!(first["rule"], "PP020");
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .contains("nests deeper than 256 levels")
+    );
+}

@@ -231,10 +231,10 @@ fn inspect(dir: &Path, profile: Profile) -> anyhow::Result<(Option<Folder>, Find
     let layer = manifest
         .as_ref()
         .and_then(|(_, doc)| doc.get("layer")?.as_str());
-    validate::standard_files(&entries, layer, &mut findings);
+    let values = validate::standard_files(&entries, layer, &mut findings);
     let folder = manifest.map(|(id, doc)| {
         validate::referenced_files(&doc, &root, &entries, &mut findings);
-        validate::charts(&doc, &root, &entries, &mut findings);
+        validate::charts(&doc, &values, &root, &entries, &mut findings);
         validate::folder_name(&name, &id, &mut findings);
         Folder { id, name, entries }
     });

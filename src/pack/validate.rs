@@ -412,16 +412,16 @@ pub fn referenced_files(
 /// The Helm charts pack.json names: each a readable chart archive, wired into values.yaml
 /// where Palette reads chart values, `charts.<Chart.yaml name>`, with no key the chart does
 /// not have.
-pub fn charts(doc: &Map<String, Value>, root: &Path, entries: &[Entry], findings: &mut Findings) {
+pub fn charts(
+    doc: &Map<String, Value>,
+    values: &yaml_rust2::Yaml,
+    root: &Path,
+    entries: &[Entry],
+    findings: &mut Findings,
+) {
     let Some(list) = doc.get("charts").and_then(Value::as_array) else {
         return;
     };
-    let values = entries
-        .iter()
-        .find(|e| e.path == VALUES_YAML && matches!(e.kind, Kind::File { .. }))
-        .and_then(|e| e.read_text(YAML_LIMIT, &mut Findings::new(findings.profile)))
-        .map(|text| super::values::tree(&untemplated(&text)))
-        .unwrap_or(yaml_rust2::Yaml::Null);
     for (i, item) in list.iter().enumerate() {
         let Some(rel) = item.as_str().and_then(normalize) else {
             continue;
@@ -539,6 +539,13 @@ fn manifest_file(entry: &Entry, findings: &mut Findings) {
     }
 }
 
+/// The regular file at `path` among the walk's entries.
+pub(super) fn file<'a>(entries: &'a [Entry], path: &str) -> Option<&'a Entry> {
+    entries
+        .iter()
+        .find(|e| e.path == path && matches!(e.kind, Kind::File { .. }))
+}
+
 /// `a/./b/../c` → `a/c`; `None` when the path leaves the folder.
 fn normalize(path: &str) -> Option<String> {
     if path.starts_with('/') {
@@ -558,14 +565,15 @@ fn normalize(path: &str) -> Option<String> {
 }
 
 /// `values.yaml` must exist and parse (Palette's template actions aside), and list the images
-/// of an add-on; `logo.png` and `README.md` are expected. `layer` is pack.json's.
-pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Findings) {
-    let file = |name: &str| {
-        entries
-            .iter()
-            .find(|e| e.path == name && matches!(e.kind, Kind::File { .. }))
-    };
-    match file(VALUES_YAML) {
+/// of an add-on; `logo.png` and `README.md` are expected. `layer` is pack.json's. Returns
+/// values.yaml as a tree (null when there is none), for the rules that look into it.
+pub fn standard_files(
+    entries: &[Entry],
+    layer: Option<&str>,
+    findings: &mut Findings,
+) -> yaml_rust2::Yaml {
+    let mut values = yaml_rust2::Yaml::Null;
+    match file(entries, VALUES_YAML) {
         None => findings.add(
             Rule::ValuesYaml,
             VALUES_YAML,
@@ -576,6 +584,7 @@ pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Fin
         Some(entry) => {
             if let Some(raw) = entry.read_text(YAML_LIMIT, findings) {
                 match checked_yaml(&raw) {
+                    // No tree of a file that failed the bounded check: its nesting is not bounded.
                     Err(problem) => findings.add_at(
                         Rule::ValuesYaml,
                         VALUES_YAML,
@@ -585,9 +594,10 @@ pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Fin
                         problem.fix,
                     ),
                     Ok(text) => {
-                        images(&text, layer, findings);
+                        values = super::values::tree(&text);
+                        images(&values, layer, findings);
                         let read = |e: &Entry, f: &mut Findings| e.read_text(YAML_LIMIT, f);
-                        super::values::check(&raw, &text, entries, &read, findings);
+                        super::values::check(&raw, &text, &values, entries, &read, findings);
                     }
                 }
             }
@@ -601,7 +611,7 @@ pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Fin
             "Palette shows it as the pack's documentation",
         ),
     ] {
-        if file(name).is_none() {
+        if file(entries, name).is_none() {
             findings.add(
                 rule,
                 name,
@@ -611,16 +621,16 @@ pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Fin
             );
         }
     }
+    values
 }
 
 /// pack-central's rule: an add-on lists its images in `pack.content.images` (layers `os` and
-/// `k8s` are exempt). `text` is values.yaml, already checked to be bounded YAML.
-fn images(text: &str, layer: Option<&str>, findings: &mut Findings) {
+/// `k8s` are exempt).
+fn images(values: &yaml_rust2::Yaml, layer: Option<&str>, findings: &mut Findings) {
     if matches!(layer, Some("os" | "k8s") | None) {
         return;
     }
-    let doc = super::values::tree(text);
-    let listed = doc["pack"]["content"]["images"]
+    let listed = values["pack"]["content"]["images"]
         .as_vec()
         .is_some_and(|images| !images.is_empty());
     if !listed {

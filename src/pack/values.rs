@@ -9,7 +9,7 @@
 
 use super::findings::Findings;
 use super::rules::Rule;
-use super::walk::{Entry, Kind};
+use super::walk::Entry;
 use std::collections::{HashMap, HashSet};
 use yaml_rust2::Yaml;
 use yaml_rust2::parser::{Event, Parser};
@@ -25,28 +25,25 @@ const FORMATS: &[&str] = &[
 const SCHEMA_FUNCTIONS: &[&str] = &["required", "readonly", "format", "hints"];
 
 /// Checks values.yaml (`raw` as written, `text` with template actions taken out, both known to
-/// be bounded YAML) and, when the pack has them, schema.yaml and presets.yaml against it.
+/// be bounded YAML, `values` its tree) and, when the pack has them, schema.yaml and
+/// presets.yaml against it.
 pub fn check(
     raw: &str,
     text: &str,
+    values: &Yaml,
     entries: &[Entry],
     read: &dyn Fn(&Entry, &mut Findings) -> Option<String>,
     findings: &mut Findings,
 ) {
     duplicate_keys(text, findings);
-    let values = tree(text);
-    let file = |name: &str| {
-        entries
-            .iter()
-            .find(|e| e.path == name && matches!(e.kind, Kind::File { .. }))
-    };
+    let file = |name: &str| super::validate::file(entries, name);
     if let Some(entry) = file(SCHEMA_YAML)
         && let Some(doc) = load(entry, read, findings)
     {
-        schema(&doc, &values, findings);
+        schema(&doc, values, findings);
     }
     let presets = match file(PRESETS_YAML) {
-        Some(entry) => load(entry, read, findings).map(|doc| presets(&doc, &values, findings)),
+        Some(entry) => load(entry, read, findings).map(|doc| presets(&doc, values, findings)),
         None => Some(Vec::new()),
     };
     if let Some(presets) = presets {
