@@ -147,6 +147,25 @@ pub struct BuildArgs {
     /// (reproducible-builds.org); default: 1980-01-01 for entries, now for the manifest
     #[arg(long, env = "SOURCE_DATE_EPOCH", value_name = "SECONDS", value_parser = parse_epoch)]
     pub source_date_epoch: Option<u64>,
+    /// Threads compressing the archive (default: every core); the archive's bytes are the same
+    /// for any value
+    #[arg(long, short = 'j', env = "PACKPUB_JOBS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
+}
+
+impl BuildArgs {
+    /// How archives are built in this run.
+    pub fn recipe(&self) -> crate::pack::write::Recipe {
+        crate::pack::write::Recipe {
+            mtime: self
+                .source_date_epoch
+                .unwrap_or(crate::pack::write::DEFAULT_MTIME),
+            jobs: self.jobs.map_or_else(
+                || std::thread::available_parallelism().map_or(1, usize::from),
+                usize::from,
+            ),
+        }
+    }
 }
 
 /// A boolean `PACKPUB_*` value (or a flag's optional value): 1/0, true/false, yes/no, on/off

@@ -100,6 +100,7 @@ pub fn values_yaml(data: &[u8]) {
         strict: true,
         profile: Default::default(),
         source_date_epoch: Some(0),
+        jobs: None,
     };
     let _ = pack::load(
         &LocalInput::Folder(folder),

@@ -538,6 +538,7 @@ fn place(
         strict: false,
         profile: Default::default(),
         source_date_epoch: Some(mtime),
+        jobs: None,
     };
     let checked = pack::load(
         &LocalInput::Folder(root.clone()),

@@ -6,6 +6,7 @@
 
 pub mod chart;
 pub mod findings;
+mod gzip;
 mod model;
 pub mod read;
 pub mod rules;
@@ -135,8 +136,7 @@ pub fn load(
                 folder.entries.len(),
                 folder.name
             ));
-            let mtime = build.source_date_epoch.unwrap_or(write::DEFAULT_MTIME);
-            let archive = write::build(&folder, mtime, to)?;
+            let archive = write::build(&folder, build.recipe(), to)?;
             Ok(LocalPack {
                 id: folder.id.clone(),
                 archive,

@@ -1,29 +1,37 @@
 //! The byte-reproducible `<name>-<version>.tar.gz`: the pack folder as the single top-level
-//! directory, entries in walk order, every header normalised (mtime, owner, mode) and a gzip
-//! header without name or time. Bytes stream from disk through tar, gzip and sha256 to the
-//! destination, so memory stays flat whatever the pack's size. Files are reopened through
+//! directory, entries in walk order, every header normalised (mtime, owner, mode), gzipped on
+//! every core into the same bytes whatever the core count ([`super::gzip`]). Bytes stream from
+//! disk through tar, gzip and sha256 to the destination, so memory stays flat (a few MiB per
+//! job) whatever the pack's size. Files are reopened through
 //! `walk::Entry::open`, so a file swapped since the walk is refused, never packed
 //! unvalidated.
 
+use super::gzip::GzWriter;
 use super::walk::Kind;
 use super::{Archive, ArchiveTo, Folder};
 use crate::atomic::AtomicFile;
 use crate::digest::{Digest, HashingWriter};
 use crate::interrupt;
 use anyhow::Context;
-use flate2::{Compression, GzBuilder};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 
 /// 1980-01-01T00:00:00Z: a fixed time that no extractor warns about as implausible.
 pub const DEFAULT_MTIME: u64 = 315_532_800;
-const LEVEL: u32 = 6;
 
-/// Builds `folder`'s archive with every entry stamped `mtime`, into the place `to` names.
-pub fn build(folder: &Folder, mtime: u64, to: ArchiveTo<'_>) -> anyhow::Result<Archive> {
+/// How an archive is built: the time stamped on every entry, and the threads compressing it
+/// (which never changes the bytes).
+#[derive(Debug, Clone, Copy)]
+pub struct Recipe {
+    pub mtime: u64,
+    pub jobs: usize,
+}
+
+/// Builds `folder`'s archive as `recipe` says, into the place `to` names.
+pub fn build(folder: &Folder, recipe: Recipe, to: ArchiveTo<'_>) -> anyhow::Result<Archive> {
     let (digest, size, path, temp) = match to {
         ArchiveTo::Nowhere => {
-            let (digest, size, _) = write(folder, mtime, io::sink())?;
+            let (digest, size, _) = write(folder, recipe, io::sink())?;
             (digest, size, None, None)
         }
         ArchiveTo::Temp => {
@@ -33,7 +41,7 @@ pub fn build(folder: &Folder, mtime: u64, to: ArchiveTo<'_>) -> anyhow::Result<A
                 .tempfile()
                 .context("cannot create a temp file for the archive")?;
             let (digest, size, file) =
-                write(folder, mtime, BufWriter::with_capacity(1 << 20, temp))?;
+                write(folder, recipe, BufWriter::with_capacity(1 << 20, temp))?;
             let temp = file.into_inner().map_err(|e| e.into_error())?;
             let path = temp.into_temp_path();
             (digest, size, Some(path.to_path_buf()), Some(path))
@@ -44,7 +52,7 @@ pub fn build(folder: &Folder, mtime: u64, to: ArchiveTo<'_>) -> anyhow::Result<A
             // What `tar` would create: 0666 less the umask.
             let file = AtomicFile::create(&dir.join(folder.id.archive_name()), 0o666)?;
             let (digest, size, file) =
-                write(folder, mtime, BufWriter::with_capacity(1 << 20, file))?;
+                write(folder, recipe, BufWriter::with_capacity(1 << 20, file))?;
             let path = file.into_inner().map_err(|e| e.into_error())?.commit()?;
             (digest, size, Some(path), None)
         }
@@ -58,8 +66,9 @@ pub fn build(folder: &Folder, mtime: u64, to: ArchiveTo<'_>) -> anyhow::Result<A
 }
 
 /// Streams the archive into `dest`; returns its digest and size with `dest`.
-fn write<W: Write>(folder: &Folder, mtime: u64, dest: W) -> anyhow::Result<(Digest, u64, W)> {
-    let gz = GzBuilder::new().write(HashingWriter::new(dest), Compression::new(LEVEL));
+fn write<W: Write>(folder: &Folder, recipe: Recipe, dest: W) -> anyhow::Result<(Digest, u64, W)> {
+    let mtime = recipe.mtime;
+    let gz = GzWriter::new(HashingWriter::new(dest), recipe.jobs);
     let mut tar = tar::Builder::new(gz);
     let top = &folder.name;
     append(&mut tar, &format!("{top}/"), Kind::Dir, io::empty(), mtime)
@@ -167,8 +176,13 @@ mod tests {
         (tmp, root, folder)
     }
 
+    const RECIPE: Recipe = Recipe {
+        mtime: DEFAULT_MTIME,
+        jobs: 2,
+    };
+
     fn refused(folder: &Folder, file: &str) {
-        let Err(err) = build(folder, DEFAULT_MTIME, ArchiveTo::Nowhere) else {
+        let Err(err) = build(folder, RECIPE, ArchiveTo::Nowhere) else {
             panic!("{file} was packed although it changed");
         };
         let err = format!("{err:#}");
@@ -190,7 +204,7 @@ mod tests {
     #[test]
     fn an_unchanged_folder_builds() {
         let (_tmp, _, folder) = walked();
-        build(&folder, DEFAULT_MTIME, ArchiveTo::Nowhere).unwrap();
+        build(&folder, RECIPE, ArchiveTo::Nowhere).unwrap();
     }
 
     #[test]
@@ -228,9 +242,9 @@ mod tests {
         fs::remove_file(root.join("copy.yaml")).unwrap();
         symlink(&outside, root.join("copy.yaml")).unwrap();
         // The entry was recorded with its resolved target, so the new link is never followed.
-        let (_, _, archive) = write(&folder, DEFAULT_MTIME, Vec::new()).unwrap();
+        let (_, _, archive) = write(&folder, RECIPE, Vec::new()).unwrap();
         let mut tar = String::new();
-        flate2::read::GzDecoder::new(&archive[..])
+        flate2::read::MultiGzDecoder::new(&archive[..])
             .read_to_string(&mut tar)
             .unwrap();
         assert!(tar.contains("a: 1"), "what was walked is missing");
