@@ -260,6 +260,13 @@ pub struct PushArgs {
     /// Then make Palette sync the registry and wait until it lists the pushed packs
     #[arg(long)]
     pub sync: bool,
+    /// Where re-pushes remember which archive a folder's content makes, so an unchanged folder
+    /// is never compressed again (default: $XDG_CACHE_HOME/packpub; safe to delete)
+    #[arg(long, env = "PACKPUB_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Neither read nor write that cache
+    #[arg(long, env = "PACKPUB_NO_CACHE", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
+    pub no_cache: bool,
     #[command(flatten)]
     pub palette: PaletteArgs,
     #[command(flatten)]

@@ -6,6 +6,7 @@
 //! for `--json` and stderr for people, and [`exit`] holds the exit codes scripts rely on.
 
 pub mod atomic;
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod credentials;

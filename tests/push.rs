@@ -1029,3 +1029,221 @@ fn eight_concurrent_pushes_of_one_version_never_mix() {
         1
     );
 }
+
+/// A version published with GNU `tar -czf` and the ORAS SDK (another compression), then the
+/// same folder pushed by packpub: the same pack, so nothing is written, even with --force (a
+/// new digest for the same files would only break clusters that pinned the old one); verify
+/// passes and says why. One changed byte, or one executable bit, is a conflict again.
+#[test]
+fn the_same_files_compressed_otherwise_are_unchanged() {
+    let reg = Registry::plain();
+    let tmp = TempDir::new().unwrap();
+    let pack = example_in(tmp.path(), "hello-1.0.0");
+    let tarball = tmp.path().join("hello-1.0.0.tar.gz");
+    let made = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(tmp.path())
+        .arg("hello-1.0.0")
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reference = format!("{}/proj/spectro-packs/archive/hello:1.0.0", reg.host());
+    oras_peer(&["push", reg.host(), &reference, tarball.to_str().unwrap()]);
+    let before = skopeo_raw(&reference).unwrap();
+    let target = format!("{}/proj", reg.host());
+    // The base path, which the SDK does not create, from another pack.
+    let other = example_in(tmp.path(), "other-1.0.0");
+    edit_pack_json(&other, |doc| doc["name"] = "other".into());
+    push(&target, &[&other], &["--plain-http"]).expect(0);
+
+    for extra in [
+        &["--json"][..],
+        &["--json", "--force"],
+        &["--json", "--no-cache"],
+    ] {
+        let args = [&["--plain-http"][..], extra].concat();
+        let pushed = push(&target, &[&pack], &args).expect(0);
+        assert_eq!(
+            pushed.json()[0]["status"],
+            "unchanged-other-compression",
+            "{extra:?}: {}",
+            pushed.stderr
+        );
+        assert_eq!(
+            skopeo_raw(&reference).unwrap(),
+            before,
+            "{extra:?} changed the tag"
+        );
+    }
+    let pushed = push(&target, &[&pack], &["--plain-http"]).expect(0);
+    assert!(
+        pushed
+            .stderr
+            .contains("hello 1.0.0 unchanged (same files, other compression)"),
+        "{}",
+        pushed.stderr
+    );
+    let verified = run(&[
+        "verify",
+        pack.to_str().unwrap(),
+        "--registry",
+        &target,
+        "--plain-http",
+        "--json",
+    ])
+    .expect(0);
+    let digest_check = verified.json()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "digest")
+        .cloned()
+        .unwrap_or_else(|| panic!("no digest check: {}", verified.stdout));
+    assert_eq!(digest_check["ok"], true);
+    assert!(
+        digest_check["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("same files, other compression"),
+        "{digest_check}"
+    );
+
+    set_mode(&pack.join("values.yaml"), 0o755);
+    let conflict = push(&target, &[&pack], &["--plain-http"]).expect(5);
+    assert!(
+        conflict
+            .stderr
+            .contains("already exists with other content")
+    );
+    set_mode(&pack.join("values.yaml"), 0o644);
+    fs::write(pack.join("values.yaml"), "pack:\n  namespace: other\n").unwrap();
+    push(&target, &[&pack], &["--plain-http"]).expect(5);
+    run(&[
+        "verify",
+        pack.to_str().unwrap(),
+        "--registry",
+        &target,
+        "--plain-http",
+    ])
+    .expect(6);
+    assert_eq!(skopeo_raw(&reference).unwrap(), before);
+}
+
+/// The re-push cache: the first push remembers which archive the folder's content made; an
+/// unchanged re-push is decided from it without compressing (`-v` says so); an entry that lies
+/// (names another archive) is never believed, and a changed folder misses.
+#[test]
+fn an_unchanged_re_push_compresses_nothing_and_a_lying_cache_is_not_believed() {
+    let reg = Registry::plain();
+    let tmp = TempDir::new().unwrap();
+    let pack = big_pack(tmp.path());
+    let cache = tmp.path().join("cache");
+    let target = format!("{}/proj", reg.host());
+    let cached = ["--plain-http", "-v", "--cache-dir", cache.to_str().unwrap()];
+    let first = push(&target, &[&pack], &cached).expect(0);
+    assert!(
+        !first.stderr.contains("nothing compressed"),
+        "{}",
+        first.stderr
+    );
+    let entries: Vec<_> = walk_files(&cache);
+    assert_eq!(entries.len(), 1, "one entry per content: {entries:?}");
+    let again = push(&target, &[&pack], &cached).expect(0);
+    assert!(
+        again
+            .stderr
+            .contains("holds the archive this content made before")
+            && again.stderr.contains("nothing compressed")
+            && !again.stderr.contains("archiving "),
+        "{}",
+        again.stderr
+    );
+
+    // A lying entry: the tag holds another archive than it says, so the archive is built and
+    // compared for real (unchanged), and the entry is corrected.
+    let entry = &entries[0];
+    let text = fs::read_to_string(entry).unwrap();
+    let mut lie: serde_json::Value = serde_json::from_str(&text).unwrap();
+    lie["archive"] = format!("sha256:{}", "0".repeat(64)).into();
+    fs::write(entry, lie.to_string()).unwrap();
+    let checked = push(&target, &[&pack], &cached).expect(0);
+    assert!(
+        checked.stderr.contains("archiving ") && !checked.stderr.contains("nothing compressed"),
+        "{}",
+        checked.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(entry).unwrap(),
+        text,
+        "the entry was not corrected"
+    );
+
+    // A changed folder is another content: a miss, and a conflict.
+    fs::write(pack.join("values.yaml"), "pack:\n  namespace: changed\n").unwrap();
+    push(&target, &[&pack], &cached).expect(5);
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk_files(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// A folder pushed as a new version is compressed while it uploads; killed mid-way, it leaves
+/// no tag (the manifest is written last), and pushing again publishes it whole.
+#[test]
+fn a_streamed_push_killed_mid_way_leaves_no_tag() {
+    let reg = Registry::plain();
+    let upstream = reg.host().parse().unwrap();
+    // The proxy passes everything, and counts it.
+    let proxy = Proxy::start(
+        upstream,
+        Fault::CutAfterBytes {
+            bytes: u64::MAX,
+            times: 0,
+        },
+    );
+    let tmp = TempDir::new().unwrap();
+    let dir = example_in(tmp.path(), "huge-1.0.0");
+    edit_pack_json(&dir, |doc| doc["name"] = "huge".into());
+    write_mixed(&dir.join("blob.bin"), 160 << 20, 3);
+    let target = format!("{}/proj", proxy.addr());
+    let mut child = push_cmd(&target, &[&dir], &["--plain-http", "--jobs", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the first chunk to be on its way, long before the archive is complete.
+    let started = std::time::Instant::now();
+    while proxy.forwarded() < 4 << 20 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the push ended before uploading 4 MiB: nothing was streamed"
+        );
+        assert!(started.elapsed().as_secs() < 120, "no upload after 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let reference = format!("{}/proj/spectro-packs/archive/huge:1.0.0", reg.host());
+    assert!(skopeo_raw(&reference).is_none(), "a killed push left a tag");
+    let pushed = push(&target, &[&dir], &["--plain-http", "--json"]).expect(0);
+    assert_eq!(pushed.json()[0]["status"], "pushed");
+    run(&[
+        "verify",
+        dir.to_str().unwrap(),
+        "--registry",
+        &target,
+        "--plain-http",
+    ])
+    .expect(0);
+}

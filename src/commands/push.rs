@@ -5,15 +5,17 @@
 //! so an interrupted push never leaves a tag pointing at missing content.
 
 use super::{open_store, runtime};
+use crate::cache::{self, Cache};
 use crate::cli::{LocalInput, PushArgs};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::pack::Identity;
-use crate::pack::{self, ArchiveTo, LocalPack};
+use crate::pack::write;
+use crate::pack::{self, ArchiveTo, Checked, LocalPack};
 use crate::registry::manifest::{self, EMPTY_CONFIG, Layer};
 use crate::registry::reference::Target;
-use crate::registry::store::{self, Blob, ManifestRef, Store, pack_repository};
+use crate::registry::store::{self, Blob, Growing, Grown, ManifestRef, Store, pack_repository};
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
@@ -34,6 +36,9 @@ fn is_unreachable(err: &anyhow::Error) -> bool {
 enum Status {
     Pushed,
     Unchanged,
+    /// The version holds the same files in an archive compressed otherwise (an older packpub,
+    /// `tar -czf`): Palette extracts the same pack, so nothing is written.
+    UnchangedOtherCompression,
     Overwritten,
     WouldPush,
     WouldOverwrite,
@@ -89,6 +94,7 @@ struct Ctx<'a> {
     /// Set once the base path is known to exist, so concurrent packs check it once.
     base: OnceCell<()>,
     created: String,
+    cache: Cache,
 }
 
 pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
@@ -104,6 +110,7 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
         store,
         base: OnceCell::new(),
         created,
+        cache: Cache::new(args.cache_dir.as_deref(), args.no_cache),
     };
     let outcomes = runtime()?.block_on(async {
         futures_util::stream::iter(&args.packs)
@@ -182,6 +189,9 @@ fn report(outcomes: &[Outcome], out: &Output) {
             Status::Pushed => format!("pushed {what}"),
             Status::Overwritten => format!("overwrote {what} (--force)"),
             Status::Unchanged => format!("{what} already published, nothing written"),
+            Status::UnchangedOtherCompression => format!(
+                "{what} unchanged (same files, other compression): already published, nothing written"
+            ),
             Status::WouldPush => format!("dry run: {what} would be pushed"),
             Status::WouldOverwrite => format!("dry run: {what} would be overwritten (--force)"),
             Status::Conflict | Status::Failed => {
@@ -214,16 +224,14 @@ impl Ctx<'_> {
             code: None,
         };
         let result = async {
-            let pack = tokio::task::block_in_place(|| {
+            let checked = tokio::task::block_in_place(|| {
                 let limits = self.args.read.limits();
-                pack::load(input, &self.args.build, limits, ArchiveTo::Temp, self.out)
+                pack::check(input, &self.args.build, limits, self.out)
             })?;
-            outcome.id = Some(pack.id.clone());
-            outcome.name = Some(pack.id.name.to_string());
-            outcome.version = Some(pack.id.version.to_string());
-            outcome.layer_digest = Some(pack.archive.digest);
-            outcome.size = Some(pack.archive.size);
-            self.publish(&pack, &mut outcome).await
+            outcome.id = Some(checked.id.clone());
+            outcome.name = Some(checked.id.name.to_string());
+            outcome.version = Some(checked.id.version.to_string());
+            self.publish(checked, &mut outcome).await
         }
         .await;
         if let Err(err) = result {
@@ -236,11 +244,14 @@ impl Ctx<'_> {
         outcome
     }
 
-    /// The steps of a push: decide, ensure the base path, blobs, then the manifest by tag.
-    async fn publish(&self, pack: &LocalPack, outcome: &mut Outcome) -> anyhow::Result<()> {
+    /// The steps of a push: read the tag, decide, ensure the base path, blobs, then the
+    /// manifest by tag. A folder pushed as a new version is compressed while it uploads; one
+    /// whose version exists is hashed first, and uploads nothing unless it differs.
+    async fn publish(&self, checked: Checked, outcome: &mut Outcome) -> anyhow::Result<()> {
         let (store, args) = (self.store.as_ref(), self.args);
-        let repository = pack_repository(&pack.id.name);
-        let tag = pack.id.version.as_str();
+        let id = checked.id.clone();
+        let repository = pack_repository(&id.name);
+        let tag = id.version.as_str();
         let reference = store.display(&repository, tag);
         outcome.reference = Some(reference.clone());
         store.authorize_write(&repository).await?;
@@ -253,9 +264,54 @@ impl Ctx<'_> {
         })?;
 
         let existing = store.manifest(&repository, ManifestRef::Tag(tag)).await?;
+        let title = id.archive_name();
+        let recipe = args.build.recipe();
+        if existing.is_none() && checked.is_folder() && !args.dry_run {
+            self.base.get_or_try_init(|| self.ensure_base()).await?;
+            let pack = self.stream(checked, &repository).await?;
+            self.remember(&pack);
+            outcome.layer_digest = Some(pack.archive.digest);
+            outcome.size = Some(pack.archive.size);
+            outcome.status = Status::Pushed;
+            return self.tag(&pack, &repository, tag, outcome).await;
+        }
+        if let Some(held) = &existing
+            && let Some(hit) = self.cached(&checked, held, &title)?
+        {
+            outcome.layer_digest = Some(hit.archive);
+            outcome.size = Some(hit.size);
+            outcome.digest = Some(Digest::of(held));
+            outcome.status = Status::Unchanged;
+            self.out.verbose(&format!(
+                "{reference} holds the archive this content made before ({}); nothing compressed",
+                hit.archive
+            ));
+            return Ok(());
+        }
+        let to = if args.dry_run && existing.is_none() {
+            ArchiveTo::Nowhere
+        } else {
+            ArchiveTo::Temp
+        };
+        let pack = tokio::task::block_in_place(|| checked.build(recipe, to, self.out))?;
+        self.remember(&pack);
+        outcome.layer_digest = Some(pack.archive.digest);
+        outcome.size = Some(pack.archive.size);
+
         let remote_layer = existing.as_deref().map(manifest::only_layer);
         let local = &pack.archive.digest;
         outcome.status = decide(remote_layer.as_ref(), local, args.force, args.dry_run);
+        if matches!(
+            outcome.status,
+            Status::Conflict | Status::Overwritten | Status::WouldOverwrite
+        ) && let Some(held) = &existing
+            && self.same_files(&pack, &repository, held, &title).await?
+        {
+            // Overwriting would change the digest Palette knows for nothing: never done.
+            outcome.status = Status::UnchangedOtherCompression;
+            outcome.digest = Some(Digest::of(held));
+            return Ok(());
+        }
         let remote_words = match &remote_layer {
             Some(Ok(digest)) => format!("layer {digest}"),
             Some(Err(what)) => what.clone(),
@@ -288,24 +344,158 @@ impl Ctx<'_> {
         }
 
         self.base.get_or_try_init(|| self.ensure_base()).await?;
+        self.put_blobs(&pack, &repository).await?;
+        self.tag(&pack, &repository, tag, outcome).await
+    }
+
+    /// Builds the folder's archive into a temp file and uploads it as it grows; the blobs are
+    /// in place when this returns, the tag is not.
+    async fn stream(&self, checked: Checked, repository: &str) -> anyhow::Result<LocalPack> {
+        let store = self.store.as_ref();
+        self.put_config(repository).await?;
+        let file = write::temp_file()?;
+        let (state, watcher) = tokio::sync::watch::channel(Grown::default());
+        let growing = Growing {
+            path: file.path().to_path_buf(),
+            state: watcher,
+        };
+        let bar = self.out.bar(0, &checked.id.to_string());
+        let progress: store::Progress = {
+            let (bar, state) = (bar.clone(), state.subscribe());
+            // The bar's end is what is written so far: the size is known only at the end.
+            Arc::new(move |sent| {
+                bar.set_length(state.borrow().written.max(sent));
+                bar.set_position(sent);
+            })
+        };
+        let recipe = self.args.build.recipe();
+        let out = self.out;
+        let (built, uploaded) = tokio::task::block_in_place(|| {
+            std::thread::scope(|scope| {
+                let builder = scope.spawn(|| {
+                    checked.build(
+                        recipe,
+                        ArchiveTo::Growing {
+                            file,
+                            state: &state,
+                        },
+                        out,
+                    )
+                });
+                // Dropping `growing` when the upload ends tells a build still going to stop.
+                let uploaded = tokio::runtime::Handle::current().block_on(async move {
+                    store.put_growing_blob(repository, &growing, progress).await
+                });
+                (builder.join(), uploaded)
+            })
+        });
+        bar.finish_and_clear();
+        // A failed build says why in its own words; the upload then only stopped.
+        let pack = built.map_err(|_| anyhow::anyhow!("the archive's build panicked"))??;
+        let (digest, size) = uploaded?;
+        debug_assert_eq!((digest, size), (pack.archive.digest, pack.archive.size));
+        Ok(pack)
+    }
+
+    /// The archive the re-push cache says this content makes, when the tag (`held`) holds
+    /// exactly that archive; `None` on any other answer, including no cache.
+    fn cached(
+        &self,
+        checked: &Checked,
+        held: &[u8],
+        title: &str,
+    ) -> anyhow::Result<Option<cache::Entry>> {
+        let Ok((layer, size)) = manifest::check_shape(held, title) else {
+            return Ok(None);
+        };
+        if !self.cache.is_on() {
+            return Ok(None);
+        }
+        let recipe = self.args.build.recipe();
+        let Some(tar) = tokio::task::block_in_place(|| checked.tar_digest(recipe))? else {
+            return Ok(None);
+        };
+        let entry = self.cache.get(&tar);
+        Ok(entry.filter(|e| e.archive == layer && e.size == size))
+    }
+
+    /// Remembers which archive the folder's content made.
+    fn remember(&self, pack: &LocalPack) {
+        if let Some(tar) = &pack.archive.tar {
+            let entry = cache::Entry {
+                archive: pack.archive.digest,
+                size: pack.archive.size,
+            };
+            self.cache.put(tar, entry);
+        }
+    }
+
+    /// Whether the registry's archive under `held` (another digest) holds the same files as
+    /// `pack`: same paths, folders, executable bits and bytes, so it differs only in how it
+    /// was compressed or stamped. Read by streaming the layer to a temp file and through the
+    /// same bounded reader as `verify`.
+    async fn same_files(
+        &self,
+        pack: &LocalPack,
+        repository: &str,
+        held: &[u8],
+        title: &str,
+    ) -> anyhow::Result<bool> {
+        let Ok((layer, size)) = manifest::check_shape(held, title) else {
+            return Ok(false);
+        };
+        let download = write::temp_file()?;
+        let mut file = tokio::fs::File::create(download.path()).await?;
+        match self
+            .store
+            .fetch_blob(repository, &layer, size, &mut file)
+            .await
+        {
+            Err(err) if super::is_bad_content(&err) => return Ok(false),
+            other => other?,
+        };
+        tokio::task::block_in_place(|| {
+            let limits = self.args.read.limits();
+            let remote = pack::read::inspect(download.path(), false, limits, Default::default())?;
+            if remote.digest != layer || !remote.safe_to_extract() {
+                return Ok(false);
+            }
+            let differences = pack.listing()?.differences(&remote.listing());
+            if let Some(differences) = &differences {
+                self.out
+                    .verbose(&format!("the registry's archive differs: {differences}"));
+            }
+            Ok(differences.is_none())
+        })
+    }
+
+    /// Writes the manifest by tag (every blob it names is in place) and reads it back.
+    async fn tag(
+        &self,
+        pack: &LocalPack,
+        repository: &str,
+        tag: &str,
+        outcome: &mut Outcome,
+    ) -> anyhow::Result<()> {
+        let store = self.store.as_ref();
+        let reference = store.display(repository, tag);
+        let local = &pack.archive.digest;
         let title = pack.id.archive_name();
         let layer = Layer {
             digest: local,
             size: pack.archive.size,
             title: &title,
         };
-        let manifest = manifest::build(args.image_spec, Some(layer), &self.created);
-        self.put_blobs(pack, &repository).await?;
-        // Only now that every blob it names is in place may the tag appear.
+        let manifest = manifest::build(self.args.image_spec, Some(layer), &self.created);
         let written = store
-            .put_manifest(&repository, ManifestRef::Tag(tag), &manifest)
+            .put_manifest(repository, ManifestRef::Tag(tag), &manifest)
             .await;
         let holds_this = |held: &[u8]| manifest::only_layer(held).is_ok_and(|l| l == *local);
         let now = match written {
-            Ok(()) => self.read_back(&repository, tag).await,
+            Ok(()) => self.read_back(repository, tag).await,
             // A lost answer is not a refusal: the registry may have stored the tag all the
             // same, and only reading it tells.
-            Err(err) if is_unreachable(&err) => match self.read_back(&repository, tag).await {
+            Err(err) if is_unreachable(&err) => match self.read_back(repository, tag).await {
                 Ok(Some(held)) if holds_this(&held) => {
                     self.out.verbose(&format!(
                         "the registry's answer to the tag was lost, but {reference} holds this pack"
@@ -379,12 +569,19 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// The `{}` config, skipped when the store has it.
+    async fn put_config(&self, repository: &str) -> anyhow::Result<()> {
+        let config = Blob::Bytes(EMPTY_CONFIG);
+        let quiet: store::Progress = Arc::new(|_| {});
+        let digest = Digest::of(EMPTY_CONFIG);
+        store::put_blob_once(self.store.as_ref(), repository, &digest, config, quiet).await?;
+        Ok(())
+    }
+
     /// The `{}` config and the archive, each skipped when the store has it.
     async fn put_blobs(&self, pack: &LocalPack, repository: &str) -> anyhow::Result<()> {
         let store = self.store.as_ref();
-        let config = Blob::Bytes(EMPTY_CONFIG);
-        let quiet: store::Progress = Arc::new(|_| {});
-        store::put_blob_once(store, repository, &Digest::of(EMPTY_CONFIG), config, quiet).await?;
+        self.put_config(repository).await?;
         let bar = self.out.bar(pack.archive.size, &pack.id.to_string());
         let progress: store::Progress = {
             let bar = bar.clone();

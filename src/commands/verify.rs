@@ -12,7 +12,6 @@ use crate::registry::manifest::check_shape;
 use crate::registry::reference::BASE_PATH;
 use crate::registry::store::{self, ManifestRef, Store, pack_repository};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// The checks, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -186,15 +185,31 @@ async fn run_checks(
     }
 
     if let Some(local) = local {
-        let same = local.archive.digest == layer;
-        let detail = if same {
-            format!("the registry's layer is the local archive {layer}")
-        } else {
-            format!(
-                "registry {layer}, local {}: {}",
-                local.archive.digest,
-                differences(&local.file_digests()?, &inspected.files)
+        let (same, detail) = if local.archive.digest == layer {
+            (
+                true,
+                format!("the registry's layer is the local archive {layer}"),
             )
+        } else {
+            let shown = format!("registry {layer}, local {}", local.archive.digest);
+            match (
+                inspected.safe_to_extract(),
+                local.listing()?.differences(&inspected.listing()),
+            ) {
+                // Another compression (an older packpub, tar -czf): Palette extracts the same.
+                (true, None) => (
+                    true,
+                    format!(
+                        "same files, other compression ({shown}): the same paths, folders, \
+                         executable bits and bytes"
+                    ),
+                ),
+                (_, Some(differences)) => (false, format!("{shown}: {differences}")),
+                (false, None) => (
+                    false,
+                    format!("{shown}: the registry's archive is not safe to extract"),
+                ),
+            }
         };
         check(CheckName::Digest, same, detail);
     }
@@ -229,37 +244,4 @@ async fn run_checks(
     };
     check(CheckName::PackIsValid, errors.is_empty(), detail);
     Ok(checks)
-}
-
-/// Files added, removed and changed in the registry's archive relative to the local pack.
-fn differences(local: &BTreeMap<String, Digest>, remote: &BTreeMap<String, Digest>) -> String {
-    let added: Vec<&str> = remote
-        .keys()
-        .filter(|k| !local.contains_key(*k))
-        .map(String::as_str)
-        .collect();
-    let removed: Vec<&str> = local
-        .keys()
-        .filter(|k| !remote.contains_key(*k))
-        .map(String::as_str)
-        .collect();
-    let changed: Vec<&str> = local
-        .iter()
-        .filter(|(k, d)| remote.get(*k).is_some_and(|r| r != *d))
-        .map(|(k, _)| k.as_str())
-        .collect();
-    if added.is_empty() && removed.is_empty() && changed.is_empty() {
-        return "the files are the same; only archive metadata differs (built with another SOURCE_DATE_EPOCH or tool?)".to_string();
-    }
-    let mut parts = Vec::new();
-    for (label, list) in [
-        ("only in the registry", added),
-        ("only here", removed),
-        ("changed", changed),
-    ] {
-        if !list.is_empty() {
-            parts.push(format!("{label}: {}", list.join(", ")));
-        }
-    }
-    parts.join("; ")
 }

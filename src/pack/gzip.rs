@@ -34,6 +34,10 @@ struct Job {
     last: bool,
 }
 
+/// Names the compression (deflater, level, block size) where that matters beyond this module:
+/// the re-push cache keeps one folder per format.
+pub const FORMAT: &str = "libdeflate-7-1MiB";
+
 /// The gzip header: no name, no time (0), no extra flags, OS unknown (255), as `gzip -n` on no
 /// particular system.
 const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];

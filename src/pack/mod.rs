@@ -16,15 +16,18 @@ mod walk;
 pub mod write;
 
 pub use findings::{Finding, Findings, Severity};
+/// How archives are compressed, by name ([`gzip::FORMAT`]).
+pub use gzip::FORMAT as COMPRESSION;
 pub use model::{Identity, LAYERS, PackName, PackVersion, component_problem};
 
 use crate::cli::{BuildArgs, LocalInput};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
+use crate::registry::store::Grown;
 use anyhow::Context;
 use rules::Profile;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// A pack folder that passed validation far enough to be archived.
@@ -51,17 +54,33 @@ pub enum ArchiveTo<'a> {
     Dir(&'a Path),
     /// A temp file removed when the [`LocalPack`] is dropped (`push`).
     Temp,
+    /// A temp file uploaded while it is written: `state` hears of every byte written and of
+    /// the end; once nobody listens any more, the build stops (`push` of a new version).
+    Growing {
+        file: tempfile::NamedTempFile,
+        state: &'a tokio::sync::watch::Sender<Grown>,
+    },
     /// Nowhere: only its digest and size are computed (`verify`).
     Nowhere,
+}
+
+/// A local pack that passed validation: a folder whose archive is not built yet, or an archive
+/// made by `pack`.
+pub struct Checked {
+    pub id: Identity,
+    /// Warnings that did not block (errors always do).
+    pub warnings: Vec<Finding>,
+    /// Regular files in the pack.
+    pub files: usize,
+    origin: Origin,
+    limits: read::Limits,
 }
 
 /// A validated local pack and its archive.
 pub struct LocalPack {
     pub id: Identity,
     pub archive: Archive,
-    /// Warnings that did not block (errors always do).
     pub warnings: Vec<Finding>,
-    /// Regular files in the pack.
     pub files: usize,
     origin: Origin,
     limits: read::Limits,
@@ -72,35 +91,146 @@ pub struct Archive {
     pub digest: Digest,
     pub size: u64,
     pub path: Option<PathBuf>,
+    /// The digest of the uncompressed tar stream of a folder's archive: what the re-push cache
+    /// is keyed by ([`crate::cache`]).
+    pub tar: Option<Digest>,
     _temp: Option<tempfile::TempPath>,
 }
 
 enum Origin {
     Folder(Folder),
-    Tarball(PathBuf),
+    /// An archive made by `pack`, with its digest and size.
+    Tarball(PathBuf, Digest, u64),
+}
+
+/// What a pack holds as an extractor (Palette) sees it: the top folder, every file with its
+/// content digest, which files are executable, and every folder, named or implied by a path
+/// below it. Two archives with equal listings differ only in how they were written
+/// (compression, timestamps, owners, entry order): the same pack.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Listing {
+    pub top: Option<String>,
+    pub files: BTreeMap<String, Digest>,
+    pub executables: BTreeSet<String>,
+    pub dirs: BTreeSet<String>,
+}
+
+impl Listing {
+    pub fn new(
+        top: Option<String>,
+        files: BTreeMap<String, Digest>,
+        executables: BTreeSet<String>,
+        dirs: impl Iterator<Item = String>,
+    ) -> Self {
+        let mut dirs: BTreeSet<String> = dirs.collect();
+        for path in files.keys().chain(dirs.clone().iter()) {
+            let mut parent = path.as_str();
+            while let Some((above, _)) = parent.rsplit_once('/') {
+                dirs.insert(above.to_string());
+                parent = above;
+            }
+        }
+        Self {
+            top,
+            files,
+            executables,
+            dirs,
+        }
+    }
+
+    /// How `other` (the registry's) differs from this (the local pack), for people; `None`
+    /// when the two are the same pack.
+    pub fn differences(&self, other: &Listing) -> Option<String> {
+        let only = |a: &BTreeMap<String, Digest>, b: &BTreeMap<String, Digest>| -> Vec<String> {
+            a.keys().filter(|k| !b.contains_key(*k)).cloned().collect()
+        };
+        let changed: Vec<String> = self
+            .files
+            .iter()
+            .filter(|(k, d)| other.files.get(*k).is_some_and(|r| r != *d))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let modes: Vec<String> = self
+            .executables
+            .symmetric_difference(&other.executables)
+            .cloned()
+            .collect();
+        let folders: Vec<String> = self
+            .dirs
+            .symmetric_difference(&other.dirs)
+            .cloned()
+            .collect();
+        let mut parts = Vec::new();
+        if self.top != other.top {
+            parts.push(format!(
+                "top folder {} here, {} in the registry",
+                self.top.as_deref().unwrap_or("(none)"),
+                other.top.as_deref().unwrap_or("(none)")
+            ));
+        }
+        for (label, list) in [
+            ("only in the registry", only(&other.files, &self.files)),
+            ("only here", only(&self.files, &other.files)),
+            ("changed", changed),
+            ("executable in one only", modes),
+            ("folders in one only", folders),
+        ] {
+            if !list.is_empty() {
+                parts.push(format!("{label}: {}", list.join(", ")));
+            }
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
 }
 
 impl LocalPack {
-    /// Each regular file's content digest, by path inside the top folder: what `verify` compares
-    /// when the archives differ. Computed on demand, since a matching archive never needs it.
-    pub fn file_digests(&self) -> anyhow::Result<BTreeMap<String, Digest>> {
+    /// What the archive holds, without reading it back: for a folder, from the walk (file
+    /// contents read again through the walk's own check).
+    pub fn listing(&self) -> anyhow::Result<Listing> {
         match &self.origin {
-            Origin::Tarball(path) => {
-                Ok(read::inspect(path, false, self.limits, Profile::Default)?.files)
+            Origin::Tarball(path, ..) => {
+                Ok(read::inspect(path, false, self.limits, Profile::Default)?.listing())
             }
-            Origin::Folder(folder) => folder
-                .entries
-                .iter()
-                .filter(|e| matches!(e.kind, walk::Kind::File { .. }))
-                .map(|e| {
-                    // Through the walk's own check: still the file that was validated.
-                    let (digest, _) = e
-                        .open()
-                        .and_then(Digest::of_reader)
-                        .with_context(|| format!("cannot read {}", e.path))?;
-                    Ok((e.path.clone(), digest))
-                })
-                .collect(),
+            Origin::Folder(folder) => {
+                let files = folder
+                    .entries
+                    .iter()
+                    .filter(|e| matches!(e.kind, walk::Kind::File { .. }))
+                    .map(|e| {
+                        // Through the walk's own check: still the file that was validated.
+                        let (digest, _) = e
+                            .open()
+                            .and_then(Digest::of_reader)
+                            .with_context(|| format!("cannot read {}", e.path))?;
+                        Ok((e.path.clone(), digest))
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+                let executables = folder
+                    .entries
+                    .iter()
+                    .filter(|e| {
+                        matches!(
+                            e.kind,
+                            walk::Kind::File {
+                                executable: true,
+                                ..
+                            }
+                        )
+                    })
+                    .map(|e| e.path.clone())
+                    .collect();
+                let dirs = folder
+                    .entries
+                    .iter()
+                    .filter(|e| matches!(e.kind, walk::Kind::Dir))
+                    .map(|e| e.path.clone());
+                Ok(Listing::new(
+                    Some(folder.name.clone()),
+                    files,
+                    executables,
+                    dirs,
+                ))
+            }
         }
     }
 }
@@ -126,20 +256,24 @@ pub fn load(
     to: ArchiveTo<'_>,
     out: &Output,
 ) -> anyhow::Result<LocalPack> {
+    check(input, build, limits, out)?.build(build.recipe(), to, out)
+}
+
+/// Reads and validates `input` and prints its findings, building nothing; errors (and
+/// warnings under `--strict`) stop with exit 3.
+pub fn check(
+    input: &LocalInput,
+    build: &BuildArgs,
+    limits: read::Limits,
+    out: &Output,
+) -> anyhow::Result<Checked> {
     match input {
         LocalInput::Folder(dir) => {
             let (folder, findings) = inspect(dir, build.profile)?;
             let warnings = accept(findings, folder.is_some(), dir, build, out)?;
             let folder = folder.expect("accept refuses a folder without an identity");
-            out.verbose(&format!(
-                "archiving {} entries under {}/",
-                folder.entries.len(),
-                folder.name
-            ));
-            let archive = write::build(&folder, build.recipe(), to)?;
-            Ok(LocalPack {
+            Ok(Checked {
                 id: folder.id.clone(),
-                archive,
                 warnings,
                 files: folder.file_count(),
                 origin: Origin::Folder(folder),
@@ -149,22 +283,66 @@ pub fn load(
         LocalInput::Tarball(path) => {
             let tarball = read::inspect(path, true, limits, build.profile)?;
             let warnings = accept(tarball.findings, tarball.id.is_some(), path, build, out)?;
-            Ok(LocalPack {
+            Ok(Checked {
                 id: tarball
                     .id
                     .expect("accept refuses an archive without an identity"),
-                archive: Archive {
-                    digest: tarball.digest,
-                    size: tarball.size,
-                    path: Some(path.clone()),
-                    _temp: None,
-                },
                 warnings,
                 files: tarball.files.len(),
-                origin: Origin::Tarball(path.clone()),
+                origin: Origin::Tarball(path.clone(), tarball.digest, tarball.size),
                 limits,
             })
         }
+    }
+}
+
+impl Checked {
+    pub fn is_folder(&self) -> bool {
+        matches!(self.origin, Origin::Folder(_))
+    }
+
+    /// The digest of a folder's uncompressed tar stream, read without compressing anything:
+    /// the re-push cache's key. `None` for an archive given as input.
+    pub fn tar_digest(&self, recipe: write::Recipe) -> anyhow::Result<Option<Digest>> {
+        match &self.origin {
+            Origin::Folder(folder) => write::tar_digest(folder, recipe.mtime).map(Some),
+            Origin::Tarball(..) => Ok(None),
+        }
+    }
+
+    /// The pack with its archive: a folder's built as `recipe` and `to` say; an archive given
+    /// as input as it is.
+    pub fn build(
+        self,
+        recipe: write::Recipe,
+        to: ArchiveTo<'_>,
+        out: &Output,
+    ) -> anyhow::Result<LocalPack> {
+        let archive = match &self.origin {
+            Origin::Folder(folder) => {
+                out.verbose(&format!(
+                    "archiving {} entries under {}/",
+                    folder.entries.len(),
+                    folder.name
+                ));
+                write::build(folder, recipe, to)?
+            }
+            Origin::Tarball(path, digest, size) => Archive {
+                digest: *digest,
+                size: *size,
+                path: Some(path.clone()),
+                tar: None,
+                _temp: None,
+            },
+        };
+        Ok(LocalPack {
+            id: self.id,
+            archive,
+            warnings: self.warnings,
+            files: self.files,
+            origin: self.origin,
+            limits: self.limits,
+        })
     }
 }
 

@@ -21,7 +21,7 @@ use crate::digest::{Digest, HashingWriter};
 use crate::exit::{Code, Failure};
 use crate::output::escape;
 use anyhow::Context;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -63,6 +63,9 @@ pub struct Tarball {
     pub unsafe_entries: Vec<String>,
     /// Every regular file under the top folder (path inside it) with its content digest.
     pub files: BTreeMap<String, Digest>,
+    /// The files among them that are executable, and every folder entry.
+    pub executables: BTreeSet<String>,
+    pub dirs: BTreeSet<String>,
     /// The single top-level folder, when there is one.
     pub top: Option<String>,
     pub digest: Digest,
@@ -73,6 +76,16 @@ impl Tarball {
     /// Whether every entry is safe to extract under one top-level folder.
     pub fn safe_to_extract(&self) -> bool {
         self.unsafe_entries.is_empty() && self.top.is_some()
+    }
+
+    /// What it holds, as an extractor sees it (meaningful when safe to extract).
+    pub fn listing(&self) -> super::Listing {
+        super::Listing::new(
+            self.top.clone(),
+            self.files.clone(),
+            self.executables.clone(),
+            self.dirs.iter().cloned(),
+        )
     }
 
     /// Whether this is a valid pack that says it is `id`: what `pull` hands out.
@@ -567,6 +580,8 @@ pub fn inspect(
         findings,
         unsafe_entries: scan.problems,
         files: contents.files,
+        executables: contents.executables,
+        dirs: contents.dirs,
         top: scan.top,
         digest,
         size,
@@ -578,6 +593,8 @@ pub fn inspect(
 struct Contents {
     id: Option<Identity>,
     files: BTreeMap<String, Digest>,
+    executables: BTreeSet<String>,
+    dirs: BTreeSet<String>,
 }
 
 fn contents(
@@ -588,8 +605,21 @@ fn contents(
 ) -> anyhow::Result<(Contents, Scan)> {
     let mut contents = Contents::default();
     let scan = scan(file, limits, &mut |item| {
-        let Item::File { inner, data, .. } = item else {
-            return Ok(());
+        let (inner, data) = match item {
+            Item::Dir { inner } => {
+                contents.dirs.insert(inner.to_string());
+                return Ok(());
+            }
+            Item::File {
+                inner,
+                executable,
+                data,
+            } => {
+                if executable {
+                    contents.executables.insert(inner.to_string());
+                }
+                (inner, data)
+            }
         };
         let mut hashing = HashingWriter::new(io::sink());
         if inner == PACK_JSON {

@@ -12,6 +12,7 @@ use super::{Archive, ArchiveTo, Folder};
 use crate::atomic::AtomicFile;
 use crate::digest::{Digest, HashingWriter};
 use crate::interrupt;
+use crate::registry::store::Grown;
 use anyhow::Context;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -29,47 +30,85 @@ pub struct Recipe {
 
 /// Builds `folder`'s archive as `recipe` says, into the place `to` names.
 pub fn build(folder: &Folder, recipe: Recipe, to: ArchiveTo<'_>) -> anyhow::Result<Archive> {
-    let (digest, size, path, temp) = match to {
+    let (built, path, temp) = match to {
         ArchiveTo::Nowhere => {
-            let (digest, size, _) = write(folder, recipe, io::sink())?;
-            (digest, size, None, None)
+            let (built, _) = write(folder, recipe, io::sink())?;
+            (built, None, None)
         }
         ArchiveTo::Temp => {
-            let temp = tempfile::Builder::new()
-                .prefix(".packpub-")
-                .suffix(".tar.gz")
-                .tempfile()
-                .context("cannot create a temp file for the archive")?;
-            let (digest, size, file) =
-                write(folder, recipe, BufWriter::with_capacity(1 << 20, temp))?;
-            let temp = file.into_inner().map_err(|e| e.into_error())?;
-            let path = temp.into_temp_path();
-            (digest, size, Some(path.to_path_buf()), Some(path))
+            let temp = temp_file()?;
+            let (built, file) = write(folder, recipe, BufWriter::with_capacity(1 << 20, temp))?;
+            let path = file
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .into_temp_path();
+            (built, Some(path.to_path_buf()), Some(path))
+        }
+        ArchiveTo::Growing { file, state } => {
+            let (file, path) = file.into_parts();
+            let written = write(folder, recipe, Reporting { file, state });
+            // The upload waits for this word: it must hear of a failure too.
+            state.send_modify(|grown| {
+                grown.done = Some(match &written {
+                    Ok((built, _)) => Ok((built.digest, built.size)),
+                    Err(err) => Err(format!("{err:#}")),
+                });
+            });
+            (written?.0, Some(path.to_path_buf()), Some(path))
         }
         ArchiveTo::Dir(dir) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create output folder {}", dir.display()))?;
             // What `tar` would create: 0666 less the umask.
             let file = AtomicFile::create(&dir.join(folder.id.archive_name()), 0o666)?;
-            let (digest, size, file) =
-                write(folder, recipe, BufWriter::with_capacity(1 << 20, file))?;
+            let (built, file) = write(folder, recipe, BufWriter::with_capacity(1 << 20, file))?;
             let path = file.into_inner().map_err(|e| e.into_error())?.commit()?;
-            (digest, size, Some(path), None)
+            (built, Some(path), None)
         }
     };
     Ok(Archive {
-        digest,
-        size,
+        digest: built.digest,
+        size: built.size,
         path,
+        tar: Some(built.tar),
         _temp: temp,
     })
 }
 
-/// Streams the archive into `dest`; returns its digest and size with `dest`.
-fn write<W: Write>(folder: &Folder, recipe: Recipe, dest: W) -> anyhow::Result<(Digest, u64, W)> {
-    let mtime = recipe.mtime;
+/// A temp file for an archive, removed when dropped.
+pub fn temp_file() -> anyhow::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".packpub-")
+        .suffix(".tar.gz")
+        .tempfile()
+        .context("cannot create a temp file for the archive")
+}
+
+/// The digest of `folder`'s uncompressed tar stream, entries stamped `mtime`.
+pub fn tar_digest(folder: &Folder, mtime: u64) -> anyhow::Result<Digest> {
+    let (digest, _, _) = tar_stream(folder, mtime, HashingWriter::new(io::sink()))?.finish();
+    Ok(digest)
+}
+
+/// What writing an archive found: its digest and size, and its tar stream's digest.
+struct Built {
+    digest: Digest,
+    size: u64,
+    tar: Digest,
+}
+
+/// Streams the archive into `dest`; returns what was built, with `dest`.
+fn write<W: Write>(folder: &Folder, recipe: Recipe, dest: W) -> anyhow::Result<(Built, W)> {
     let gz = GzWriter::new(HashingWriter::new(dest), recipe.jobs);
-    let mut tar = tar::Builder::new(gz);
+    let (tar, _, gz) = tar_stream(folder, recipe.mtime, HashingWriter::new(gz))?.finish();
+    let hashing = gz.finish().context("cannot finish the archive")?;
+    let (digest, size, dest) = hashing.finish();
+    Ok((Built { digest, size, tar }, dest))
+}
+
+/// Writes `folder`'s tar stream into `sink`, and returns it.
+fn tar_stream<W: Write>(folder: &Folder, mtime: u64, sink: W) -> anyhow::Result<W> {
+    let mut tar = tar::Builder::new(sink);
     let top = &folder.name;
     append(&mut tar, &format!("{top}/"), Kind::Dir, io::empty(), mtime)
         .context("cannot write the archive")?;
@@ -87,9 +126,29 @@ fn write<W: Write>(folder: &Folder, recipe: Recipe, dest: W) -> anyhow::Result<(
         }
         .with_context(|| format!("cannot pack {}", entry.path))?;
     }
-    let gz = tar.into_inner().context("cannot finish the archive")?;
-    let hashing = gz.finish().context("cannot finish the archive")?;
-    Ok(hashing.finish())
+    tar.into_inner().context("cannot finish the archive")
+}
+
+/// A file that tells `state` of every byte written to it, and stops the build once nobody
+/// listens (the upload failed or was cancelled).
+struct Reporting<'a> {
+    file: File,
+    state: &'a tokio::sync::watch::Sender<Grown>,
+}
+
+impl Write for Reporting<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.state.is_closed() {
+            return Err(io::Error::other("the upload stopped"));
+        }
+        let n = self.file.write(buf)?;
+        self.state.send_modify(|grown| grown.written += n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 fn append<W: Write>(
@@ -242,7 +301,7 @@ mod tests {
         fs::remove_file(root.join("copy.yaml")).unwrap();
         symlink(&outside, root.join("copy.yaml")).unwrap();
         // The entry was recorded with its resolved target, so the new link is never followed.
-        let (_, _, archive) = write(&folder, RECIPE, Vec::new()).unwrap();
+        let (_, archive) = write(&folder, RECIPE, Vec::new()).unwrap();
         let mut tar = String::new();
         flate2::read::MultiGzDecoder::new(&archive[..])
             .read_to_string(&mut tar)

@@ -19,7 +19,7 @@ mod upload;
 
 use super::errors::{self, is_not_found, is_transient, translate};
 use super::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
-use super::store::{self, Blob, ManifestRef, Progress, Store};
+use super::store::{self, Blob, Growing, ManifestRef, Progress, Store};
 use super::{proxy, tls};
 use crate::credentials::Resolved;
 use crate::digest::Digest;
@@ -562,9 +562,23 @@ impl Store for Registry {
             Blob::Bytes(_) => "upload a blob",
             Blob::File { .. } => "upload the pack",
         };
-        self.upload(&full, digest, blob, &progress)
+        let source = upload::Source::Known(digest, blob);
+        self.upload(&full, source, &progress)
             .await
             .map_err(|err| self.explain(err, &full, what))
+    }
+
+    async fn put_growing_blob(
+        &self,
+        repository: &str,
+        growing: &Growing,
+        progress: Progress,
+    ) -> anyhow::Result<(Digest, u64)> {
+        let full = self.full(repository);
+        self.upload(&full, upload::Source::Growing(growing), &progress)
+            .await
+            .map_err(|err| self.explain(err, &full, "upload the pack"))?;
+        growing.complete().await
     }
 
     async fn put_manifest(

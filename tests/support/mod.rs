@@ -75,7 +75,8 @@ pub fn example() -> PathBuf {
 }
 
 /// `packpub` with an environment free of the caller's settings and credentials: no
-/// `PACKPUB_*`, no keyring (no session bus) and an empty docker config, unless a test adds them.
+/// `PACKPUB_*`, no keyring (no session bus), an empty docker config and a cache of the test
+/// run's own, unless a test adds them.
 pub fn packpub() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_packpub"));
     for (key, _) in std::env::vars_os() {
@@ -87,6 +88,11 @@ pub fn packpub() -> Command {
         }
     }
     cmd.env("DOCKER_CONFIG", "/nonexistent/packpub-test-docker-config");
+    // The re-push cache of the test run, never the user's.
+    cmd.env(
+        "XDG_CACHE_HOME",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
+    );
     cmd
 }
 

@@ -10,11 +10,15 @@
 //! again; only when it has forgotten the upload (404), or will not say (400: Distribution 2.8
 //! cancels an upload asked about from a location older than its last byte), does the upload
 //! start over. Every attempt counts against `--retries`.
+//!
+//! An archive still being written ([`Growing`]) is uploaded as it grows: `PATCH` chunks of at
+//! most [`STREAM_PIECE`] as soon as they are on disk, then the `PUT` naming the digest, known
+//! only at the end; one small enough to be complete before a chunk fills goes in one `PUT`.
 
 use super::{Registry, Scope, location};
 use crate::digest::Digest;
 use crate::interrupt;
-use crate::registry::store::{Blob, Progress};
+use crate::registry::store::{Blob, Growing, Progress};
 use futures_util::{StreamExt, TryStreamExt};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
@@ -26,6 +30,41 @@ const MAX_REFUSED_RANGES: u32 = 3;
 /// The smallest chunk a 413 may halve the size to.
 const MIN_CHUNK: u64 = 64 << 10;
 const OCTET_STREAM: &str = "application/octet-stream";
+/// The largest chunk of an archive still being written: the upload trails the compression by
+/// at most this much, so a push ends soon after the last block is compressed.
+const STREAM_PIECE: u64 = 16 << 20;
+
+/// What an upload sends: a blob whose digest is known, or an archive still being written.
+#[derive(Clone, Copy)]
+pub(super) enum Source<'a> {
+    Known(&'a Digest, Blob<'a>),
+    Growing(&'a Growing),
+}
+
+impl Source<'_> {
+    /// Waits until more than `offset` bytes can be sent, or the end is known; returns the bytes
+    /// that can be sent, and the digest and size once the end is known.
+    async fn past(&self, offset: u64) -> anyhow::Result<(u64, Option<(Digest, u64)>)> {
+        match self {
+            Source::Known(digest, blob) => {
+                let size = blob_size(*blob);
+                Ok((size, Some((**digest, size))))
+            }
+            Source::Growing(growing) => growing.past(offset).await,
+        }
+    }
+
+    /// The first `available` bytes, to send from.
+    fn blob(&self, available: u64) -> Blob<'_> {
+        match self {
+            Source::Known(_, blob) => *blob,
+            Source::Growing(growing) => Blob::File {
+                path: &growing.path,
+                size: available,
+            },
+        }
+    }
+}
 
 /// The chunk size in force: the user's, or less after a front end refused it.
 pub struct Chunks {
@@ -71,20 +110,19 @@ struct Session {
 }
 
 impl Registry {
-    /// Uploads `blob` (`digest`) to `repository` (full name), resuming after dropped
-    /// connections; `progress` sees the bytes the registry holds plus those in flight.
+    /// Uploads `source` to `repository` (full name), resuming after dropped connections;
+    /// `progress` sees the bytes the registry holds plus those in flight.
     pub(super) async fn upload(
         &self,
         repository: &str,
-        digest: &Digest,
-        blob: Blob<'_>,
+        source: Source<'_>,
         progress: &Progress,
     ) -> anyhow::Result<()> {
         let mut session = None;
         let mut pace = super::Pace::new(self.retries);
         loop {
             let sent = self
-                .transfer(repository, digest, blob, &mut session, progress)
+                .transfer(repository, source, &mut session, progress)
                 .await;
             let Err(err) = sent else {
                 return Ok(());
@@ -113,13 +151,11 @@ impl Registry {
     async fn transfer(
         &self,
         repository: &str,
-        digest: &Digest,
-        blob: Blob<'_>,
+        source: Source<'_>,
         session: &mut Option<Session>,
         progress: &Progress,
     ) -> anyhow::Result<()> {
         let scope = Scope::Push(repository);
-        let size = blob_size(blob);
         let s = match session {
             Some(s) => s,
             None => session.insert(Session {
@@ -127,14 +163,17 @@ impl Registry {
                 offset: 0,
             }),
         };
-        if s.offset == 0 && self.chunks.whole(size) {
-            let url = with_digest(&s.location, digest);
+        if s.offset == 0
+            && let (_, Some((digest, size))) = source.past(self.piece(source) - 1).await?
+            && self.chunks.whole(size)
+        {
+            let url = with_digest(&s.location, &digest);
             let answer = self
                 .send(scope, &url, |http, url| {
                     http.put(url.clone())
                         .header(CONTENT_TYPE, OCTET_STREAM)
                         .header(CONTENT_LENGTH, size)
-                        .body(body(blob, 0, size, progress))
+                        .body(body(source.blob(size), 0, size, progress))
                 })
                 .await?;
             if answer.status() != StatusCode::PAYLOAD_TOO_LARGE {
@@ -143,8 +182,16 @@ impl Registry {
             self.refused(size)?;
         }
         let mut refused_ranges = 0;
-        while s.offset < size {
-            let (offset, len) = (s.offset, self.chunks.size().min(size - s.offset));
+        let digest = loop {
+            let piece = self.piece(source);
+            let (available, end) = source.past(s.offset + piece - 1).await?;
+            if let Some((digest, size)) = end
+                && s.offset >= size
+            {
+                break digest;
+            }
+            let (offset, len) = (s.offset, piece.min(available - s.offset));
+            let blob = source.blob(available);
             let answer = self
                 .send(scope, &s.location, |http, url| {
                     http.patch(url.clone())
@@ -185,14 +232,22 @@ impl Registry {
                 location: location(&answer, &s.location)?,
                 offset: held,
             };
-        }
-        let url = with_digest(&s.location, digest);
+        };
+        let url = with_digest(&s.location, &digest);
         let answer = self
             .send(scope, &url, |http, url| {
                 http.put(url.clone()).header(CONTENT_LENGTH, 0)
             })
             .await?;
         Self::expect(answer, &[StatusCode::CREATED]).await.map(drop)
+    }
+
+    /// The chunk size for `source` now: an archive still being written goes in smaller ones.
+    fn piece(&self, source: Source<'_>) -> u64 {
+        match source {
+            Source::Known(..) => self.chunks.size(),
+            Source::Growing(_) => self.chunks.size().min(STREAM_PIECE),
+        }
     }
 
     /// Opens an upload session: its URL.
