@@ -8,7 +8,7 @@ use super::model::{self, Identity, PackName, PackVersion};
 use super::rules::Rule;
 use super::walk::{Entry, IGNORE_FILE, Kind, Look};
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::Marker;
@@ -347,7 +347,8 @@ pub fn referenced_files(
     entries: &[Entry],
     findings: &mut Findings,
 ) {
-    let packed: HashSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    let packed: HashMap<&str, &Entry> = entries.iter().map(|e| (e.path.as_str(), e)).collect();
+    let mut manifests = Vec::new();
     for field in ["charts", "kubeManifests", "ansibleRoles"] {
         let Some(value) = doc.get(field) else {
             continue;
@@ -383,11 +384,9 @@ pub fn referenced_files(
                     format!("{path:?} points outside the pack folder"),
                     "use a path relative to the pack folder, without '..' or a leading '/'",
                 ),
-                Some(rel) if packed.contains(rel.as_str()) => {
-                    if field == "kubeManifests"
-                        && let Some(entry) = entries.iter().find(|e| e.path == rel)
-                    {
-                        manifest_file(entry, findings);
+                Some(rel) if packed.contains_key(rel.as_str()) => {
+                    if field == "kubeManifests" {
+                        manifests.push(packed[rel.as_str()]);
                     }
                 }
                 Some(rel) if root.join(&rel).exists() => findings.add(
@@ -406,6 +405,36 @@ pub fn referenced_files(
                 ),
             }
         }
+    }
+    manifest_files(&manifests, findings);
+}
+
+/// Checks every `kubeManifests` file on all cores (parsing them is most of a pack's checks),
+/// reporting in pack.json's order whatever the timing.
+fn manifest_files(manifests: &[&Entry], findings: &mut Findings) {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let share = manifests.len().div_ceil(threads).max(1);
+    let profile = findings.profile;
+    let found: Vec<Findings> = std::thread::scope(|scope| {
+        let workers: Vec<_> = manifests
+            .chunks(share)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut found = Findings::new(profile);
+                    for entry in chunk {
+                        manifest_file(entry, &mut found);
+                    }
+                    found
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a manifest check panicked"))
+            .collect()
+    });
+    for part in found {
+        findings.list.extend(part.list);
     }
 }
 
