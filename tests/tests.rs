@@ -16,6 +16,7 @@ mod login;
 mod pack;
 mod palette_standin;
 mod push;
+mod release;
 mod sync;
 mod transport;
 mod validate;

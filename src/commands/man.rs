@@ -12,8 +12,11 @@ pub fn run(args: &ManArgs, out: &Output) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     // The crate version alone: the commit and target in `--version` belong to one binary,
-    // while the pages are the same for every target of a release.
-    let mut root = Cli::command().version(env!("CARGO_PKG_VERSION"));
+    // while the pages are the same for every target of a release. No `help` command: its
+    // page would be `--help` again, and the root page would list a page that is not there.
+    let mut root = Cli::command()
+        .version(env!("CARGO_PKG_VERSION"))
+        .disable_help_subcommand(true);
     root.build();
     let mut pages = Vec::new();
     write_pages(&root, &args.output, &mut pages)?;
@@ -25,7 +28,7 @@ pub fn run(args: &ManArgs, out: &Output) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cmd`'s page and those of its visible subcommands (clap's `help` has none: `--help` is it).
+/// `cmd`'s page and those of its visible subcommands.
 fn write_pages(cmd: &clap::Command, dir: &Path, pages: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     let man = clap_mangen::Man::new(cmd.clone())
         .date(env!("PACKPUB_COMMIT_DATE"))
@@ -36,10 +39,7 @@ fn write_pages(cmd: &clap::Command, dir: &Path, pages: &mut Vec<PathBuf>) -> any
     man.render(&mut page)?;
     crate::atomic::write(&path, &page, 0o644)?;
     pages.push(path);
-    for sub in cmd
-        .get_subcommands()
-        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-    {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         write_pages(sub, dir, pages)?;
     }
     Ok(())

@@ -77,7 +77,12 @@ pub fn example() -> PathBuf {
 /// `packpub` with an environment free of the caller's settings and credentials: no
 /// `PACKPUB_*`, no keyring (no session bus) and an empty docker config, unless a test adds them.
 pub fn packpub() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_packpub"));
+    isolated(Command::new(env!("CARGO_BIN_EXE_packpub")))
+}
+
+/// `cmd` (packpub, or a script that runs it) without the caller's packpub settings and
+/// credentials: no `PACKPUB_*`, no keyring (no session bus) and an empty docker config.
+pub fn isolated(mut cmd: Command) -> Command {
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();
         if key.starts_with("PACKPUB_")
