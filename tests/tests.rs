@@ -3,6 +3,7 @@
 
 mod support;
 
+mod action;
 mod credentials;
 mod fuzz_corpus;
 mod harness_smoke;
