@@ -253,6 +253,9 @@ fn completions_parse_and_complete_subcommands() {
     ] {
         run_tool(shell, shell, tmp.path(), &[check, script.to_str().unwrap()]);
     }
+    // The script is the output: --json has no document to print, and says so as usage errors do.
+    let refused = run(&["completions", "bash", "--json"]).expect(2);
+    assert_eq!(refused.json()["exit_code"], 2);
     // What `packpub completions` prints is what the archive ships.
     for (shell, file) in [("bash", &bash), ("zsh", &zsh), ("fish", &fish)] {
         assert_eq!(
@@ -320,6 +323,16 @@ fn man_pages_render_cleanly_and_match_help() {
     let release = build_release(tmp.path());
     let root = unpack(&release, &tmp.path().join("unpacked"));
     let pages = root.join("man/man1");
+    // `man --json` lists what it wrote: the archive's pages.
+    let written = tmp.path().join("written");
+    let listed = run(&["man", "--json", "-o", written.to_str().unwrap()]).expect(0);
+    let listed: BTreeSet<String> = listed.json()["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().rsplit('/').next().unwrap().to_string())
+        .collect();
+    assert_eq!(listed.into_iter().collect::<Vec<_>>(), list(&pages));
     let pages_and_commands = std::iter::once(("packpub.1".to_string(), vec![]))
         .chain(VERBS.iter().map(|v| (format!("packpub-{v}.1"), vec![*v])));
     for (page, command) in pages_and_commands {

@@ -36,7 +36,8 @@ fn write_pages(cmd: &clap::Command, dir: &Path, pages: &mut Vec<PathBuf>) -> any
         .manual("packpub manual");
     let path = dir.join(man.get_filename());
     let mut page = Vec::new();
-    man.render(&mut page)?;
+    man.render(&mut page)
+        .with_context(|| format!("cannot render {}", path.display()))?;
     crate::atomic::write(&path, &page, 0o644)?;
     pages.push(path);
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
