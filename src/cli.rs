@@ -15,9 +15,22 @@ use std::path::PathBuf;
 pub const USERNAME_ENV: &str = "PACKPUB_USERNAME";
 pub const PASSWORD_ENV: &str = "PACKPUB_PASSWORD";
 
+/// `packpub --version`: one line a script can read, naming the exact build a bug report is
+/// about. Commit, commit date and target come from build.rs ("unknown" without git).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PACKPUB_COMMIT"),
+    ", ",
+    env!("PACKPUB_COMMIT_DATE"),
+    ", ",
+    env!("PACKPUB_TARGET"),
+    ")"
+);
+
 /// Publish Spectro Cloud Palette packs to OCI registries.
 #[derive(Debug, Parser)]
-#[command(name = "packpub", version, about, propagate_version = true)]
+#[command(name = "packpub", version = VERSION, about, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -70,6 +83,10 @@ pub enum Command {
     Lint(LintArgs),
     /// Scaffold a pack folder from a Helm chart (.tgz or chart folder) or Kubernetes manifests
     Init(InitArgs),
+    /// Print the shell completion script for SHELL on stdout
+    Completions(CompletionsArgs),
+    /// Write the man pages (packpub.1, packpub-push.1, ...) into a folder
+    Man(ManArgs),
 }
 
 /// A pack on this machine: a folder holding pack.json, or a `<name>-<version>.tar.gz` made by
@@ -596,6 +613,20 @@ pub struct PaletteArgs {
     /// Skip TLS verification for Palette (unsafe)
     #[arg(long, env = "PACKPUB_PALETTE_INSECURE", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
     pub palette_insecure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Folder to write the pages into (created when missing), e.g. ~/.local/share/man/man1
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    pub output: PathBuf,
 }
 
 /// A duration: a whole number with `s`, `m` or `h` (seconds without a unit).

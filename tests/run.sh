@@ -29,6 +29,17 @@ command -v diff >/dev/null || need+=(diffutils)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx)
 command -v tinyproxy >/dev/null || need+=(tinyproxy)
 command -v curl >/dev/null || need+=(curl)
+# The release archive and the GitHub Action (tests/release.rs, tests/action.rs, Linux only):
+# the shells whose completion scripts must parse and complete, man-db (groff with it) to
+# render every page, strip (binutils) to shrink the debug binary before it is archived, and
+# jq, which the action's script reports with.
+if [ "$(uname -s)" = Linux ]; then
+  command -v zsh >/dev/null || need+=(zsh)
+  command -v fish >/dev/null || need+=(fish)
+  command -v man >/dev/null || need+=(man-db)
+  command -v strip >/dev/null || need+=(binutils)
+  command -v jq >/dev/null || need+=(jq)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod action;
 mod credentials;
 mod fuzz_corpus;
 mod harness_smoke;
@@ -17,6 +18,7 @@ mod pack;
 mod palette_standin;
 mod push;
 mod readers;
+mod release;
 mod sync;
 mod transport;
 mod validate;

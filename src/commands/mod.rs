@@ -1,11 +1,13 @@
 //! One file per verb; each takes its parsed arguments and the shared [`Output`]. What several
 //! verbs share (opening a target as a [`Store`], the tokio runtime) lives here once.
 
+mod completions;
 mod init;
 mod lint;
 mod login;
 mod logout;
 mod ls;
+mod man;
 mod pack;
 mod pull;
 mod push;
@@ -32,6 +34,8 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
         Command::Sync(args) => sync::run(&args, out),
         Command::Lint(args) => lint::run(&args, out),
         Command::Init(args) => init::run(&args, out),
+        Command::Completions(args) => completions::run(&args, out),
+        Command::Man(args) => man::run(&args, out),
     }
 }
 

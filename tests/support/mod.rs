@@ -78,7 +78,12 @@ pub fn example() -> PathBuf {
 /// `PACKPUB_*`, no keyring (no session bus), an empty docker config and a cache of the test
 /// run's own, unless a test adds them.
 pub fn packpub() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_packpub"));
+    isolated(Command::new(env!("CARGO_BIN_EXE_packpub")))
+}
+
+/// `cmd` (packpub, or a script that runs it) without the caller's packpub settings and
+/// credentials: no `PACKPUB_*`, no keyring (no session bus) and an empty docker config.
+pub fn isolated(mut cmd: Command) -> Command {
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();
         if key.starts_with("PACKPUB_")
