@@ -15,8 +15,10 @@
 //! `gzip -6`).
 
 use libdeflater::{CompressionLvl, Compressor};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// Input bytes per gzip member. Part of the archive format: changing it changes every
@@ -42,10 +44,14 @@ pub const FORMAT: &str = "libdeflate-7-1MiB";
 /// particular system.
 const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
 
-struct Worker {
-    jobs: SyncSender<Job>,
-    done: Receiver<Job>,
-    thread: JoinHandle<()>,
+/// The threads compressing blocks: whichever is free takes the next block (blocks differ in
+/// cost, so a fixed turn would leave one idle), and results come back tagged with their place.
+struct Pool {
+    jobs: SyncSender<(usize, Job)>,
+    done: Receiver<(usize, Job)>,
+    threads: Vec<JoinHandle<()>>,
+    /// Blocks compressed ahead of an older one still in a worker.
+    early: BTreeMap<usize, Job>,
 }
 
 /// A `Write` that gzips what it is given into `dest` on `jobs` threads (inline for one).
@@ -56,7 +62,7 @@ pub struct GzWriter<W: Write> {
     /// Blocks handed to workers, and blocks written to `dest`: the difference is in flight.
     sent: usize,
     written: usize,
-    workers: Vec<Worker>,
+    pool: Option<Pool>,
     /// Buffers of blocks already written, to reuse.
     spare: Vec<Job>,
     inline: Option<Compressor>,
@@ -66,18 +72,14 @@ pub struct GzWriter<W: Write> {
 
 impl<W: Write> GzWriter<W> {
     pub fn new(dest: W, jobs: usize) -> Self {
-        let workers = if jobs > 1 {
-            (0..jobs).map(|_| spawn()).collect()
-        } else {
-            Vec::new()
-        };
+        let pool = (jobs > 1).then(|| spawn(jobs));
         Self {
             dest: Some(dest),
             block: Vec::with_capacity(BLOCK),
             sent: 0,
             written: 0,
-            inline: workers.is_empty().then(compressor),
-            workers,
+            inline: pool.is_none().then(compressor),
+            pool,
             spare: Vec::new(),
             crc: flate2::Crc::new(),
         }
@@ -127,21 +129,30 @@ impl<W: Write> GzWriter<W> {
             self.written += 1;
             return Ok(());
         }
-        // One block more than workers in flight: each worker has the next block waiting when
-        // it finishes one, and memory stays at about two blocks per job.
-        if self.sent - self.written > self.workers.len() {
+        // One block more than workers in flight: a worker that finishes finds the next block
+        // waiting, and memory stays at about two blocks per job.
+        let workers = self.pool.as_ref().map_or(1, |p| p.threads.len());
+        if self.sent - self.written > workers {
             self.write_oldest()?;
         }
-        let worker = &self.workers[self.sent % self.workers.len()];
-        worker.jobs.send(job).map_err(|_| worker_died())?;
+        let pool = self.pool.as_ref().expect("threads when not inline");
+        pool.jobs
+            .send((self.sent, job))
+            .map_err(|_| worker_died())?;
         self.sent += 1;
         Ok(())
     }
 
     /// Waits for the oldest block in flight and writes its member.
     fn write_oldest(&mut self) -> io::Result<()> {
-        let worker = &self.workers[self.written % self.workers.len()];
-        let job = worker.done.recv().map_err(|_| worker_died())?;
+        let pool = self.pool.as_mut().expect("threads when not inline");
+        let job = loop {
+            if let Some(job) = pool.early.remove(&self.written) {
+                break job;
+            }
+            let (place, job) = pool.done.recv().map_err(|_| worker_died())?;
+            pool.early.insert(place, job);
+        };
         if job.output.is_empty() {
             return Err(worker_died());
         }
@@ -172,10 +183,12 @@ impl<W: Write> Write for GzWriter<W> {
 impl<W: Write> Drop for GzWriter<W> {
     fn drop(&mut self) {
         // Closing the channels ends each worker's loop; joining keeps no thread behind.
-        for worker in self.workers.drain(..) {
-            drop(worker.jobs);
-            drop(worker.done);
-            let _ = worker.thread.join();
+        if let Some(pool) = self.pool.take() {
+            drop(pool.jobs);
+            drop(pool.done);
+            for thread in pool.threads {
+                let _ = thread.join();
+            }
         }
     }
 }
@@ -289,21 +302,37 @@ extern "C" fn zfree(_: libz_sys::voidpf, address: libz_sys::voidpf) {
     unsafe { libc::free(address) }
 }
 
-fn spawn() -> Worker {
-    let (jobs, inbox) = sync_channel::<Job>(1);
-    let (outbox, done) = sync_channel::<Job>(1);
-    let thread = std::thread::spawn(move || {
-        let mut compressor = compressor();
-        for mut job in inbox {
-            if compress(&mut compressor, &mut job).is_err() {
-                job.output.clear();
-            }
-            if outbox.send(job).is_err() {
-                return;
-            }
-        }
-    });
-    Worker { jobs, done, thread }
+fn spawn(threads: usize) -> Pool {
+    let (jobs, inbox) = sync_channel::<(usize, Job)>(threads);
+    let inbox = Arc::new(Mutex::new(inbox));
+    // Unbounded, but never holds more than the blocks in flight.
+    let (outbox, done) = channel::<(usize, Job)>();
+    let threads = (0..threads)
+        .map(|_| {
+            let (inbox, outbox) = (Arc::clone(&inbox), outbox.clone());
+            std::thread::spawn(move || {
+                let mut compressor = compressor();
+                loop {
+                    let next = inbox.lock().map(|inbox| inbox.recv());
+                    let Ok(Ok((place, mut job))) = next else {
+                        return;
+                    };
+                    if compress(&mut compressor, &mut job).is_err() {
+                        job.output.clear();
+                    }
+                    if outbox.send((place, job)).is_err() {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    Pool {
+        jobs,
+        done,
+        threads,
+        early: BTreeMap::new(),
+    }
 }
 
 fn worker_died() -> io::Error {

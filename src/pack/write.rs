@@ -32,12 +32,13 @@ pub struct Recipe {
 pub fn build(folder: &Folder, recipe: Recipe, to: ArchiveTo<'_>) -> anyhow::Result<Archive> {
     let (built, path, temp) = match to {
         ArchiveTo::Nowhere => {
-            let (built, _) = write(folder, recipe, io::sink())?;
+            let (built, _) = write(folder, recipe, io::sink(), false)?;
             (built, None, None)
         }
         ArchiveTo::Temp => {
             let temp = temp_file()?;
-            let (built, file) = write(folder, recipe, BufWriter::with_capacity(1 << 20, temp))?;
+            let dest = BufWriter::with_capacity(1 << 20, temp);
+            let (built, file) = write(folder, recipe, dest, true)?;
             let path = file
                 .into_inner()
                 .map_err(|e| e.into_error())?
@@ -46,7 +47,7 @@ pub fn build(folder: &Folder, recipe: Recipe, to: ArchiveTo<'_>) -> anyhow::Resu
         }
         ArchiveTo::Growing { file, state } => {
             let (file, path) = file.into_parts();
-            let written = write(folder, recipe, Reporting { file, state });
+            let written = write(folder, recipe, Reporting { file, state }, true);
             // The upload waits for this word: it must hear of a failure too.
             state.send_modify(|grown| {
                 grown.done = Some(match &written {
@@ -61,7 +62,8 @@ pub fn build(folder: &Folder, recipe: Recipe, to: ArchiveTo<'_>) -> anyhow::Resu
                 .with_context(|| format!("cannot create output folder {}", dir.display()))?;
             // What `tar` would create: 0666 less the umask.
             let file = AtomicFile::create(&dir.join(folder.id.archive_name()), 0o666)?;
-            let (built, file) = write(folder, recipe, BufWriter::with_capacity(1 << 20, file))?;
+            let dest = BufWriter::with_capacity(1 << 20, file);
+            let (built, file) = write(folder, recipe, dest, false)?;
             let path = file.into_inner().map_err(|e| e.into_error())?.commit()?;
             (built, Some(path), None)
         }
@@ -70,7 +72,7 @@ pub fn build(folder: &Folder, recipe: Recipe, to: ArchiveTo<'_>) -> anyhow::Resu
         digest: built.digest,
         size: built.size,
         path,
-        tar: Some(built.tar),
+        tar: built.tar,
         _temp: temp,
     })
 }
@@ -90,17 +92,28 @@ pub fn tar_digest(folder: &Folder, mtime: u64) -> anyhow::Result<Digest> {
     Ok(digest)
 }
 
-/// What writing an archive found: its digest and size, and its tar stream's digest.
+/// What writing an archive found: its digest and size, and its tar stream's digest when asked.
 struct Built {
     digest: Digest,
     size: u64,
-    tar: Digest,
+    tar: Option<Digest>,
 }
 
-/// Streams the archive into `dest`; returns what was built, with `dest`.
-fn write<W: Write>(folder: &Folder, recipe: Recipe, dest: W) -> anyhow::Result<(Built, W)> {
+/// Streams the archive into `dest`; returns what was built, with `dest`. `hash_tar` also
+/// hashes the uncompressed stream, for the re-push cache (a cost only `push` has a use for).
+fn write<W: Write>(
+    folder: &Folder,
+    recipe: Recipe,
+    dest: W,
+    hash_tar: bool,
+) -> anyhow::Result<(Built, W)> {
     let gz = GzWriter::new(HashingWriter::new(dest), recipe.jobs);
-    let (tar, _, gz) = tar_stream(folder, recipe.mtime, HashingWriter::new(gz))?.finish();
+    let (tar, gz) = if hash_tar {
+        let (tar, _, gz) = tar_stream(folder, recipe.mtime, HashingWriter::new(gz))?.finish();
+        (Some(tar), gz)
+    } else {
+        (None, tar_stream(folder, recipe.mtime, gz)?)
+    };
     let hashing = gz.finish().context("cannot finish the archive")?;
     let (digest, size, dest) = hashing.finish();
     Ok((Built { digest, size, tar }, dest))
@@ -301,7 +314,7 @@ mod tests {
         fs::remove_file(root.join("copy.yaml")).unwrap();
         symlink(&outside, root.join("copy.yaml")).unwrap();
         // The entry was recorded with its resolved target, so the new link is never followed.
-        let (_, archive) = write(&folder, RECIPE, Vec::new()).unwrap();
+        let (_, archive) = write(&folder, RECIPE, Vec::new(), false).unwrap();
         let mut tar = String::new();
         flate2::read::MultiGzDecoder::new(&archive[..])
             .read_to_string(&mut tar)
