@@ -73,6 +73,9 @@ pub enum Command {
     Logout(LogoutArgs),
     /// Prove the registry holds the pack you built, in the shape Palette reads
     Verify(VerifyArgs),
+    /// Copy packs between registries, OCI layouts and bundles, checked on the way and with
+    /// manifests unchanged (same digests)
+    Copy(CopyArgs),
     /// List the packs and versions under TARGET/spectro-packs/archive
     Ls(LsArgs),
     /// Download a published pack (and, with --extract, unpack it safely)
@@ -456,6 +459,147 @@ pub struct RemoteArgs {
     pub transport: TransportArgs,
     #[command(flatten)]
     pub credentials: CredentialArgs,
+}
+
+/// The variables with a copy's credentials for one side: PACKPUB_USERNAME/PASSWORD would
+/// send one registry's password to the other.
+pub const SRC_USERNAME_ENV: &str = "PACKPUB_SRC_USERNAME";
+pub const SRC_PASSWORD_ENV: &str = "PACKPUB_SRC_PASSWORD";
+pub const DST_USERNAME_ENV: &str = "PACKPUB_DST_USERNAME";
+pub const DST_PASSWORD_ENV: &str = "PACKPUB_DST_PASSWORD";
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Credentials, per side: PACKPUB_SRC_USERNAME and PACKPUB_SRC_PASSWORD \
+    (PACKPUB_DST_… for DST), else `packpub login`'s keyring entry for the host, else docker's \
+    config.json, else anonymous."
+)]
+pub struct CopyArgs {
+    /// Where the packs are: HOST[:PORT][/PROJECT...], oci:PATH or oci-archive:FILE
+    #[arg(value_parser = Quiet(Target::parse))]
+    pub src: Target,
+    /// Where they go, in the same forms
+    #[arg(value_parser = Quiet(Target::parse))]
+    pub dst: Target,
+    /// NAME (every version), NAME:VERSION, or NAME@RANGE (semver, e.g. 'hello@>=1.2, <2');
+    /// none: every pack under SRC's spectro-packs/archive
+    #[arg(value_parser = Selector::parse)]
+    pub packs: Vec<Selector>,
+    /// A file of selectors, one a line ('#' starts a comment)
+    #[arg(long, value_name = "LIST")]
+    pub from_file: Option<PathBuf>,
+    /// Overwrite a version DST holds with other content (risky: Palette caches digests)
+    #[arg(long)]
+    pub force: bool,
+    /// Print the plan: what would be copied, what is there already, what conflicts
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How many packs to copy at once
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Entries asked for per request when listing SRC
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..))]
+    pub page_size: u16,
+    /// PEM file with SRC's CA (or its self-signed certificate)
+    #[arg(long, env = "PACKPUB_SRC_CA_FILE", value_name = "PEM")]
+    pub src_ca_file: Option<PathBuf>,
+    /// PEM file with DST's CA (or its self-signed certificate)
+    #[arg(long, env = "PACKPUB_DST_CA_FILE", value_name = "PEM")]
+    pub dst_ca_file: Option<PathBuf>,
+    /// Talk plain HTTP to SRC
+    #[arg(long, env = "PACKPUB_SRC_PLAIN_HTTP", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
+    pub src_plain_http: bool,
+    /// Talk plain HTTP to DST
+    #[arg(long, env = "PACKPUB_DST_PLAIN_HTTP", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
+    pub dst_plain_http: bool,
+    /// Skip TLS certificate verification of SRC (unsafe)
+    #[arg(long, env = "PACKPUB_SRC_INSECURE", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
+    pub src_insecure: bool,
+    /// Skip TLS certificate verification of DST (unsafe)
+    #[arg(long, env = "PACKPUB_DST_INSECURE", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
+    pub dst_insecure: bool,
+    /// Uploads to DST: blobs over this size go in chunks (PATCH)
+    #[arg(long, env = "PACKPUB_CHUNK_SIZE", value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub chunk_size: u64,
+    /// Retries per request for transient failures, on either side
+    #[arg(long, env = "PACKPUB_RETRIES", default_value_t = 4)]
+    pub retries: u32,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+impl CopyArgs {
+    /// How to reach SRC (`src` true) or DST, as the other verbs' transport options.
+    pub fn transport(&self, src: bool) -> TransportArgs {
+        let pick = |a: bool, b: bool| if src { a } else { b };
+        TransportArgs {
+            ca_file: if src {
+                self.src_ca_file.clone()
+            } else {
+                self.dst_ca_file.clone()
+            },
+            cert_file: None,
+            key_file: None,
+            insecure: pick(self.src_insecure, self.dst_insecure),
+            plain_http: pick(self.src_plain_http, self.dst_plain_http),
+            chunk_size: self.chunk_size,
+            retries: self.retries,
+        }
+    }
+}
+
+/// Which versions of a pack to copy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Versions {
+    All,
+    Exact(crate::pack::PackVersion),
+    Range(semver::VersionReq),
+}
+
+/// `NAME`, `NAME:VERSION` or `NAME@RANGE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selector {
+    pub name: crate::pack::PackName,
+    pub versions: Versions,
+}
+
+impl Selector {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if let Some((name, range)) = text.split_once('@') {
+            let versions = semver::VersionReq::parse(range).map_err(|e| {
+                format!("{range:?} is not a version range ({e}); write e.g. '>=1.2, <2'")
+            })?;
+            let name = crate::pack::PackName::parse(name)?;
+            return Ok(Self {
+                name,
+                versions: Versions::Range(versions),
+            });
+        }
+        if text.contains(':') {
+            let id = Identity::parse(text)?;
+            return Ok(Self {
+                name: id.name,
+                versions: Versions::Exact(id.version),
+            });
+        }
+        Ok(Self {
+            name: crate::pack::PackName::parse(text)?,
+            versions: Versions::All,
+        })
+    }
+
+    /// Whether `version` (a tag) is selected; a range takes only semver tags (`v` tolerated).
+    pub fn takes(&self, version: &str) -> bool {
+        match &self.versions {
+            Versions::All => true,
+            Versions::Exact(v) => v.as_str() == version,
+            Versions::Range(range) => {
+                semver::Version::parse(version.strip_prefix('v').unwrap_or(version))
+                    .is_ok_and(|v| range.matches(&v))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,17 @@ pub enum Unreadable {
     Io(io::Error),
 }
 
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Link => f.write_str("is a symbolic link"),
+            Self::NotFile => f.write_str("is not a regular file"),
+            Self::TooLarge => f.write_str("is larger than its limit"),
+            Self::Io(err) => err.fmt(f),
+        }
+    }
+}
+
 /// The regular file at `path`, at most `limit` bytes; `nofollow` refuses a link there.
 pub fn read_capped(path: &Path, limit: u64, nofollow: bool) -> Result<Vec<u8>, Unreadable> {
     let flags = libc::O_NONBLOCK | if nofollow { libc::O_NOFOLLOW } else { 0 };

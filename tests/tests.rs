@@ -4,6 +4,7 @@
 mod support;
 
 mod action;
+mod copy;
 mod credentials;
 mod fuzz_corpus;
 mod harness_smoke;

@@ -23,19 +23,7 @@ pub fn run(args: &LsArgs, out: &Output) -> anyhow::Result<()> {
     let listings = runtime()?.block_on(async {
         let names = match &args.name {
             Some(name) => vec![name.clone()],
-            None => pack_names(store.as_ref(), page).await.map_err(|err| {
-                match crate::exit::failure_of(&err).map(|f| f.code) {
-                    // Only a refusal is the catalog-for-admins case; other failures say themselves.
-                    Some(Code::Auth) => Failure::err(
-                        Code::Auth,
-                        format!(
-                            "cannot list the registry's catalog ({err:#}); registries such as Harbor allow it \
-                             only to administrators: name the pack instead, `packpub ls NAME`"
-                        ),
-                    ),
-                    _ => err,
-                }
-            })?,
+            None => pack_names(store.as_ref(), page).await?,
         };
         let mut listings = Vec::new();
         for name in names {
@@ -64,11 +52,22 @@ pub fn run(args: &LsArgs, out: &Output) -> anyhow::Result<()> {
 }
 
 /// The pack names under the base path: the catalog's repositories one level below it.
-async fn pack_names(store: &dyn Store, page: usize) -> anyhow::Result<Vec<PackName>> {
+pub(super) async fn pack_names(store: &dyn Store, page: usize) -> anyhow::Result<Vec<PackName>> {
     let base = format!("{BASE_PATH}/");
-    let mut names: Vec<String> = store
-        .repositories(page)
-        .await?
+    let repositories = store.repositories(page).await.map_err(|err| {
+        match crate::exit::failure_of(&err).map(|f| f.code) {
+            // Only a refusal is the catalog-for-admins case; other failures say themselves.
+            Some(Code::Auth) => Failure::err(
+                Code::Auth,
+                format!(
+                    "cannot list the registry's catalog ({err:#}); registries such as Harbor allow it \
+                     only to administrators: name the packs instead (`packpub ls NAME`, `packpub copy SRC DST NAME`)"
+                ),
+            ),
+            _ => err,
+        }
+    })?;
+    let mut names: Vec<String> = repositories
         .iter()
         .filter_map(|r| r.strip_prefix(&base))
         .map(str::to_string)
@@ -83,7 +82,7 @@ async fn pack_names(store: &dyn Store, page: usize) -> anyhow::Result<Vec<PackNa
 }
 
 /// Semver order first (a leading `v` tolerated), then everything else in plain string order.
-fn compare_versions(a: &str, b: &str) -> Ordering {
+pub(super) fn compare_versions(a: &str, b: &str) -> Ordering {
     let parse = |v: &str| semver::Version::parse(v.strip_prefix('v').unwrap_or(v)).ok();
     match (parse(a), parse(b)) {
         (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.cmp(b)),

@@ -2,6 +2,7 @@
 //! verbs share (opening a target as a [`Store`], the tokio runtime) lives here once.
 
 mod completions;
+mod copy;
 mod init;
 mod lint;
 mod login;
@@ -16,11 +17,14 @@ mod verify;
 
 use crate::cli::{Command, RemoteArgs, TransportArgs};
 use crate::credentials::{Given, Resolved};
+use crate::exit::{Code, Failure};
 use crate::output::Output;
+use crate::pack::{Identity, Severity, read};
 use crate::registry::client::Registry;
 use crate::registry::layout::Layout;
+use crate::registry::manifest::check_shape;
 use crate::registry::reference::Target;
-use crate::registry::store::Store;
+use crate::registry::store::{Store, pack_repository};
 
 pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
     match command {
@@ -29,6 +33,7 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
         Command::Login(args) => login::run(&args, out),
         Command::Logout(args) => logout::run(&args, out),
         Command::Verify(args) => verify::run(&args, out),
+        Command::Copy(args) => copy::run(&args, out),
         Command::Ls(args) => ls::run(&args, out),
         Command::Pull(args) => pull::run(&args, out),
         Command::Sync(args) => sync::run(&args, out),
@@ -42,12 +47,23 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
 /// Opens the target as a store: a registry with the credential the lookup order finds, or an
 /// OCI layout (created when missing if `create`, for `push`).
 fn open_store(args: &RemoteArgs, out: &Output, create: bool) -> anyhow::Result<Box<dyn Store>> {
-    Ok(match &args.registry {
+    let given = || Given::read(&args.credentials);
+    open_target(&args.registry, &args.transport, given, out, create)
+}
+
+/// `target` as a [`Store`]; `given` is asked for the credentials a registry needs.
+fn open_target(
+    target: &Target,
+    transport: &TransportArgs,
+    given: impl FnOnce() -> anyhow::Result<Given>,
+    out: &Output,
+    create: bool,
+) -> anyhow::Result<Box<dyn Store>> {
+    Ok(match target {
         Target::Layout(path) => Box::new(Layout::open(path, create)?),
         Target::Registry { host, prefix } => {
-            let given = Given::read(&args.credentials)?;
-            let resolved = crate::credentials::resolve(host, &given, out)?;
-            Box::new(open_registry(host, prefix, &args.transport, resolved, out)?)
+            let resolved = crate::credentials::resolve(host, &given()?, out)?;
+            Box::new(open_registry(host, prefix, transport, resolved, out)?)
         }
     })
 }
@@ -64,6 +80,57 @@ fn open_registry(
         out.warn("--insecure: TLS certificates are not verified; anyone on the network path can read and change what is sent");
     }
     Registry::new(host, prefix, &transport.into(), credential, out.notes())
+}
+
+/// Downloads the archive of pack `id` that `manifest` (read from `store`, shown as `shown`)
+/// names into `into`, streamed and capped at its declared size, and reads it back through the
+/// bounded reader. A manifest not in Palette's shape, a failed download or another digest is
+/// exit 6; otherwise the archive, with why it is not a valid, safe pack named `id` (one line
+/// each; empty when it is).
+async fn fetch_pack(
+    store: &dyn Store,
+    id: &Identity,
+    manifest: &[u8],
+    shown: &str,
+    into: &std::path::Path,
+    limits: read::Limits,
+) -> anyhow::Result<(read::Tarball, Vec<String>)> {
+    let bad = |why: String| Failure::err(Code::VerifyFailed, format!("{shown}: {why}"));
+    let (digest, size) = check_shape(manifest, &id.archive_name()).map_err(bad)?;
+    let mut file = tokio::fs::File::create(into).await?;
+    match store
+        .fetch_blob(&pack_repository(&id.name), &digest, size, &mut file)
+        .await
+    {
+        Err(err) if is_bad_content(&err) => {
+            return Err(bad(format!("the download failed: {err:#}")));
+        }
+        other => other?,
+    };
+    // One pass hashes and reads the download; its entries count only if the hash matches.
+    let inspected =
+        tokio::task::block_in_place(|| read::inspect(into, false, limits, Default::default()))?;
+    if inspected.digest != digest {
+        return Err(bad(format!(
+            "the download's digest is {}, not the manifest's {digest}",
+            inspected.digest
+        )));
+    }
+    let mut problems = inspected.unsafe_entries.clone();
+    if let Some(inside) = inspected.id.as_ref().filter(|inside| *inside != id) {
+        problems.push(format!("pack.json inside says {inside}, the tag says {id}"));
+    }
+    // Unsafe entries are findings too; list each problem once.
+    problems.extend(
+        inspected
+            .findings
+            .list
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .filter(|f| !inspected.unsafe_entries.contains(&f.message))
+            .map(ToString::to_string),
+    );
+    Ok((inspected, problems))
 }
 
 /// Whether a failed download means the content is bad (exit 6) rather than that the target

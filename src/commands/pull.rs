@@ -3,13 +3,12 @@
 //! extract, whose pack.json names the tag: otherwise exit 6 — with `--extract` nothing at all is
 //! written; without it the download is kept for a look, with the reasons.
 
-use super::{is_bad_content, open_store, runtime};
+use super::{fetch_pack, open_store, runtime};
 use crate::atomic::AtomicFile;
 use crate::cli::PullArgs;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::pack::{Identity, Severity, read};
-use crate::registry::manifest::check_shape;
+use crate::pack::read;
 use crate::registry::store::{ManifestRef, pack_repository};
 use anyhow::Context;
 
@@ -23,38 +22,16 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     let download = AtomicFile::create(&args.output.join(&title), 0o666)?;
-    let layer = runtime()?.block_on(async {
+    let limits = args.read.limits();
+    let (inspected, problems) = runtime()?.block_on(async {
         let manifest = store
             .manifest(&repository, ManifestRef::Tag(tag))
             .await?
             .ok_or_else(|| Failure::err(Code::VerifyFailed, format!("{shown} does not exist")))?;
-        let (digest, size) = check_shape(&manifest, &title)
-            .map_err(|why| Failure::err(Code::VerifyFailed, format!("{shown}: {why}")))?;
-        let mut file = tokio::fs::File::create(download.temp_path()).await?;
-        match store
-            .fetch_blob(&repository, &digest, size, &mut file)
-            .await
-        {
-            Err(err) if is_bad_content(&err) => Err(Failure::err(
-                Code::VerifyFailed,
-                format!("{shown}: the download failed: {err:#}; nothing was written"),
-            )),
-            other => other.map(|_| digest),
-        }
+        let into = download.temp_path();
+        fetch_pack(store.as_ref(), id, &manifest, &shown, into, limits).await
     })?;
-    // One pass hashes and reads the download; its entries count only if the hash matches.
-    let limits = args.read.limits();
-    let inspected = read::inspect(download.temp_path(), false, limits, Default::default())?;
-    let actual = inspected.digest;
-    if actual != layer {
-        return Err(Failure::err(
-            Code::VerifyFailed,
-            format!(
-                "{shown}: the download's digest is {actual}, not the manifest's {layer}; nothing was written"
-            ),
-        ));
-    }
-    let problems = problems(&inspected, id);
+    let layer = inspected.digest;
     if args.extract && !problems.is_empty() {
         return Err(Failure::err(
             Code::VerifyFailed,
@@ -97,23 +74,4 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
         "extracted": extracted,
     }));
     Ok(())
-}
-
-/// Why the downloaded archive is not a valid, safe pack named `id`, one line each.
-fn problems(inspected: &read::Tarball, id: &Identity) -> Vec<String> {
-    let mut problems = inspected.unsafe_entries.clone();
-    if let Some(inside) = inspected.id.as_ref().filter(|inside| *inside != id) {
-        problems.push(format!("pack.json inside says {inside}, the tag says {id}"));
-    }
-    // Unsafe entries are findings too; list each problem once.
-    problems.extend(
-        inspected
-            .findings
-            .list
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .filter(|f| !inspected.unsafe_entries.contains(&f.message))
-            .map(ToString::to_string),
-    );
-    problems
 }

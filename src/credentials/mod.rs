@@ -75,9 +75,14 @@ impl Given {
                 Source::Flags,
             ))));
         }
-        match (std::env::var(USERNAME_ENV), std::env::var(PASSWORD_ENV)) {
-            (Ok(user), Ok(password)) => Ok(Self(Some((user, Secret::new(password), Source::Env)))),
-            _ => Ok(Self(None)),
+        Ok(Self::env(USERNAME_ENV, PASSWORD_ENV))
+    }
+
+    /// The credential in the environment variables `user` and `password` (both), if set.
+    pub fn env(user: &str, password: &str) -> Self {
+        match (std::env::var(user), std::env::var(password)) {
+            (Ok(user), Ok(password)) => Self(Some((user, Secret::new(password), Source::Env))),
+            _ => Self(None),
         }
     }
 }

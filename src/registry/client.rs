@@ -568,6 +568,30 @@ impl Store for Registry {
             .map_err(|err| self.explain(err, &full, what))
     }
 
+    async fn mount_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        source: &dyn Store,
+        from: &str,
+    ) -> anyhow::Result<bool> {
+        let Some((host, prefix)) = source.registry() else {
+            return Ok(false);
+        };
+        if host != self.host {
+            return Ok(false);
+        }
+        let from = match prefix {
+            "" => from.to_string(),
+            prefix => format!("{prefix}/{from}"),
+        };
+        self.mount(&self.full(repository), digest, &from).await
+    }
+
+    fn registry(&self) -> Option<(&str, &str)> {
+        Some((&self.host, &self.prefix))
+    }
+
     async fn put_growing_blob(
         &self,
         repository: &str,

@@ -143,6 +143,25 @@ pub trait Store: Send + Sync {
         progress: Progress,
     ) -> anyhow::Result<()>;
 
+    /// Makes blob `digest`, which `from` (a repository of `source`, the same kind of store)
+    /// holds, appear in `repository` without sending it: a registry's cross-repository mount.
+    /// Whether it did; `false` where the store cannot, or `source` is another registry.
+    async fn mount_blob(
+        &self,
+        _repository: &str,
+        _digest: &Digest,
+        _source: &dyn Store,
+        _from: &str,
+    ) -> anyhow::Result<bool> {
+        Ok(false)
+    }
+
+    /// The registry (`host` and project prefix) a registry store is, to tell whether two
+    /// stores are one registry; `None` for local stores.
+    fn registry(&self) -> Option<(&str, &str)> {
+        None
+    }
+
     /// Stores the archive `growing` while it is written; returns its digest and size. A store
     /// that cannot take a blob before knowing its digest waits for the end.
     async fn put_growing_blob(

@@ -250,6 +250,29 @@ impl Registry {
         }
     }
 
+    /// Asks the registry to mount blob `digest` of `from` into `repository` (both full names):
+    /// whether it did (201). A registry that will not (no read access to `from` in the token,
+    /// or no such blob) opens an upload instead (202), which is left to expire unused.
+    pub(super) async fn mount(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        from: &str,
+    ) -> anyhow::Result<bool> {
+        let mut url = self.url(&format!("v2/{repository}/blobs/uploads/"))?;
+        url.query_pairs_mut()
+            .append_pair("mount", &digest.to_string())
+            .append_pair("from", from);
+        let answer = self
+            .send(Scope::Push(repository), &url, |http, url| {
+                http.post(url.clone()).header(CONTENT_LENGTH, 0)
+            })
+            .await?;
+        let mounted = answer.status() == StatusCode::CREATED;
+        Self::expect(answer, &[StatusCode::CREATED, StatusCode::ACCEPTED]).await?;
+        Ok(mounted)
+    }
+
     /// Opens an upload session: its URL.
     async fn open_upload(&self, repository: &str) -> anyhow::Result<Url> {
         let start = self.url(&format!("v2/{repository}/blobs/uploads/"))?;
