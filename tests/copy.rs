@@ -397,3 +397,49 @@ fn fifty_packs_in_three_versions_copy_eight_at_a_time_in_flat_memory() {
 fn run_json(args: &[&str]) -> serde_json::Value {
     run(args).expect(0).json()
 }
+
+/// Within one registry the archive is mounted from the source repository, never sent again:
+/// the bytes clients send the registry stay far below the archive's size.
+#[test]
+fn within_one_registry_the_archive_is_mounted_not_uploaded() {
+    let reg = Registry::plain();
+    let proxy = Proxy::start(
+        reg.host().parse().unwrap(),
+        Fault::CutAfterBytes {
+            bytes: u64::MAX,
+            times: 0,
+        },
+    );
+    let tmp = TempDir::new().unwrap();
+    let big = pack(tmp.path(), "big", "1.0.0", "big");
+    write_mixed(&big.join("blob.bin"), 16 << 20, 9);
+    let (src, dst) = (
+        format!("{}/staging", proxy.addr()),
+        format!("{}/production", proxy.addr()),
+    );
+    run(&[
+        "push",
+        big.to_str().unwrap(),
+        "--registry",
+        &src,
+        "--plain-http",
+    ])
+    .expect(0);
+    let sent_before = proxy.forwarded();
+    let copied = run(&[
+        "copy",
+        &src,
+        &dst,
+        "--src-plain-http",
+        "--dst-plain-http",
+        "--json",
+    ])
+    .expect(0);
+    assert_eq!(statuses(&copied), [("big:1.0.0".into(), "copied".into())]);
+    let sent = proxy.forwarded() - sent_before;
+    assert!(
+        sent < 1 << 20,
+        "{sent} bytes sent: the archive was uploaded again"
+    );
+    run_verify(&dst, "big:1.0.0");
+}
