@@ -135,6 +135,37 @@ fn copy_from_https_with_htpasswd_to_plain_keeps_every_digest_and_a_rerun_copies_
         again.stdout
     );
 
+    // And back to the HTTPS registry, into another project, with DST's credentials this time.
+    let back_target = format!("{}/restored", src.host());
+    let mut restore = copy(&[
+        &dst_target,
+        &back_target,
+        "--src-plain-http",
+        "--dst-ca-file",
+        ca.to_str().unwrap(),
+        "--json",
+    ]);
+    restore
+        .env("PACKPUB_DST_USERNAME", "alice")
+        .env("PACKPUB_DST_PASSWORD", PASSWORD);
+    let restored = Run::of(restore.output().unwrap()).expect(0);
+    assert_eq!(statuses(&restored).len(), 4, "{}", restored.stderr);
+    assert!(statuses(&restored).iter().all(|(_, s)| s == "copied"));
+    let path = "spectro-packs/archive/other:0.1.0";
+    let from = skopeo_raw(&format!("docker://{src_target}/{path}"), true).unwrap();
+    let to = skopeo_raw(&format!("docker://{back_target}/{path}"), true).unwrap();
+    assert!(from == to, "the round trip changed the manifest");
+    // Without DST's credentials the HTTPS registry refuses: exit 4, nothing written.
+    let refused = run(&[
+        "copy",
+        &dst_target,
+        &format!("{}/refused", src.host()),
+        "--src-plain-http",
+        "--dst-ca-file",
+        ca.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.code, 4, "{}", refused.stderr);
+
     // And back, by name, from a list file, into an OCI layout.
     let layout = tmp.path().join("layout");
     let list = tmp.path().join("packs.txt");
