@@ -1,6 +1,6 @@
 //! The archive `pack` writes on many threads, as other tools read it (issue 13).
 //!
-//! `pack` cuts the tar stream into 1 MiB blocks, compresses them in parallel and joins them into
+//! `pack` cuts the tar stream into 512 KiB blocks, compresses them in parallel and joins them into
 //! one gzip member, so the bytes must not depend on `--jobs` and every reader must take the
 //! archive whole: readers that stop after the first gzip member (flate2's `GzDecoder`, Python's
 //! `tarfile` in stream mode) as much as GNU tar, Python's random-access `tarfile` and Go's
@@ -299,7 +299,7 @@ fn read_first_member(archive: &Path) -> (Vec<Entry>, u64) {
 #[test]
 fn jobs_1_2_3_and_16_give_the_same_archive() {
     let tmp = TempDir::new().unwrap();
-    // About 300 MB: over 280 blocks of 1 MiB, far more than 16 jobs have in flight.
+    // About 300 MB: over 560 blocks of 512 KiB, far more than 16 jobs have in flight.
     let dir = mixed_pack(
         tmp.path(),
         "mixed",
@@ -339,7 +339,8 @@ fn jobs_1_2_3_and_16_give_the_same_archive() {
     );
 }
 
-/// Adds `filler.txt`, sized so the pack's tar stream ends exactly on a 1 MiB block boundary:
+/// Adds `filler.txt`, sized so the pack's tar stream ends exactly on a block boundary (a whole
+/// number of MiB is a whole number of 512 KiB blocks):
 /// the last block is then empty, the case where joining has no data left to end the stream
 /// with. The tar stream is a 512-byte header per entry (every path here is under 100 bytes, so
 /// no long-name entries), data padded to 512 bytes, and a 1 KiB end marker; the test checks the
@@ -564,7 +565,7 @@ fn gnu_tar_python_and_go_list_and_extract_the_same() {
     assert_same_entries("the first gzip member", &first_member, &want);
     assert!(
         length % MIB == 0 && length > 3 * MIB,
-        "the tar stream is {length} bytes, not a whole number (over 3) of 1 MiB blocks: \
+        "the tar stream is {length} bytes, not a whole number (over 3) of MiB, so not of blocks: \
          end_tar_on_a_block_boundary no longer matches how pack writes tar"
     );
     // The empty last block must not depend on the number of threads either.
