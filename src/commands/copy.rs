@@ -316,8 +316,15 @@ impl Ctx<'_> {
         // The pack is checked on its way through, as `verify` would check it at SRC.
         let download = write::temp_file()?;
         let limits = args.read.limits();
-        let (archive, problems) =
-            fetch_pack(src, id, &manifest, &outcome.source, download.path(), limits).await?;
+        let (archive, problems) = fetch_pack(
+            src,
+            id,
+            &manifest,
+            (&outcome.source, "not copied"),
+            download.path(),
+            limits,
+        )
+        .await?;
         if !problems.is_empty() {
             return Err(Failure::err(
                 Code::VerifyFailed,

@@ -85,17 +85,17 @@ fn open_registry(
 /// Downloads the archive of pack `id` that `manifest` (read from `store`, shown as `shown`)
 /// names into `into`, streamed and capped at its declared size, and reads it back through the
 /// bounded reader. A manifest not in Palette's shape, a failed download or another digest is
-/// exit 6; otherwise the archive, with why it is not a valid, safe pack named `id` (one line
-/// each; empty when it is).
+/// exit 6, its message ending with `then` (what the caller did not do); otherwise the archive,
+/// with why it is not a valid, safe pack named `id` (one line each; empty when it is).
 async fn fetch_pack(
     store: &dyn Store,
     id: &Identity,
     manifest: &[u8],
-    shown: &str,
+    (shown, then): (&str, &str),
     into: &std::path::Path,
     limits: read::Limits,
 ) -> anyhow::Result<(read::Tarball, Vec<String>)> {
-    let bad = |why: String| Failure::err(Code::VerifyFailed, format!("{shown}: {why}"));
+    let bad = |why: String| Failure::err(Code::VerifyFailed, format!("{shown}: {why}; {then}"));
     let (digest, size) = check_shape(manifest, &id.archive_name()).map_err(bad)?;
     let mut file = tokio::fs::File::create(into).await?;
     match store

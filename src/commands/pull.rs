@@ -29,7 +29,8 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
             .await?
             .ok_or_else(|| Failure::err(Code::VerifyFailed, format!("{shown} does not exist")))?;
         let into = download.temp_path();
-        fetch_pack(store.as_ref(), id, &manifest, &shown, into, limits).await
+        let shown = (shown.as_str(), "nothing was written");
+        fetch_pack(store.as_ref(), id, &manifest, shown, into, limits).await
     })?;
     let layer = inspected.digest;
     if args.extract && !problems.is_empty() {

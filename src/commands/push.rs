@@ -293,7 +293,8 @@ impl Ctx<'_> {
         } else {
             ArchiveTo::Temp
         };
-        let pack = tokio::task::block_in_place(|| checked.build(recipe, to, self.out))?;
+        let notes = self.out.notes();
+        let pack = tokio::task::block_in_place(|| checked.build(recipe, to, &notes))?;
         self.remember(&pack);
         outcome.layer_digest = Some(pack.archive.digest);
         outcome.size = Some(pack.archive.size);
@@ -369,26 +370,20 @@ impl Ctx<'_> {
             })
         };
         let recipe = self.args.build.recipe();
-        let out = self.out;
-        let (built, uploaded) = tokio::task::block_in_place(|| {
-            std::thread::scope(|scope| {
-                let builder = scope.spawn(|| {
-                    checked.build(
-                        recipe,
-                        ArchiveTo::Growing {
-                            file,
-                            state: &state,
-                        },
-                        out,
-                    )
-                });
-                // Dropping `growing` when the upload ends tells a build still going to stop.
-                let uploaded = tokio::runtime::Handle::current().block_on(async move {
-                    store.put_growing_blob(repository, &growing, progress).await
-                });
-                (builder.join(), uploaded)
-            })
+        let notes = self.out.notes();
+        // The build runs on a thread of its own, so this task (and the other packs' uploads)
+        // keep running while it compresses.
+        let builder = std::thread::spawn(move || {
+            let to = ArchiveTo::Growing {
+                file,
+                state: &state,
+            };
+            checked.build(recipe, to, &notes)
         });
+        let uploaded = store.put_growing_blob(repository, &growing, progress).await;
+        // Nobody listens any more: a build still going stops at its next write.
+        drop(growing);
+        let built = tokio::task::block_in_place(|| builder.join());
         bar.finish_and_clear();
         // A failed build says why in its own words; the upload then only stopped.
         let pack = built.map_err(|_| anyhow::anyhow!("the archive's build panicked"))??;

@@ -23,7 +23,7 @@ pub use model::{Identity, LAYERS, PackName, PackVersion, component_problem};
 use crate::cli::{BuildArgs, LocalInput};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
-use crate::output::Output;
+use crate::output::{Notes, Output};
 use crate::registry::store::Grown;
 use anyhow::Context;
 use rules::Profile;
@@ -256,7 +256,7 @@ pub fn load(
     to: ArchiveTo<'_>,
     out: &Output,
 ) -> anyhow::Result<LocalPack> {
-    check(input, build, limits, out)?.build(build.recipe(), to, out)
+    check(input, build, limits, out)?.build(build.recipe(), to, &out.notes())
 }
 
 /// Reads and validates `input` and prints its findings, building nothing; errors (and
@@ -316,11 +316,11 @@ impl Checked {
         self,
         recipe: write::Recipe,
         to: ArchiveTo<'_>,
-        out: &Output,
+        notes: &Notes,
     ) -> anyhow::Result<LocalPack> {
         let archive = match &self.origin {
             Origin::Folder(folder) => {
-                out.verbose(&format!(
+                notes.verbose(&format!(
                     "archiving {} entries under {}/",
                     folder.entries.len(),
                     folder.name
