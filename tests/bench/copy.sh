@@ -18,7 +18,9 @@ packpub="$repo/target/release/packpub"
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-start_registry() { # NAME -> prints host
+# start_registry NAME: starts a registry, sets $host (not a $(…) subshell: its pid must be
+# remembered here, for the trap).
+start_registry() {
   local port dir
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   dir="$work/$1"; rm -rf "$dir"; mkdir -p "$dir"
@@ -26,11 +28,11 @@ start_registry() { # NAME -> prints host
   env -u REGISTRY_HTTP_ADDR docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
-  echo "127.0.0.1:$port"
+  host="127.0.0.1:$port"
 }
-src=$(start_registry src)
-a=$(start_registry dst-packpub)
-b=$(start_registry dst-skopeo)
+start_registry src; src=$host
+start_registry dst-packpub; a=$host
+start_registry dst-skopeo; b=$host
 
 # COUNT packs with SIZE_MB of half-random data each, pushed to SRC.
 mkdir -p "$work/packs"
