@@ -20,6 +20,7 @@ const VERBS: &[&str] = &[
     "login",
     "logout",
     "verify",
+    "copy",
     "ls",
     "pull",
     "sync",
