@@ -4,6 +4,7 @@
 mod support;
 
 mod action;
+mod bundle;
 mod credentials;
 mod fuzz_corpus;
 mod harness_smoke;

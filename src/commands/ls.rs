@@ -64,7 +64,7 @@ pub fn run(args: &LsArgs, out: &Output) -> anyhow::Result<()> {
 }
 
 /// The pack names under the base path: the catalog's repositories one level below it.
-async fn pack_names(store: &dyn Store, page: usize) -> anyhow::Result<Vec<PackName>> {
+pub(super) async fn pack_names(store: &dyn Store, page: usize) -> anyhow::Result<Vec<PackName>> {
     let base = format!("{BASE_PATH}/");
     let mut names: Vec<String> = store
         .repositories(page)

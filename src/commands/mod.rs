@@ -17,6 +17,7 @@ mod verify;
 use crate::cli::{Command, RemoteArgs, TransportArgs};
 use crate::credentials::{Given, Resolved};
 use crate::output::Output;
+use crate::registry::archive::Archive;
 use crate::registry::client::Registry;
 use crate::registry::layout::Layout;
 use crate::registry::reference::Target;
@@ -39,11 +40,17 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
     }
 }
 
-/// Opens the target as a store: a registry with the credential the lookup order finds, or an
-/// OCI layout (created when missing if `create`, for `push`).
+/// Opens the target as a store: a registry with the credential the lookup order finds, an OCI
+/// layout or a bundle (created when missing if `create`, for `push`).
 fn open_store(args: &RemoteArgs, out: &Output, create: bool) -> anyhow::Result<Box<dyn Store>> {
     Ok(match &args.registry {
         Target::Layout(path) => Box::new(Layout::open(path, create)?),
+        Target::Archive(path) => Box::new(Archive::open(path, create, || {
+            out.warn(&format!(
+                "waiting for another packpub writing {}",
+                path.display()
+            ));
+        })?),
         Target::Registry { host, prefix } => {
             let given = Given::read(&args.credentials)?;
             let resolved = crate::credentials::resolve(host, &given, out)?;
