@@ -482,3 +482,38 @@ fn pushing_into_a_hostile_bundle_leaves_it_as_it_was() {
     assert_eq!(fs::read(&bundle).unwrap(), before);
     assert_eq!(list(bundle.parent().unwrap()), ["hostile.tar"]);
 }
+
+#[test]
+fn verify_names_the_one_broken_pack_of_a_bundle_and_checks_the_others() {
+    let tmp = TempDir::new().unwrap();
+    let good = tmp.path().join("good.tar");
+    let (hello, bravo) = (example(), pack_named(tmp.path(), "bravo"));
+    let pushed = run(&[
+        "push",
+        hello.to_str().unwrap(),
+        bravo.to_str().unwrap(),
+        "--registry",
+        &target(&good),
+        "--json",
+    ])
+    .expect(0)
+    .json();
+    // bravo's archive is the one blob the two packs do not share.
+    let layer = blob_name(pushed[1]["layer_digest"].as_str().unwrap());
+    let mut entries = entries_of(&good);
+    entries.retain(|e| e.name != layer);
+    let bundle = tmp.path().join("broken.tar");
+    write_bundle(&bundle, &entries);
+    let verified = run(&["verify", "--registry", &target(&bundle), "--json"]).expect(6);
+    let all = verified.json();
+    assert_eq!(all[0]["name"], "bravo");
+    assert_eq!(all[0]["ok"], false);
+    assert_eq!(all[1]["name"], "hello");
+    assert_eq!(all[1]["ok"], true);
+    assert!(
+        verified.stderr.contains("1 of 2 pack(s) in oci-archive:")
+            && verified.stderr.contains("failed: bravo:1.0.0 (download)"),
+        "{}",
+        verified.stderr
+    );
+}

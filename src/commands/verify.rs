@@ -97,19 +97,25 @@ fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
         for name in super::ls::pack_names(store, 0).await? {
             let repository = pack_repository(&name);
             for version in store.tags(&repository, 0).await? {
-                let verified = match Identity::parse(&format!("{name}:{version}")) {
-                    Ok(id) => verify(store, &id, None, args.read.limits()).await?,
-                    Err(why) => Verified {
-                        name: name.to_string(),
-                        reference: store.display(&repository, &version),
+                // A pack whose tag cannot be read (its manifest missing, too large, not what
+                // its digest says) fails alone; the others are still checked.
+                let failed = |detail: String| Verified {
+                    name: name.to_string(),
+                    version: version.clone(),
+                    reference: store.display(&repository, &version),
+                    ok: false,
+                    checks: vec![Check {
+                        check: CheckName::Tag,
                         ok: false,
-                        checks: vec![Check {
-                            check: CheckName::Tag,
-                            ok: false,
-                            detail: format!("{version:?} is no pack version: {why}"),
-                        }],
-                        version,
+                        detail,
+                    }],
+                };
+                let verified = match Identity::parse(&format!("{name}:{version}")) {
+                    Ok(id) => match verify(store, &id, None, args.read.limits()).await {
+                        Err(err) if super::is_bad_content(&err) => failed(format!("{err:#}")),
+                        other => other?,
                     },
+                    Err(why) => failed(format!("{version:?} is no pack version: {why}")),
                 };
                 all.push(verified);
             }
@@ -229,18 +235,9 @@ async fn run_checks(
 
     let tag = id.version.as_str();
     let shown = store.display(repository, tag);
-    let manifest = match store.manifest(repository, ManifestRef::Tag(tag)).await {
-        Ok(Some(manifest)) => manifest,
-        Ok(None) => {
-            check(CheckName::Tag, false, format!("{shown} does not exist"));
-            return Ok(checks);
-        }
-        // A manifest that is missing, too large or not what its digest says is a failed check.
-        Err(err) if super::is_bad_content(&err) => {
-            check(CheckName::Tag, false, format!("{err:#}"));
-            return Ok(checks);
-        }
-        Err(err) => return Err(err),
+    let Some(manifest) = store.manifest(repository, ManifestRef::Tag(tag)).await? else {
+        check(CheckName::Tag, false, format!("{shown} does not exist"));
+        return Ok(checks);
     };
     check(
         CheckName::Tag,

@@ -341,17 +341,22 @@ fn document(file: &fs::File, span: Span, what: &str) -> anyhow::Result<Vec<u8>> 
 /// that runs past the end of the file, or a tar that cannot be read refuses the bundle.
 fn scan(file: &fs::File, shown: &str) -> anyhow::Result<HashMap<String, Span>> {
     let refuse = |why: &str| refuse(shown, why);
+    // The tar crate's words may quote the hostile header: only a short, escaped prefix.
+    let not_a_tar = |e: &std::io::Error| {
+        refuse(&format!(
+            "cannot be read as a tar: {}",
+            read::shown_name(e.to_string().as_bytes())
+        ))
+    };
     let length = file.metadata()?.len();
     let mut archive = tar::Archive::new(file);
-    let entries = archive
-        .entries_with_seek()
-        .map_err(|e| refuse(&format!("cannot be read as a tar: {e}")))?;
+    let entries = archive.entries_with_seek().map_err(|e| not_a_tar(&e))?;
     let mut extensions = Extensions::default();
     let mut files = HashMap::new();
     let mut seen = HashSet::new();
     for entry in entries.raw(true) {
         crate::interrupt::check()?;
-        let mut entry = entry.map_err(|e| refuse(&format!("cannot be read as a tar: {e}")))?;
+        let mut entry = entry.map_err(|e| not_a_tar(&e))?;
         let size = entry
             .header()
             .entry_size()
