@@ -4,7 +4,9 @@
 //! `spectro-packs/archive/<name>:<version>`, the form skopeo's `oci:PATH:REF` reads. Blobs and
 //! the index are written atomically, so a reader never sees half a file. Read back, a layout
 //! may have been made by anyone: a digest names a file only once parsed, only regular files are
-//! read, a manifest or the index only up to 4 MiB, and a blob only to its declared size.
+//! read, a manifest or the index only up to 4 MiB, and a blob only to its declared size. The
+//! `index.json` helpers (parsing, ref names, replacing an entry) serve the single-file bundle
+//! too ([`super::archive`]), which is this layout in a tar.
 
 use super::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
 use super::store::{self, Blob, ManifestRef, Progress, Store};
@@ -162,7 +164,7 @@ pub(super) fn missing_manifest(
     )
 }
 
-/// Opens a file of the layout to read it, or `None` when it does not exist. Anything but a
+/// Opens a file of the layout (or a bundle file) to read it, or `None` when it does not exist. Anything but a
 /// regular file is refused (exit 6): a FIFO would block the read forever, and a link to
 /// `/dev/zero` would never end.
 pub(super) fn open_regular(path: &Path) -> anyhow::Result<Option<fs::File>> {
