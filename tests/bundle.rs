@@ -517,3 +517,40 @@ fn verify_names_the_one_broken_pack_of_a_bundle_and_checks_the_others() {
         verified.stderr
     );
 }
+
+#[test]
+fn a_failed_pack_is_left_out_of_the_bundle_and_nothing_half_written_stays() {
+    let tmp = TempDir::new().unwrap();
+    let broken = example_in(&tmp.path().join("broken"), "hello-1.0.0");
+    edit_pack_json(&broken, |doc| {
+        doc.as_object_mut().unwrap().remove("name");
+    });
+    let out = tmp.path().join("out");
+    let bundle = out.join("packs.tar");
+    // Nothing pushed: no bundle at all.
+    run(&[
+        "push",
+        broken.to_str().unwrap(),
+        "--registry",
+        &target(&bundle),
+    ])
+    .expect(3);
+    assert_eq!(list(&out), Vec::<String>::new());
+    // One good pack and one broken: the good one lands, the run still fails.
+    let bravo = pack_named(tmp.path(), "bravo");
+    let args = [
+        "push",
+        bravo.to_str().unwrap(),
+        broken.to_str().unwrap(),
+        "--registry",
+        &target(&bundle),
+    ];
+    run(&args).expect(3);
+    assert_eq!(list(&out), ["packs.tar"]);
+    let ls = run(&["ls", "--registry", &target(&bundle), "--json"]).expect(0);
+    assert_eq!(
+        ls.json(),
+        serde_json::json!([{"name": "bravo", "versions": ["1.0.0"]}])
+    );
+    run(&["verify", "--registry", &target(&bundle)]).expect(0);
+}
