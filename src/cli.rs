@@ -452,7 +452,8 @@ pub struct LogoutArgs {
 /// A registry (or OCI layout) to publish to or read from: where, how, as whom.
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
-    /// HOST[:PORT][/PROJECT...] of the registry, or oci:PATH for a local OCI layout
+    /// HOST[:PORT][/PROJECT...] of the registry, oci:PATH for a local OCI layout, or
+    /// oci-archive:FILE for a single-file bundle (a tar of an OCI layout)
     #[arg(long, env = "PACKPUB_REGISTRY", value_name = "TARGET", value_parser = Quiet(Target::parse))]
     pub registry: Target,
     #[command(flatten)]
@@ -604,9 +605,11 @@ impl Selector {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// A pack folder, a <name>-<version>.tar.gz made by `pack`, or NAME:VERSION (remote checks only)
-    #[arg(default_value = ".", value_parser = VerifyInput::parse)]
-    pub pack: VerifyInput,
+    /// A pack folder, a <name>-<version>.tar.gz made by `pack`, or NAME:VERSION (remote checks
+    /// only); default: the current folder, or with an oci-archive: TARGET every pack in the
+    /// bundle
+    #[arg(value_parser = VerifyInput::parse)]
+    pub pack: Option<VerifyInput>,
     #[command(flatten)]
     pub remote: RemoteArgs,
     #[command(flatten)]

@@ -119,6 +119,7 @@ pub fn reference(data: &[u8]) {
     if let Ok(target) = Target::parse(&text) {
         let again = match &target {
             Target::Layout(path) => Target::parse(&format!("oci:{}", path.display())),
+            Target::Archive(path) => Target::parse(&format!("oci-archive:{}", path.display())),
             Target::Registry { host, prefix } if prefix.is_empty() => Target::parse(host),
             Target::Registry { host, prefix } => Target::parse(&format!("{host}/{prefix}")),
         };

@@ -4,6 +4,7 @@
 mod support;
 
 mod action;
+mod bundle;
 mod copy;
 mod credentials;
 mod fuzz_corpus;

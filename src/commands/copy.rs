@@ -101,6 +101,10 @@ pub fn run(args: &CopyArgs, out: &Output) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .await;
         total.finish_and_clear();
+        // A bundle is written once, holding every pack copied in full; a dry run writes none.
+        if !args.dry_run {
+            ctx.dst.commit().await?;
+        }
         anyhow::Ok(outcomes)
     })?;
     report(&outcomes, out);

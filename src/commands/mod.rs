@@ -20,6 +20,7 @@ use crate::credentials::{Given, Resolved};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::pack::{Identity, Severity, read};
+use crate::registry::archive::Archive;
 use crate::registry::client::Registry;
 use crate::registry::layout::Layout;
 use crate::registry::manifest::check_shape;
@@ -44,8 +45,8 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
     }
 }
 
-/// Opens the target as a store: a registry with the credential the lookup order finds, or an
-/// OCI layout (created when missing if `create`, for `push`).
+/// Opens the target as a store: a registry with the credential the lookup order finds, an OCI
+/// layout or a bundle (created when missing if `create`, for `push`).
 fn open_store(args: &RemoteArgs, out: &Output, create: bool) -> anyhow::Result<Box<dyn Store>> {
     let given = || Given::read(&args.credentials);
     open_target(&args.registry, &args.transport, given, out, create)
@@ -61,6 +62,12 @@ fn open_target(
 ) -> anyhow::Result<Box<dyn Store>> {
     Ok(match target {
         Target::Layout(path) => Box::new(Layout::open(path, create)?),
+        Target::Archive(path) => Box::new(Archive::open(path, create, || {
+            out.warn(&format!(
+                "waiting for another packpub writing {}",
+                path.display()
+            ));
+        })?),
         Target::Registry { host, prefix } => {
             let resolved = crate::credentials::resolve(host, &given()?, out)?;
             Box::new(open_registry(host, prefix, transport, resolved, out)?)

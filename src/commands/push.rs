@@ -113,12 +113,15 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
         cache: Cache::new(args.cache_dir.as_deref(), args.no_cache),
     };
     let outcomes = runtime()?.block_on(async {
-        futures_util::stream::iter(&args.packs)
+        let outcomes = futures_util::stream::iter(&args.packs)
             .map(|input| ctx.push_one(input))
             .buffered(usize::from(args.concurrency))
             .collect::<Vec<_>>()
-            .await
-    });
+            .await;
+        // A bundle is written once, holding every pack pushed in full (a failed one's tag was
+        // never written); until this succeeds, no pack counts as pushed.
+        ctx.store.commit().await.map(|()| outcomes)
+    })?;
     report(&outcomes, out);
     if args.sync && outcomes.iter().all(|o| o.code.is_none()) {
         let synced = runtime()?.block_on(sync_pushed(args, &outcomes, out))?;
@@ -152,7 +155,7 @@ async fn sync_pushed(
     let Target::Registry { host, prefix } = &args.remote.registry else {
         return Err(Failure::err(
             Code::Usage,
-            "--sync needs a registry TARGET: Palette cannot read an OCI layout",
+            "--sync needs a registry TARGET: Palette cannot read an OCI layout or bundle",
         ));
     };
     let packs = outcomes.iter().filter_map(|o| o.id.clone()).collect();

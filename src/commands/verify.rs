@@ -1,15 +1,16 @@
 //! `packpub verify`: proves, right after a push, that the target holds exactly the pack built
 //! here, at the path Palette reads, in the shape Palette accepts — instead of waiting for
-//! Palette's 24-hour sync. Each check is reported; any failure exits 6.
+//! Palette's 24-hour sync. Each check is reported; any failure exits 6. A bundle
+//! (`oci-archive:FILE`) with no pack named checks every pack it lists.
 
 use super::{open_store, runtime};
-use crate::cli::{VerifyArgs, VerifyInput};
+use crate::cli::{LocalInput, VerifyArgs, VerifyInput};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::pack::{self, ArchiveTo, Identity, LocalPack, Severity, read};
 use crate::registry::manifest::check_shape;
-use crate::registry::reference::BASE_PATH;
+use crate::registry::reference::{BASE_PATH, Target};
 use crate::registry::store::{self, ManifestRef, Store, pack_repository};
 use serde::Serialize;
 
@@ -55,7 +56,11 @@ fn words<S: serde::Serializer>(name: &CheckName, s: S) -> Result<S::Ok, S::Error
 }
 
 pub fn run(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
-    let (id, local) = match &args.pack {
+    if args.pack.is_none() && matches!(args.remote.registry, Target::Archive(_)) {
+        return run_bundle(args, out);
+    }
+    let here = VerifyInput::Local(LocalInput::Folder(".".into()));
+    let (id, local) = match args.pack.as_ref().unwrap_or(&here) {
         VerifyInput::Published(id) => (id.clone(), None),
         VerifyInput::Local(input) => {
             // A folder's archive is rebuilt the way `pack` builds it, hashed and never written.
@@ -65,41 +70,138 @@ pub fn run(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
         }
     };
     let store = open_store(&args.remote, out, false)?;
-    let repository = pack_repository(&id.name);
-    let reference = store.display(&repository, id.version.as_str());
-    let checks = runtime()?.block_on(run_checks(
+    let verified = runtime()?.block_on(verify(
         store.as_ref(),
-        &repository,
         &id,
         local.as_ref(),
         args.read.limits(),
     ))?;
-
-    for check in &checks {
-        let line = format!("{}: {}", check.check.words(), check.detail);
-        if check.ok {
-            out.success(&line, &[]);
-        } else {
-            out.error(&format!("✘ {line}"));
-        }
-    }
-    let ok = checks.iter().all(|c| c.ok);
-    out.print_json(&serde_json::json!({
-        "name": id.name.to_string(), "version": id.version.to_string(),
-        "reference": reference, "ok": ok, "checks": checks,
-    }));
-    if ok {
+    verified.print("", out);
+    out.print_json(&verified);
+    if verified.ok {
         return Ok(());
     }
-    let failed: Vec<&str> = checks
-        .iter()
-        .filter(|c| !c.ok)
-        .map(|c| c.check.words())
-        .collect();
     Err(Failure::err(
         Code::VerifyFailed,
-        format!("{reference} failed: {}", failed.join(", ")),
+        format!("{} failed: {}", verified.reference, verified.failed()),
     ))
+}
+
+/// `verify --registry oci-archive:FILE` without a pack: every pack the bundle's index lists,
+/// so a bundle proves itself where it lands, without a network.
+fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
+    let store = open_store(&args.remote, out, false)?;
+    let store = store.as_ref();
+    let all = runtime()?.block_on(async {
+        let mut all = Vec::new();
+        for name in super::ls::pack_names(store, 0).await? {
+            let repository = pack_repository(&name);
+            for version in store.tags(&repository, 0).await? {
+                // A pack whose tag cannot be read (its manifest missing, too large, not what
+                // its digest says) fails alone; the others are still checked.
+                let failed = |detail: String| Verified {
+                    name: name.to_string(),
+                    version: version.clone(),
+                    reference: store.display(&repository, &version),
+                    ok: false,
+                    checks: vec![Check {
+                        check: CheckName::Tag,
+                        ok: false,
+                        detail,
+                    }],
+                };
+                let verified = match Identity::parse(&format!("{name}:{version}")) {
+                    Ok(id) => match verify(store, &id, None, args.read.limits()).await {
+                        Err(err) if super::is_bad_content(&err) => failed(format!("{err:#}")),
+                        other => other?,
+                    },
+                    Err(why) => failed(format!("{version:?} is no pack version: {why}")),
+                };
+                all.push(verified);
+            }
+        }
+        anyhow::Ok(all)
+    })?;
+    let bundle = store.locate(BASE_PATH);
+    if all.is_empty() {
+        return Err(Failure::err(
+            Code::VerifyFailed,
+            format!("{bundle} holds no packs"),
+        ));
+    }
+    for verified in &all {
+        verified.print(&format!("{}:{}: ", verified.name, verified.version), out);
+    }
+    out.print_json(&all);
+    let failed: Vec<String> = all
+        .iter()
+        .filter(|v| !v.ok)
+        .map(|v| format!("{}:{} ({})", v.name, v.version, v.failed()))
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::err(
+        Code::VerifyFailed,
+        format!(
+            "{} of {} pack(s) in {bundle} failed: {}",
+            failed.len(),
+            all.len(),
+            failed.join(", ")
+        ),
+    ))
+}
+
+/// One pack's checks: what `--json` prints for it.
+#[derive(Serialize)]
+struct Verified {
+    name: String,
+    version: String,
+    reference: String,
+    ok: bool,
+    checks: Vec<Check>,
+}
+
+impl Verified {
+    /// One line per check for people, each after `prefix`.
+    fn print(&self, prefix: &str, out: &Output) {
+        for check in &self.checks {
+            let line = format!("{prefix}{}: {}", check.check.words(), check.detail);
+            if check.ok {
+                out.success(&line, &[]);
+            } else {
+                out.error(&format!("✘ {line}"));
+            }
+        }
+    }
+
+    /// The checks that failed, in words.
+    fn failed(&self) -> String {
+        let failed: Vec<&str> = self
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.check.words())
+            .collect();
+        failed.join(", ")
+    }
+}
+
+async fn verify(
+    store: &dyn Store,
+    id: &Identity,
+    local: Option<&LocalPack>,
+    limits: read::Limits,
+) -> anyhow::Result<Verified> {
+    let repository = pack_repository(&id.name);
+    let checks = run_checks(store, &repository, id, local, limits).await?;
+    Ok(Verified {
+        name: id.name.to_string(),
+        version: id.version.to_string(),
+        reference: store.display(&repository, id.version.as_str()),
+        ok: checks.iter().all(|c| c.ok),
+        checks,
+    })
 }
 
 async fn run_checks(

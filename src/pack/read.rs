@@ -153,7 +153,7 @@ pub fn scan(
             }
         }
     }
-    if state.pending.is_some() {
+    if state.extensions.is_dangling() {
         scan.problems
             .push("ends with a long name or PAX header that describes no entry".into());
         return Ok(scan);
@@ -198,9 +198,106 @@ struct Pending {
     pax_size: Option<u64>,
 }
 
+/// The extension headers (GNU long name, PAX) read for the entry that follows them, each capped
+/// before it is read. Shared by every tar reader of packpub (packs here, bundles in
+/// `registry::archive`), which read their archives with the `tar` crate in raw mode so that no
+/// header data is read uncapped.
+#[derive(Default)]
+pub(crate) struct Extensions {
+    pending: Option<Pending>,
+}
+
+impl Extensions {
+    /// Takes in `entry` when it is a long-name or PAX header (`Ok(true)`): its data describes
+    /// the next entry. A long link name, a global PAX header or a sparse file ends the read,
+    /// with the reason.
+    pub(crate) fn absorb<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+    ) -> Result<bool, String> {
+        let header = entry.header();
+        let size = header
+            .entry_size()
+            .map_err(|e| format!("has an unreadable size field: {e}"))?;
+        let byte = header.entry_type().as_byte();
+        match byte {
+            b'L' | b'x' => {
+                let limit = if byte == b'L' { MAX_NAME } else { MAX_PAX };
+                if size > limit {
+                    return Err(format!(
+                        "has a {} header that claims {size} bytes (at most {limit} are read)",
+                        if byte == b'L' { "long-name" } else { "PAX" }
+                    ));
+                }
+                let mut data = Vec::with_capacity(size as usize);
+                entry.read_to_end(&mut data).map_err(|e| describe(&e))?;
+                let pending = self.pending.get_or_insert_with(Pending::default);
+                if byte == b'L' {
+                    if pending.name.is_some() {
+                        return Err("has two long names for one entry".into());
+                    }
+                    while data.last() == Some(&0) {
+                        data.pop();
+                    }
+                    pending.name = Some(data);
+                } else {
+                    for (key, value) in pax_records(&data)? {
+                        match key {
+                            "path" => pending.name = Some(value.to_vec()),
+                            "size" => {
+                                let text = std::str::from_utf8(value).unwrap_or_default();
+                                let parsed = text
+                                    .parse::<u64>()
+                                    .map_err(|_| "has a PAX size that is not a number")?;
+                                pending.pax_size = Some(parsed);
+                            }
+                            k if k.starts_with("GNU.sparse.") => {
+                                return Err("holds a sparse file (GNU.sparse PAX records); only regular files are allowed".into());
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Ok(true)
+            }
+            b'K' => {
+                Err("holds a link (GNU long link name); only files and folders are allowed".into())
+            }
+            b'g' => Err("has a global PAX header, which packpub does not read".into()),
+            _ => Ok(false),
+        }
+    }
+
+    /// The name of `entry` (not an extension header), `size` bytes long by its header: the
+    /// long name or PAX path before it if any. A PAX size that differs from the header's is
+    /// refused: readers would disagree where the next entry starts.
+    pub(crate) fn name_of<R: Read>(
+        &mut self,
+        entry: &tar::Entry<'_, R>,
+        size: u64,
+    ) -> Result<Vec<u8>, String> {
+        let pending = self.pending.take().unwrap_or_default();
+        let name = pending
+            .name
+            .unwrap_or_else(|| entry.header().path_bytes().into_owned());
+        match pending.pax_size {
+            Some(pax_size) if pax_size != size => Err(format!(
+                "{}: its PAX size ({pax_size}) and header size ({size}) differ, so readers would disagree where the next entry starts",
+                shown_name(&name)
+            )),
+            _ => Ok(name),
+        }
+    }
+
+    /// Whether extension headers were read that no entry followed.
+    pub(crate) fn is_dangling(&self) -> bool {
+        self.pending.is_some()
+    }
+}
+
 #[derive(Default)]
 struct State {
-    pending: Option<Pending>,
+    extensions: Extensions,
     top: Option<String>,
     entries: usize,
     /// Every path seen, without a trailing '/'.
@@ -217,81 +314,20 @@ impl State {
         visit: &mut dyn FnMut(Item<'_>) -> anyhow::Result<()>,
     ) -> Result<Continue, Stop> {
         let header = entry.header();
-        let kind = header.entry_type();
+        let byte = header.entry_type().as_byte();
         let size = header
             .entry_size()
             .map_err(|e| Stop(format!("has an unreadable size field: {e}")))?;
-        let byte = kind.as_byte();
-        match byte {
-            b'L' | b'x' => {
-                let limit = if byte == b'L' { MAX_NAME } else { MAX_PAX };
-                if size > limit {
-                    return Err(Stop(format!(
-                        "has a {} header that claims {size} bytes (at most {limit} are read)",
-                        if byte == b'L' { "long-name" } else { "PAX" }
-                    )));
-                }
-                let mut data = Vec::with_capacity(size as usize);
-                entry
-                    .read_to_end(&mut data)
-                    .map_err(|e| Stop(describe(&e)))?;
-                let pending = self.pending.get_or_insert_with(Pending::default);
-                if byte == b'L' {
-                    if pending.name.is_some() {
-                        return Err(Stop("has two long names for one entry".into()));
-                    }
-                    while data.last() == Some(&0) {
-                        data.pop();
-                    }
-                    pending.name = Some(data);
-                } else {
-                    for (key, value) in pax_records(&data)? {
-                        match key {
-                            "path" => pending.name = Some(value.to_vec()),
-                            "size" => {
-                                let text = std::str::from_utf8(value).unwrap_or_default();
-                                let parsed = text.parse::<u64>().map_err(|_| {
-                                    Stop("has a PAX size that is not a number".into())
-                                })?;
-                                pending.pax_size = Some(parsed);
-                            }
-                            k if k.starts_with("GNU.sparse.") => {
-                                return Err(Stop("holds a sparse file (GNU.sparse PAX records); only regular files are allowed".into()));
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                return Ok(Continue);
-            }
-            b'K' => {
-                return Err(Stop(
-                    "holds a link (GNU long link name); only files and folders are allowed".into(),
-                ));
-            }
-            b'g' => {
-                return Err(Stop(
-                    "has a global PAX header; packs never carry one".into(),
-                ));
-            }
-            _ => {}
+        if self.extensions.absorb(entry).map_err(Stop)? {
+            return Ok(Continue);
         }
-        let pending = self.pending.take().unwrap_or_default();
         self.entries += 1;
         if self.entries > MAX_ENTRIES {
             return Err(Stop(format!("has more than {MAX_ENTRIES} entries")));
         }
-        let raw_name = pending
-            .name
-            .unwrap_or_else(|| header.path_bytes().into_owned());
+        let raw_name = self.extensions.name_of(entry, size).map_err(Stop)?;
         let shown = shown_name(&raw_name);
-        if let Some(pax_size) = pending.pax_size
-            && pax_size != size
-        {
-            return Err(Stop(format!(
-                "{shown}: its PAX size ({pax_size}) and header size ({size}) differ, so readers would disagree where the next entry starts"
-            )));
-        }
+        let header = entry.header();
         let is_file = matches!(byte, b'0' | b'\0');
         let is_dir = byte == b'5';
         if !is_file && !is_dir {
@@ -389,7 +425,7 @@ impl State {
 
 /// The entry name as a clean relative path: UTF-8, no NUL, not absolute, no `..`, `.` and
 /// empty components dropped, no trailing '/'.
-fn clean_path(raw: &[u8]) -> Result<String, String> {
+pub(crate) fn clean_path(raw: &[u8]) -> Result<String, String> {
     if raw.len() as u64 > MAX_NAME {
         return Err(format!("has a name over {MAX_NAME} bytes"));
     }
@@ -416,8 +452,8 @@ fn clean_path(raw: &[u8]) -> Result<String, String> {
 
 /// PAX records, parsed as strictly as Go's `archive/tar` does: `"%d %s=%s\n"` with the length
 /// counting the whole record, a non-empty key without '=', no NUL in names or keys.
-fn pax_records(mut data: &[u8]) -> Result<Vec<(&str, &[u8])>, Stop> {
-    let malformed = || Stop("has a malformed PAX header".into());
+fn pax_records(mut data: &[u8]) -> Result<Vec<(&str, &[u8])>, String> {
+    let malformed = || "has a malformed PAX header".to_string();
     let mut records = Vec::new();
     while !data.is_empty() {
         let space = data.iter().position(|b| *b == b' ').ok_or_else(malformed)?;
@@ -451,7 +487,7 @@ fn pax_records(mut data: &[u8]) -> Result<Vec<(&str, &[u8])>, Stop> {
 }
 
 /// A hostile name made printable: escaped, and cut to a short prefix.
-fn shown_name(raw: &[u8]) -> String {
+pub(crate) fn shown_name(raw: &[u8]) -> String {
     crate::output::excerpt(raw, SHOWN_NAME)
 }
 

@@ -4,7 +4,9 @@
 //! `spectro-packs/archive/<name>:<version>`, the form skopeo's `oci:PATH:REF` reads. Blobs and
 //! the index are written atomically, so a reader never sees half a file. Read back, a layout
 //! may have been made by anyone: a digest names a file only once parsed, only regular files are
-//! read, a manifest or the index only up to 4 MiB, and a blob only to its declared size.
+//! read, a manifest or the index only up to 4 MiB, and a blob only to its declared size. The
+//! `index.json` helpers (parsing, ref names, replacing an entry) serve the single-file bundle
+//! too ([`super::archive`]), which is this layout in a tar.
 
 use super::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
 use super::store::{self, Blob, ManifestRef, Progress, Store};
@@ -21,7 +23,13 @@ use std::sync::Mutex;
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// Layout files are meant to be shared (copied, served): 0666 less the umask.
-const MODE: u32 = 0o666;
+pub(super) const MODE: u32 = 0o666;
+
+/// The `oci-layout` file: which version of the layout spec the folder follows.
+pub(super) const MARKER: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+
+/// A manifest `index.json` lists under a ref name: `(repository, tag, digest)`.
+pub(super) type Ref = (String, String, Digest);
 
 pub struct Layout {
     root: PathBuf,
@@ -50,10 +58,10 @@ impl Layout {
             .with_context(|| format!("cannot create the OCI layout at {}", root.display()))?;
         let marker = root.join("oci-layout");
         if !marker.exists() {
-            atomic::write(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#, MODE)?;
+            atomic::write(&marker, MARKER, MODE)?;
         }
         if !layout.index_path().exists() {
-            layout.write_index(&json!({"schemaVersion": 2, "manifests": []}))?;
+            layout.write_index(&empty_index())?;
         }
         Ok(layout)
     }
@@ -62,55 +70,104 @@ impl Layout {
         self.root.join("index.json")
     }
 
-    fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.root.join("blobs/sha256").join(digest.hex())
+    /// The folder every blob lies in.
+    pub(super) fn blob_folder(&self) -> PathBuf {
+        self.root.join("blobs/sha256")
     }
 
-    fn read_index(&self) -> anyhow::Result<Value> {
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.blob_folder().join(digest.hex())
+    }
+
+    pub(super) fn read_index(&self) -> anyhow::Result<Value> {
         let path = self.index_path();
         let bytes = read_document(&path, &path.display().to_string())?
             .with_context(|| format!("cannot read {}: it is gone", path.display()))?;
-        serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is not valid JSON", path.display()))
+        parse_index(&bytes, &path.display().to_string())
     }
 
     fn write_index(&self, index: &Value) -> anyhow::Result<()> {
         atomic::write(&self.index_path(), &serde_json::to_vec_pretty(index)?, MODE)
     }
 
-    /// `(repository, tag, digest)` of every manifest `index.json` lists under a ref name. A
-    /// digest that is not `sha256:` + 64 hex is refused: it would name a file outside the
-    /// layout.
-    fn refs(&self) -> anyhow::Result<Vec<(String, String, Digest)>> {
-        let index = self.read_index()?;
-        let manifests = index["manifests"].as_array().map_or(&[][..], Vec::as_slice);
-        manifests
-            .iter()
-            .filter_map(|m| {
-                let name = m["annotations"][REF_NAME].as_str()?;
-                let (repository, tag) = name.rsplit_once(':')?;
-                Some((repository, tag, m["digest"].as_str().unwrap_or_default()))
-            })
-            .map(|(repository, tag, digest)| {
-                let digest = Digest::parse(digest).map_err(|why| {
-                    Failure::err(
-                        Code::VerifyFailed,
-                        format!(
-                            "{} lists {repository}:{tag} with a malformed digest: {why}",
-                            self.index_path().display()
-                        ),
-                    )
-                })?;
-                Ok((repository.to_string(), tag.to_string(), digest))
-            })
-            .collect()
+    fn refs(&self) -> anyhow::Result<Vec<Ref>> {
+        refs(
+            &self.read_index()?,
+            &self.index_path().display().to_string(),
+        )
     }
 }
 
-/// Opens a file of the layout to read it, or `None` when it does not exist. Anything but a
+/// An index that lists nothing yet.
+pub(super) fn empty_index() -> Value {
+    json!({"schemaVersion": 2, "manifests": []})
+}
+
+/// `index.json`'s bytes (`shown` names the file) as JSON; anything else is bad content (exit 6).
+pub(super) fn parse_index(bytes: &[u8], shown: &str) -> anyhow::Result<Value> {
+    serde_json::from_slice(bytes).map_err(|why| {
+        Failure::err(
+            Code::VerifyFailed,
+            format!("{shown} is not valid JSON: {why}"),
+        )
+    })
+}
+
+/// Every manifest `index` (the file `shown`) lists under a ref name. A digest that is not
+/// `sha256:` + 64 hex is refused (exit 6): it would name a file outside the layout.
+pub(super) fn refs(index: &Value, shown: &str) -> anyhow::Result<Vec<Ref>> {
+    let manifests = index["manifests"].as_array().map_or(&[][..], Vec::as_slice);
+    manifests
+        .iter()
+        .filter_map(|m| {
+            let name = m["annotations"][REF_NAME].as_str()?;
+            let (repository, tag) = name.rsplit_once(':')?;
+            Some((repository, tag, m["digest"].as_str().unwrap_or_default()))
+        })
+        .map(|(repository, tag, digest)| {
+            let digest = Digest::parse(digest).map_err(|why| {
+                Failure::err(
+                    Code::VerifyFailed,
+                    format!("{shown} lists {repository}:{tag} with a malformed digest: {why}"),
+                )
+            })?;
+            Ok((repository.to_string(), tag.to_string(), digest))
+        })
+        .collect()
+}
+
+/// Lists `entry` (a descriptor with a ref name) in `index`, replacing any entry of that name.
+pub(super) fn put_ref(index: &mut Value, entry: Value) {
+    let ref_name = &entry["annotations"][REF_NAME];
+    let mut list: Vec<Value> = index["manifests"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .filter(|m| m["annotations"][REF_NAME] != *ref_name)
+        .cloned()
+        .collect();
+    list.push(entry);
+    index["manifests"] = Value::Array(list);
+}
+
+/// The refusal of an index (`shown`) that lists `repository:tag` under a manifest it lacks
+/// (exit 6): the layout or bundle is incomplete.
+pub(super) fn missing_manifest(
+    shown: &str,
+    repository: &str,
+    tag: &str,
+    digest: &Digest,
+) -> anyhow::Error {
+    Failure::err(
+        Code::VerifyFailed,
+        format!("{shown} lists {repository}:{tag}, but lacks its manifest blob {digest}"),
+    )
+}
+
+/// Opens a file of the layout (or a bundle file) to read it, or `None` when it does not exist. Anything but a
 /// regular file is refused (exit 6): a FIFO would block the read forever, and a link to
 /// `/dev/zero` would never end.
-fn open_regular(path: &Path) -> anyhow::Result<Option<fs::File>> {
+pub(super) fn open_regular(path: &Path) -> anyhow::Result<Option<fs::File>> {
     let refuse = || {
         Failure::err(
             Code::VerifyFailed,
@@ -190,9 +247,11 @@ impl Store for Layout {
         let Some(bytes) = read_document(&path, &what)? else {
             return match reference {
                 ManifestRef::Digest(_) => Ok(None),
-                ManifestRef::Tag(tag) => Err(anyhow::anyhow!(
-                    "{} lists {repository}:{tag}, but the layout lacks its manifest blob {digest}",
-                    self.index_path().display()
+                ManifestRef::Tag(tag) => Err(missing_manifest(
+                    &self.index_path().display().to_string(),
+                    repository,
+                    tag,
+                    &digest,
                 )),
             };
         };
@@ -282,23 +341,15 @@ impl Store for Layout {
             let ManifestRef::Tag(tag) = reference else {
                 return Ok(());
             };
-            let ref_name = format!("{repository}:{tag}");
             let _guard = self.index_lock.lock().unwrap_or_else(|e| e.into_inner());
             let mut index = self.read_index()?;
-            let mut list: Vec<Value> = index["manifests"]
-                .as_array()
-                .map_or(&[][..], Vec::as_slice)
-                .iter()
-                .filter(|m| m["annotations"][REF_NAME] != ref_name.as_str())
-                .cloned()
-                .collect();
-            list.push(json!({
+            let entry = json!({
                 "mediaType": MANIFEST_MEDIA_TYPE,
                 "digest": digest,
                 "size": manifest.len(),
-                "annotations": { REF_NAME: ref_name },
-            }));
-            index["manifests"] = Value::Array(list);
+                "annotations": { REF_NAME: format!("{repository}:{tag}") },
+            });
+            put_ref(&mut index, entry);
             self.write_index(&index)
         })
     }

@@ -1,6 +1,7 @@
 //! Registries and layouts: the path convention Palette reads ([`reference`]), the manifests it
 //! accepts ([`manifest`]), and the one [`store::Store`] interface every target implements: a
-//! registry ([`client`], its errors in [`errors`]) and a local OCI layout ([`layout`]).
+//! registry ([`client`], its errors in [`errors`]), a local OCI layout ([`layout`]) and a
+//! single-file bundle of one ([`archive`]).
 //!
 //! packpub owns its HTTP client (reqwest with rustls) instead of calling `oci-client`'s: the
 //! crate reads every answer whole with no cap, asks `/v2/` again on its own before sending the
@@ -10,6 +11,7 @@
 //! code than working around each of those, and keeps one self-contained binary. `oci-client`
 //! stays for its vocabulary (references, the error envelope); its types never leave this module.
 
+pub mod archive;
 pub mod client;
 pub(crate) mod errors;
 pub mod layout;

@@ -1,5 +1,6 @@
 //! The path convention Palette reads, as types: a [`Target`] is where the user publishes
-//! (`HOST[:PORT][/PROJECT...]` or a local `oci:PATH` layout), and every pack lands at
+//! (`HOST[:PORT][/PROJECT...]`, a local `oci:PATH` layout or an `oci-archive:FILE` bundle), and
+//! every pack lands at
 //! `TARGET/spectro-packs/archive/<name>:<version>` ([`super::store::pack_repository`]). Nothing
 //! else can be spelled, so a typo'd path or a hand-picked tag cannot reach the registry.
 
@@ -10,12 +11,18 @@ use std::path::PathBuf;
 pub const BASE_PATH: &str = "spectro-packs/archive";
 
 const FORM: &str = "use HOST[:PORT][/PROJECT...], e.g. harbor.example.com/my-project or \
-                    localhost:5000, or oci:PATH for a local OCI layout";
+                    localhost:5000, oci:PATH for a local OCI layout, or oci-archive:FILE for a \
+                    single-file bundle";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    Registry { host: String, prefix: String },
+    Registry {
+        host: String,
+        prefix: String,
+    },
     Layout(PathBuf),
+    /// A tar of an OCI layout, as skopeo's `oci-archive:` transport writes.
+    Archive(PathBuf),
 }
 
 impl Target {
@@ -28,6 +35,12 @@ impl Target {
                 return Err(err("names no folder"));
             }
             return Ok(Self::Layout(PathBuf::from(path)));
+        }
+        if let Some(path) = input.strip_prefix("oci-archive:") {
+            if path.is_empty() {
+                return Err(err("names no file"));
+            }
+            return Ok(Self::Archive(PathBuf::from(path)));
         }
         if let Some((_, after)) = input.rsplit_once('@') {
             if after.starts_with("sha256:") || after.starts_with("sha512:") {
@@ -99,7 +112,7 @@ mod tests {
     fn registry(input: &str) -> (String, String) {
         match Target::parse(input).unwrap() {
             Target::Registry { host, prefix } => (host, prefix),
-            Target::Layout(p) => panic!("layout {p:?}"),
+            other => panic!("{other:?}"),
         }
     }
 
@@ -125,6 +138,11 @@ mod tests {
             Target::parse("oci:./demo").unwrap(),
             Target::Layout("./demo".into())
         );
+        assert_eq!(
+            Target::parse("oci-archive:packs.tar").unwrap(),
+            Target::Archive("packs.tar".into())
+        );
+        assert!(Target::parse("oci-archive:").is_err());
     }
 
     #[test]

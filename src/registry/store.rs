@@ -1,6 +1,6 @@
 //! One interface for every place packs are published to or read from: a registry
-//! ([`super::client::Registry`]) and a local OCI layout ([`super::layout::Layout`]), and the
-//! next kind (a single-file bundle) as one more implementation. A verb is written once against
+//! ([`super::client::Registry`]), a local OCI layout ([`super::layout::Layout`]) and a
+//! single-file bundle ([`super::archive::Archive`]). A verb is written once against
 //! [`Store`]; copying between any two stores is a loop over it.
 //!
 //! Repositories are named relative to the target (`spectro-packs/archive/<name>`); a registry
@@ -186,6 +186,12 @@ pub trait Store: Send + Sync {
         reference: ManifestRef<'_>,
         manifest: &[u8],
     ) -> anyhow::Result<()>;
+
+    /// Makes the run's writes visible, once every pack is pushed: a bundle is written whole,
+    /// once, at the end; the other stores write as they go and have nothing left to do.
+    async fn commit(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// Copies blob `digest` from `source` (`from` names the store) into `dest`: exactly the
