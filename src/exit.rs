@@ -66,6 +66,18 @@ impl fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 /// The marked failure in an error's chain, if any.
+/// How a run over several packs ends: with the highest of their codes (none: success) and
+/// `message(failed)` for people (`--json` printed the details already).
+pub fn worst_of(
+    codes: impl Iterator<Item = Option<Code>> + Clone,
+    message: impl FnOnce(usize) -> String,
+) -> anyhow::Result<()> {
+    match codes.clone().flatten().max_by_key(|c| *c as u8) {
+        None => Ok(()),
+        Some(code) => Err(Failure::err(code, message(codes.flatten().count()))),
+    }
+}
+
 pub fn failure_of(err: &anyhow::Error) -> Option<&Failure> {
     err.chain().find_map(|e| e.downcast_ref::<Failure>())
 }

@@ -109,29 +109,18 @@ pub fn run(args: &CopyArgs, out: &Output) -> anyhow::Result<()> {
     })?;
     report(&outcomes, out);
     out.print_json(&outcomes);
-    match outcomes
+    let failed: Vec<String> = outcomes
         .iter()
-        .filter_map(|o| o.code)
-        .max_by_key(|c| *c as u8)
-    {
-        None => Ok(()),
-        Some(code) => {
-            let failed: Vec<String> = outcomes
-                .iter()
-                .filter(|o| o.code.is_some())
-                .map(|o| format!("{}:{}", o.name, o.version))
-                .collect();
-            Err(Failure::err(
-                code,
-                format!(
-                    "{} of {} pack(s) not copied: {}",
-                    failed.len(),
-                    outcomes.len(),
-                    failed.join(", ")
-                ),
-            ))
-        }
-    }
+        .filter(|o| o.code.is_some())
+        .map(|o| format!("{}:{}", o.name, o.version))
+        .collect();
+    crate::exit::worst_of(outcomes.iter().map(|o| o.code), |n| {
+        format!(
+            "{n} of {} pack(s) not copied: {}",
+            outcomes.len(),
+            failed.join(", ")
+        )
+    })
 }
 
 /// The selectors given, and those of `--from-file`.

@@ -128,21 +128,9 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
         out.print_json(&serde_json::json!({"packs": outcomes, "sync": synced}));
     }
     out.print_json(&outcomes);
-    match outcomes
-        .iter()
-        .filter_map(|o| o.code)
-        .max_by_key(|c| *c as u8)
-    {
-        None => Ok(()),
-        Some(code) => {
-            let failed = outcomes.iter().filter(|o| o.code.is_some()).count();
-            // --json already printed the outcomes; the error line is for people.
-            Err(Failure::err(
-                code,
-                format!("{failed} of {} pack(s) failed", outcomes.len()),
-            ))
-        }
-    }
+    crate::exit::worst_of(outcomes.iter().map(|o| o.code), |failed| {
+        format!("{failed} of {} pack(s) failed", outcomes.len())
+    })
 }
 
 /// `--sync`: Palette syncs the registry and lists every pack this push published (or found
