@@ -8,10 +8,11 @@ use super::model::{self, Identity, PackName, PackVersion};
 use super::rules::Rule;
 use super::walk::{Entry, IGNORE_FILE, Kind, Look};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::Marker;
+use yaml_rust2::scanner::TScalarStyle;
 
 pub const PACK_JSON: &str = "pack.json";
 pub const VALUES_YAML: &str = "values.yaml";
@@ -530,8 +531,8 @@ fn manifest_file(entry: &Entry, findings: &mut Findings) {
     let Some(text) = entry.read_text(YAML_LIMIT, findings) else {
         return;
     };
-    let text = match checked_yaml(&text) {
-        Ok(text) => text,
+    let roots = match checked_yaml_roots(&text) {
+        Ok((_, roots)) => roots,
         Err(problem) => {
             findings.add_at(
                 Rule::Manifest,
@@ -544,15 +545,15 @@ fn manifest_file(entry: &Entry, findings: &mut Findings) {
             return;
         }
     };
-    let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap_or_default();
-    for (i, doc) in docs.iter().enumerate() {
-        if doc.is_null() {
-            continue;
-        }
-        let missing: Vec<&str> = ["apiVersion", "kind"]
-            .into_iter()
-            .filter(|key| doc[*key].is_badvalue() || doc[*key].is_null())
-            .collect();
+    for (i, root) in roots.iter().enumerate() {
+        let missing: Vec<&str> = match root {
+            Root::Null => continue,
+            Root::Mapping(keys) => ["apiVersion", "kind"]
+                .into_iter()
+                .filter(|key| !keys.contains(*key))
+                .collect(),
+            Root::Other => vec!["apiVersion", "kind"],
+        };
         if !missing.is_empty() {
             findings.add(
                 Rule::Manifest,
@@ -699,6 +700,11 @@ pub(super) fn untemplated(text: &str) -> std::borrow::Cow<'_, str> {
 /// block action (`{{ if }}`, `with`, `range`, `define`, `block`) that no `{{ end }}` closes is
 /// reported as such: Go's template parser, and so Palette, refuses the file.
 pub(super) fn checked_yaml(text: &str) -> Result<std::borrow::Cow<'_, str>, YamlProblem> {
+    checked_yaml_roots(text).map(|(text, _)| text)
+}
+
+/// [`checked_yaml`], and each document's [`Root`].
+fn checked_yaml_roots(text: &str) -> Result<(std::borrow::Cow<'_, str>, Vec<Root>), YamlProblem> {
     let (rendered, unclosed) = if text.contains("{{") {
         let (out, unclosed) = render_away(text);
         (std::borrow::Cow::Owned(out), unclosed)
@@ -714,8 +720,8 @@ pub(super) fn checked_yaml(text: &str) -> Result<std::borrow::Cow<'_, str>, Yaml
             at: (line, 1),
         });
     }
-    yaml(&rendered)?;
-    Ok(rendered)
+    let roots = yaml_roots(&rendered)?;
+    Ok((rendered, roots))
 }
 
 /// Takes Go-template actions out of `text`, keeping its line numbers: a line that is only
@@ -803,6 +809,29 @@ fn render_away(text: &str) -> (String, Option<(u64, String)>) {
 /// [`YAML_MAX_DEPTH`] and what the aliases stand for by [`YAML_ALIAS_NODES`]. The problem, when
 /// there is one, is returned with its position and its fix.
 pub(super) fn yaml(text: &str) -> Result<(), YamlProblem> {
+    yaml_roots(text).map(drop)
+}
+
+/// A document's root as a loader would see it: what the `kubeManifests` rule reads, taken from
+/// the same bounded event pass, so a manifest is parsed once.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Root {
+    /// An empty document, or a null scalar (`~`, `null`, nothing).
+    Null,
+    /// A mapping: its top-level keys whose values are not null (the last of a repeated key).
+    Mapping(HashSet<String>),
+    /// A scalar or a sequence.
+    Other,
+}
+
+/// Whether a plain scalar is null as Go's YAML (what Palette and kubectl read with) resolves
+/// it: yaml-rust2's loader knows `~`, `null` and nothing, Go also `Null` and `NULL`.
+fn is_null(value: &str, style: TScalarStyle) -> bool {
+    style == TScalarStyle::Plain && matches!(value, "~" | "null" | "Null" | "NULL" | "")
+}
+
+/// [`yaml`], and each document's [`Root`].
+pub(super) fn yaml_roots(text: &str) -> Result<Vec<Root>, YamlProblem> {
     let at = |mark: &Marker| format!("line {}, column {}", mark.line(), mark.col() + 1);
     let problem = |message: String, fix: &'static str, mark: &Marker| YamlProblem {
         message,
@@ -817,6 +846,9 @@ pub(super) fn yaml(text: &str) -> Result<(), YamlProblem> {
     let mut open: Vec<(usize, u64)> = Vec::new();
     // The nodes each complete anchor of the current document stands for.
     let mut anchors: HashMap<usize, u64> = HashMap::new();
+    let mut roots = Vec::new();
+    // In a root mapping: whether the next node is a key, and the key whose value comes next.
+    let (mut expect_key, mut key): (bool, Option<String>) = (true, None);
     loop {
         let (event, mark) = parser.next_token().map_err(|err| {
             problem(
@@ -825,9 +857,45 @@ pub(super) fn yaml(text: &str) -> Result<(), YamlProblem> {
                 err.marker(),
             )
         })?;
+        let node_null = match &event {
+            Event::Scalar(value, style, ..) => Some(is_null(value, *style)),
+            Event::SequenceStart(..) | Event::MappingStart(..) | Event::Alias(_) => Some(false),
+            _ => None,
+        };
+        if let Some(null) = node_null {
+            match (open.len(), roots.last_mut()) {
+                (0, Some(root)) => {
+                    *root = match &event {
+                        Event::MappingStart(..) => Root::Mapping(HashSet::new()),
+                        _ if null => Root::Null,
+                        _ => Root::Other,
+                    };
+                    expect_key = true;
+                }
+                (1, Some(Root::Mapping(keys))) => {
+                    if expect_key {
+                        key = match &event {
+                            Event::Scalar(value, ..) => Some(value.clone()),
+                            _ => None,
+                        };
+                    } else if let Some(key) = key.take() {
+                        if null {
+                            keys.remove(&key);
+                        } else {
+                            keys.insert(key);
+                        }
+                    }
+                    expect_key = !expect_key;
+                }
+                _ => {}
+            }
+        }
         match event {
-            Event::StreamEnd => return Ok(()),
-            Event::DocumentStart => anchors.clear(),
+            Event::StreamEnd => return Ok(roots),
+            Event::DocumentStart => {
+                anchors.clear();
+                roots.push(Root::Null);
+            }
             Event::Scalar(_, _, anchor, _) => {
                 nodes += 1;
                 if anchor > 0 {
@@ -899,7 +967,63 @@ pub fn folder_name(folder: &str, id: &Identity, findings: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use super::{checked_yaml, normalize, untemplated, yaml};
+    use super::{Root, checked_yaml, normalize, untemplated, yaml, yaml_roots};
+
+    /// The roots the one event pass finds are what yaml-rust2's loader builds, on every shape
+    /// a manifest's document can take.
+    #[test]
+    fn roots_from_events_match_the_loader() {
+        let samples = [
+            "",
+            "---\n",
+            "# only a comment\n",
+            "~\n",
+            "null\n",
+            "'null'\n",
+            "just text\n",
+            "- a\n- b\n",
+            "apiVersion: v1\nkind: ConfigMap\n",
+            "apiVersion: v1\nkind:\n",
+            "apiVersion: v1\nkind: ~\n",
+            "apiVersion: v1\nkind: 'null'\n",
+            "\"apiVersion\": v1\n'kind': Secret\n",
+            "{apiVersion: v1, kind: Pod}\n",
+            "apiVersion: v1\nkind: A\nkind: null\n",
+            "apiVersion: v1\nkind: null\nkind: B\n",
+            "metadata: {name: x}\nspec:\n  kind: nested\n",
+            "? [complex, key]\n: value\napiVersion: v1\nkind: K\n",
+            "apiVersion: &v v1\nkind: *v\n",
+            "apiVersion: v1\nkind:\n  - list\n",
+            "apiVersion: v1\nkind: {a: 1}\n",
+            "a: 1\n---\n---\napiVersion: v1\nkind: K\n---\n- x\n...\n",
+            "kind: K\napiVersion: NULL\n",
+            "apiVersion: v1\nkind: ''\n",
+        ];
+        for text in samples {
+            // The loader refuses a repeated key; the event pass takes the last, as Go's
+            // sigs.k8s.io/yaml does for JSON-compatible input.
+            let Ok(loaded) = yaml_rust2::YamlLoader::load_from_str(text) else {
+                assert!(yaml_roots(text).is_ok(), "{text:?}");
+                continue;
+            };
+            let expected: Vec<Root> = loaded
+                .iter()
+                .map(|doc| match doc {
+                    d if d.is_null() => Root::Null,
+                    yaml_rust2::Yaml::Hash(map) => Root::Mapping(
+                        map.iter()
+                            .filter(|(_, v)| {
+                                !v.is_null() && !matches!(v.as_str(), Some("Null" | "NULL"))
+                            })
+                            .filter_map(|(k, _)| k.as_str().map(str::to_string))
+                            .collect(),
+                    ),
+                    _ => Root::Other,
+                })
+                .collect();
+            assert_eq!(yaml_roots(text).unwrap(), expected, "{text:?}");
+        }
+    }
 
     #[test]
     fn normalize_keeps_paths_inside_the_folder() {
