@@ -7,6 +7,9 @@
 
 pub mod atomic;
 pub mod cache;
+/// Calendar dates from Unix days, for the few timestamps packpub prints (a manifest's created
+/// time, `--version`'s commit date), without a date crate.
+pub mod civil;
 pub mod cli;
 pub mod commands;
 pub mod credentials;
