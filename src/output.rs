@@ -158,16 +158,24 @@ impl Output {
 
     /// A byte progress bar (rate, ETA) on a terminal; a hidden one otherwise.
     pub fn bar(&self, len: u64, label: &str) -> indicatif::ProgressBar {
+        self.progress_bar(
+            len,
+            label,
+            "{prefix:20} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        )
+    }
+
+    /// A bar counting things done (packs of a run) on a terminal; a hidden one otherwise.
+    pub fn counter(&self, len: u64, label: &str) -> indicatif::ProgressBar {
+        self.progress_bar(len, label, "{prefix:20} {bar:30} {pos}/{len} ({elapsed})")
+    }
+
+    fn progress_bar(&self, len: u64, label: &str, template: &str) -> indicatif::ProgressBar {
         let Some(multi) = &self.progress else {
             return indicatif::ProgressBar::hidden();
         };
         let bar = multi.add(indicatif::ProgressBar::new(len));
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{prefix:20} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-            )
-            .expect("a valid template"),
-        );
+        bar.set_style(indicatif::ProgressStyle::with_template(template).expect("a valid template"));
         bar.set_prefix(escape(label).into_owned());
         bar
     }

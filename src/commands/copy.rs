@@ -90,7 +90,7 @@ pub fn run(args: &CopyArgs, out: &Output) -> anyhow::Result<()> {
                 ctx.src.locate(crate::registry::reference::BASE_PATH)
             ));
         }
-        let total = ctx.out.bar(packs.len() as u64, "packs");
+        let total = ctx.out.counter(packs.len() as u64, "packs copied");
         let outcomes = futures_util::stream::iter(packs)
             .map(|id| async {
                 let outcome = ctx.copy_one(id).await;
