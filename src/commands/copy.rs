@@ -16,7 +16,6 @@ use crate::output::Output;
 use crate::pack::{Identity, PackVersion, write};
 use crate::registry::manifest;
 use crate::registry::store::{self, Blob, ManifestRef, Store, pack_repository};
-use anyhow::Context;
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
@@ -367,7 +366,7 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// A blob other than the archive (the config), copied through memory: it is small.
+    /// A blob other than the archive (the config): fetched into a temp file, checked, sent.
     async fn copy_small_blob(
         &self,
         repository: &str,
@@ -378,11 +377,11 @@ impl Ctx<'_> {
         if dst.blob_exists(repository, digest).await? {
             return Ok(());
         }
-        let temp = tempfile::NamedTempFile::new().context("cannot create a temp file")?;
+        let temp = write::temp_file()?;
         let mut file = tokio::fs::File::create(temp.path()).await?;
         src.fetch_blob(repository, digest, size, &mut file).await?;
-        let bytes = tokio::fs::read(temp.path()).await?;
-        if Digest::of(&bytes) != *digest {
+        let (actual, size) = tokio::task::block_in_place(|| Digest::of_file(temp.path()))?;
+        if actual != *digest {
             return Err(Failure::err(
                 Code::VerifyFailed,
                 format!(
@@ -392,8 +391,11 @@ impl Ctx<'_> {
             ));
         }
         let quiet: store::Progress = Arc::new(|_| {});
-        dst.put_blob(repository, digest, Blob::Bytes(&bytes), quiet)
-            .await
+        let blob = Blob::File {
+            path: temp.path(),
+            size,
+        };
+        dst.put_blob(repository, digest, blob, quiet).await
     }
 }
 

@@ -297,7 +297,7 @@ impl Ctx<'_> {
             outcome.status,
             Status::Conflict | Status::Overwritten | Status::WouldOverwrite
         ) && let Some(held) = &existing
-            && self.same_files(&pack, &repository, held, &title).await?
+            && self.same_files(&pack, &repository, held).await?
         {
             // Overwriting would change the digest Palette knows for nothing: never done.
             outcome.status = Status::UnchangedOtherCompression;
@@ -418,34 +418,34 @@ impl Ctx<'_> {
 
     /// Whether the registry's archive under `held` (another digest) holds the same files as
     /// `pack`: same paths, folders, executable bits and bytes, so it differs only in how it
-    /// was compressed or stamped. Read by streaming the layer to a temp file and through the
-    /// same bounded reader as `verify`.
+    /// was compressed or stamped. Downloaded and read as `pull` does ([`super::fetch_pack`]);
+    /// an archive that is not a safe, valid-shaped download of this pack is not the same.
     async fn same_files(
         &self,
         pack: &LocalPack,
         repository: &str,
         held: &[u8],
-        title: &str,
     ) -> anyhow::Result<bool> {
-        let Ok((layer, size)) = manifest::check_shape(held, title) else {
-            return Ok(false);
-        };
         let download = write::temp_file()?;
-        let mut file = tokio::fs::File::create(download.path()).await?;
-        match self
-            .store
-            .fetch_blob(repository, &layer, size, &mut file)
-            .await
-        {
-            Err(err) if super::is_bad_content(&err) => return Ok(false),
-            other => other?,
-        };
-        tokio::task::block_in_place(|| {
-            let limits = self.args.read.limits();
-            let remote = pack::read::inspect(download.path(), false, limits, Default::default())?;
-            if remote.digest != layer || !remote.safe_to_extract() {
+        let shown = self.store.display(repository, pack.id.version.as_str());
+        let limits = self.args.read.limits();
+        let into = download.path();
+        let shown = (shown.as_str(), "taken as other content");
+        let fetched = super::fetch_pack(self.store.as_ref(), &pack.id, held, shown, into, limits);
+        let remote = match fetched.await {
+            Ok((remote, _)) => remote,
+            Err(err)
+                if crate::exit::failure_of(&err).is_some_and(|f| f.code == Code::VerifyFailed) =>
+            {
+                self.out.verbose(&format!("{err:#}"));
                 return Ok(false);
             }
+            Err(err) => return Err(err),
+        };
+        if !remote.safe_to_extract() {
+            return Ok(false);
+        }
+        tokio::task::block_in_place(|| {
             let differences = pack.listing()?.differences(&remote.listing());
             if let Some(differences) = &differences {
                 self.out

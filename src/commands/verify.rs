@@ -257,10 +257,7 @@ async fn run_checks(
         }
     };
 
-    let temp = tempfile::Builder::new()
-        .prefix(".packpub-")
-        .suffix(".tar.gz")
-        .tempfile()?;
+    let temp = crate::pack::write::temp_file()?;
     let mut file = tokio::fs::File::create(temp.path()).await?;
     if let Err(err) = store.fetch_blob(repository, &layer, size, &mut file).await {
         if !super::is_bad_content(&err) {
