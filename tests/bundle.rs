@@ -41,6 +41,19 @@ fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{:x}", sha2::Sha256::digest(bytes))
 }
 
+/// The example folder verifies against `bundle`, and pack `name` 1.0.0 pulls out of it whole
+/// into `dest`.
+fn verify_example_and_pull(bundle: &Path, name: &str, dest: &Path) {
+    let example = example();
+    let example = example.to_str().unwrap();
+    run(&["verify", example, "--registry", &target(bundle)]).expect(0);
+    pull(bundle, &format!("{name}:1.0.0"), dest).expect(0);
+    assert_eq!(
+        list(dest),
+        [format!("{name}-1.0.0"), format!("{name}-1.0.0.tar.gz")]
+    );
+}
+
 /// `packpub pull NAME:VERSION --extract` from `bundle` into `dest`.
 fn pull(bundle: &Path, id: &str, dest: &Path) -> Run {
     run(&[
@@ -95,16 +108,7 @@ fn push_builds_a_bundle_that_ls_verify_and_pull_read() {
         .collect();
     assert_eq!(names, ["bravo", "hello"]);
     assert!(all.as_array().unwrap().iter().all(|v| v["ok"] == true));
-    run(&[
-        "verify",
-        example().to_str().unwrap(),
-        "--registry",
-        &target(&bundle),
-    ])
-    .expect(0);
-    let dest = tmp.path().join("dest");
-    pull(&bundle, "bravo:1.0.0", &dest).expect(0);
-    assert_eq!(list(&dest), ["bravo-1.0.0", "bravo-1.0.0.tar.gz"]);
+    verify_example_and_pull(&bundle, "bravo", &tmp.path().join("dest"));
 
     // Pushing the same packs again writes nothing: the bytes stay as they were.
     let before = fs::read(&bundle).unwrap();
@@ -213,16 +217,7 @@ fn packpub_reads_skopeos_bundle_with_the_digests_kept() {
         checks.to_string().contains(digest),
         "verify read another manifest: {checks}"
     );
-    run(&[
-        "verify",
-        example().to_str().unwrap(),
-        "--registry",
-        &target(&bundle),
-    ])
-    .expect(0);
-    let dest = tmp.path().join("dest");
-    pull(&bundle, "hello:1.0.0", &dest).expect(0);
-    assert_eq!(list(&dest), ["hello-1.0.0", "hello-1.0.0.tar.gz"]);
+    verify_example_and_pull(&bundle, "hello", &tmp.path().join("dest"));
 
     // packpub adds a pack to skopeo's bundle and keeps skopeo's.
     let bravo = pack_named(tmp.path(), "bravo");

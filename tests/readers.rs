@@ -440,9 +440,14 @@ fn python_reader(archive: &Path, mode: &str, dest: &Path) -> Vec<Entry> {
         .env("PYTHONIOENCODING", "utf-8")
         .output()
         .unwrap_or_else(|e| missing_tool("python3", "python3", &e));
+    listed(out, &format!("Python's tarfile ({mode})"))
+}
+
+/// The entries a reader printed, one a line; a reader that failed fails the test.
+fn listed(out: std::process::Output, reader: &str) -> Vec<Entry> {
     assert!(
         out.status.success(),
-        "Python's tarfile ({mode}) failed on the archive:\n{}",
+        "{reader} failed on the archive:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout)
@@ -537,16 +542,7 @@ fn build_go_reader(dir: &Path) -> Option<PathBuf> {
 
 fn go_reader(reader: &Path, archive: &Path) -> Vec<Entry> {
     let out = Command::new(reader).arg(archive).output().unwrap();
-    assert!(
-        out.status.success(),
-        "Go's archive/tar failed on the archive:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(Entry::parse)
-        .collect()
+    listed(out, "Go's archive/tar")
 }
 
 /// The tools users and Palette read packs with agree on every entry (path, type, mode, size,
