@@ -435,6 +435,6 @@ fn charts_never_look_into_values_that_failed_the_bounded_check() {
         first["message"]
             .as_str()
             .unwrap()
-            .contains("nests deeper than 256 levels")
+            .contains("nests deeper than 10000 levels")
     );
 }

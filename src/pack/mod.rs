@@ -14,6 +14,7 @@ mod validate;
 mod values;
 mod walk;
 pub mod write;
+pub mod yaml;
 
 pub use findings::{Finding, Findings, Severity};
 /// How archives are compressed, by name ([`gzip::FORMAT`]).

@@ -45,6 +45,7 @@ pub enum Rule {
     ChartValues,
     ChartUnknownKey,
     Semver,
+    Template,
 }
 
 impl Rule {
@@ -77,6 +78,7 @@ impl Rule {
         Rule::ChartValues,
         Rule::ChartUnknownKey,
         Rule::Semver,
+        Rule::Template,
     ];
 
     /// The id, severity under the default profile, whether pack-central makes it an error, and
@@ -173,7 +175,7 @@ impl Rule {
                 "PP020",
                 Error,
                 false,
-                "values.yaml is mandatory (it may be empty) and must be YAML Palette can read, without alias bombs",
+                "values.yaml is mandatory (it may be empty) and must be what Helm reads values from: YAML Go's reader accepts whose first document is a mapping or empty",
             ),
             Rule::Logo => (
                 "PP021",
@@ -203,13 +205,13 @@ impl Rule {
                 "PP025",
                 Error,
                 false,
-                "Palette applies every document of a kubeManifests file as a Kubernetes object: it must be YAML (template actions aside) with apiVersion and kind",
+                "Palette applies every document of a kubeManifests file as a Kubernetes object: a template Go's parser reads, each document (split as kubectl splits them, template actions aside) YAML Go's reader accepts, with apiVersion and kind",
             ),
             Rule::DuplicateKey => (
                 "PP026",
                 Warning,
                 false,
-                "a key written twice in one mapping of values.yaml: readers keep one of the two values, silently",
+                "a key written twice in one mapping (values.yaml, kubeManifests): sigs.k8s.io/yaml keeps the last value silently, yaml.v3 refuses the file",
             ),
             Rule::Schema => (
                 "PP027",
@@ -247,6 +249,48 @@ impl Rule {
                 false,
                 "a version that is not semver (MAJOR.MINOR.PATCH) orders unpredictably in Palette's version lists",
             ),
+            Rule::Template => (
+                "PP035",
+                Warning,
+                false,
+                "template text Palette may not render as meant: a block no {{ end }} closes in values.yaml (Palette does not parse values.yaml as one Go template), a function in kubeManifests that is neither Go's nor Sprig's",
+            ),
+        }
+    }
+
+    /// Which reader or document the rule follows: a Go reader Palette runs, Palette's or
+    /// pack-central's documents, or packpub's own safety.
+    pub fn follows(self) -> &'static str {
+        match self {
+            Rule::FileUnreadable => "packpub's safety",
+            Rule::SpecialFile => "packpub's safety",
+            Rule::Link => "packpub's safety",
+            Rule::FolderSize => "packpub's safety",
+            Rule::PackignorePattern => "packpub (gitignore syntax)",
+            Rule::PackJsonUnreadable => "Palette's docs",
+            Rule::RequiredField => "Palette's docs",
+            Rule::PackName => "OCI distribution spec",
+            Rule::PackVersion => "OCI distribution spec",
+            Rule::Layer => "Palette's docs",
+            Rule::VersionStyle => "pack-central's CI",
+            Rule::CloudTypes => "Palette's docs",
+            Rule::Constraints => "Palette's docs",
+            Rule::ReferencedFile => "Palette's docs",
+            Rule::FolderName => "pack-central's convention",
+            Rule::ValuesYaml => "Helm's values reader: sigs.k8s.io/yaml, go-yaml v2",
+            Rule::Logo => "pack-central's CI",
+            Rule::Readme => "pack-central's CI",
+            Rule::ArchiveName => "Palette's docs (the archive `tar -czf` makes)",
+            Rule::Images => "pack-central's CI",
+            Rule::Manifest => "text/template, kubectl's document splitter, sigs.k8s.io/yaml",
+            Rule::DuplicateKey => "sigs.k8s.io/yaml (keeps the last), yaml.v3 (refuses)",
+            Rule::Schema => "Palette's docs",
+            Rule::Presets => "Palette's docs",
+            Rule::Chart => "Helm v3's chart loader",
+            Rule::ChartValues => "Palette's docs, pack-central's CI",
+            Rule::ChartUnknownKey => "the chart's own values.yaml",
+            Rule::Semver => "Palette's version lists",
+            Rule::Template => "text/template, Sprig",
         }
     }
 
@@ -288,13 +332,14 @@ mod tests {
             let pack_central = rule.severity(Profile::PackCentral) == Severity::Error
                 && rule.severity(Profile::Default) == Severity::Warning;
             let row = format!(
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 rule.id(),
                 match rule.severity(Profile::Default) {
                     Severity::Error => "error",
                     Severity::Warning => "warning",
                 },
                 if pack_central { "error" } else { "same" },
+                rule.follows(),
                 rule.reason()
             );
             assert!(readme.contains(&row), "README lacks the row:\n{row}");

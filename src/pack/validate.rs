@@ -7,12 +7,10 @@ use super::findings::Findings;
 use super::model::{self, Identity, PackName, PackVersion};
 use super::rules::Rule;
 use super::walk::{Entry, IGNORE_FILE, Kind, Look};
+use super::yaml::{self, Node};
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
-use yaml_rust2::parser::{Event, Parser};
-use yaml_rust2::scanner::Marker;
-use yaml_rust2::scanner::TScalarStyle;
 
 pub const PACK_JSON: &str = "pack.json";
 pub const VALUES_YAML: &str = "values.yaml";
@@ -24,13 +22,6 @@ pub const PACK_JSON_LIMIT: u64 = 1 << 20;
 /// KiB, generated ones rarely more than a few hundred; this leaves room for those while a
 /// hostile file cannot claim memory.
 pub const YAML_LIMIT: u64 = 16 << 20;
-/// How deep YAML collections may nest: far deeper than any values file, and shallow enough that
-/// nothing downstream recurses itself to death.
-const YAML_MAX_DEPTH: usize = 256;
-/// How many nodes the aliases of one YAML file may stand for, counted as a reader that expands
-/// aliases (Helm, Palette) would build them: shared blocks repeated a few hundred times fit,
-/// a "billion laughs" (aliases of aliases, doubling at every level) does not.
-const YAML_ALIAS_NODES: u64 = 100_000;
 
 /// Reads pack.json, which the walk looked at as `found`, and checks its fields; returns the
 /// identity when name and version are usable. `dir` is the folder as the user named it.
@@ -444,7 +435,7 @@ fn manifest_files(manifests: &[&Entry], findings: &mut Findings) {
 /// not have.
 pub fn charts(
     doc: &Map<String, Value>,
-    values: &yaml_rust2::Yaml,
+    values: &Node,
     root: &Path,
     entries: &[Entry],
     findings: &mut Findings,
@@ -479,19 +470,16 @@ pub fn charts(
         };
         let key = format!("charts.{}", chart.name);
         let wired = &values["charts"][chart.name.as_str()];
-        let empty = match wired {
-            yaml_rust2::Yaml::Hash(map) => map.is_empty(),
-            _ => true,
-        };
+        let empty = wired.as_map().is_none_or(|map| map.is_empty());
         let strict = findings.profile == super::rules::Profile::PackCentral;
-        if !matches!(wired, yaml_rust2::Yaml::Hash(_)) || (strict && empty) {
+        if wired.as_map().is_none() || (strict && empty) {
             findings.add(
                 Rule::ChartValues,
                 VALUES_YAML,
                 Some(&key),
                 format!(
                     "is {} for chart {rel} (charts[{i}]); Palette passes the chart only the values under {key}, so values anywhere else are silently ignored",
-                    if matches!(wired, yaml_rust2::Yaml::Hash(_)) { "empty" } else { "not a mapping" }
+                    if wired.as_map().is_some() { "empty" } else { "not a mapping" }
                 ),
                 &format!("put the chart's values under {key}: (the chart's own values.yaml is a start)"),
             );
@@ -500,8 +488,9 @@ pub fn charts(
         let defaults = chart
             .values_yaml
             .as_deref()
-            .map(super::values::tree)
-            .unwrap_or(yaml_rust2::Yaml::Null);
+            .and_then(|text| yaml::first_document(text).ok())
+            .map(|doc| doc.root)
+            .unwrap_or_default();
         let mut unknown = Vec::new();
         super::values::unknown_keys(wired, &defaults, &key, &mut unknown);
         for path in unknown.iter().take(MAX_UNKNOWN_KEYS) {
@@ -522,8 +511,9 @@ pub fn charts(
 /// Reported per chart at most: past this, a values file is for another chart altogether.
 const MAX_UNKNOWN_KEYS: usize = 50;
 
-/// A `kubeManifests` file: YAML (Palette's template actions aside) whose every non-empty
-/// document is a Kubernetes object, with `apiVersion` and `kind`.
+/// A `kubeManifests` file: a template Go's parser reads, whose YAML (Palette's actions aside) is
+/// split into documents as kubectl splits it; every non-empty document a Kubernetes object with
+/// `apiVersion` and `kind`, as kubectl decodes it (sigs.k8s.io/yaml, then unstructured JSON).
 fn manifest_file(entry: &Entry, findings: &mut Findings) {
     if !matches!(entry.kind, Kind::File { .. }) {
         return;
@@ -531,41 +521,104 @@ fn manifest_file(entry: &Entry, findings: &mut Findings) {
     let Some(text) = entry.read_text(YAML_LIMIT, findings) else {
         return;
     };
-    let roots = match checked_yaml_roots(&text) {
-        Ok((_, roots)) => roots,
+    let (rendered, unclosed) = render_away(&text);
+    if let Some((line, action)) = unclosed {
+        findings.add_at(
+            Rule::Manifest,
+            &entry.path,
+            Some((line, 1)),
+            None,
+            unclosed_message(line, &action),
+            UNCLOSED_FIX,
+        );
+        return;
+    }
+    let documents = match yaml::kubectl_documents(&rendered) {
+        Ok(documents) => documents,
         Err(problem) => {
-            findings.add_at(
-                Rule::Manifest,
-                &entry.path,
-                Some(problem.at),
-                None,
-                problem.message,
-                problem.fix,
-            );
+            yaml_finding(Rule::Manifest, &entry.path, &problem, 0, findings);
             return;
         }
     };
-    for (i, root) in roots.iter().enumerate() {
-        let missing: Vec<&str> = match root {
-            Root::Null => continue,
-            Root::Mapping(keys) => ["apiVersion", "kind"]
+    for (i, (first_line, document)) in documents.iter().enumerate() {
+        let read = match yaml::first_document(document) {
+            Ok(read) => read,
+            Err(problem) => {
+                yaml_finding(Rule::Manifest, &entry.path, &problem, *first_line, findings);
+                continue;
+            }
+        };
+        duplicate_keys(&entry.path, &read.duplicates, *first_line, findings);
+        let missing: Vec<&str> = match &read.root {
+            Node::Null => continue,
+            Node::Map(_) => ["apiVersion", "kind"]
                 .into_iter()
-                .filter(|key| !keys.contains(*key))
+                .filter(|key| {
+                    !matches!(&read.root[*key], Node::Scalar(s) if s.kind == yaml::Kind::Str && !s.text.is_empty())
+                })
                 .collect(),
-            Root::Other => vec!["apiVersion", "kind"],
+            _ => vec!["apiVersion", "kind"],
         };
         if !missing.is_empty() {
-            findings.add(
+            findings.add_at(
                 Rule::Manifest,
                 &entry.path,
+                Some((first_line + 1, 1)),
                 Some(&format!("document {}", i + 1)),
                 format!(
-                    "is not a Kubernetes object: it has no {}",
+                    "is not a Kubernetes object: it has no {} as a non-empty string",
                     missing.join(" and ")
                 ),
                 "give every document apiVersion and kind (Palette applies each as an object)",
             );
         }
+    }
+}
+
+/// A finding for YAML Palette's reader refuses; `first_line` is where the document began in
+/// its file (0-based), so the position is the file's.
+pub(super) fn yaml_finding(
+    rule: Rule,
+    file: &str,
+    problem: &yaml::Problem,
+    first_line: u64,
+    findings: &mut Findings,
+) {
+    let line = problem.at.line + first_line;
+    findings.add_at(
+        rule,
+        file,
+        Some((line, problem.at.column)),
+        None,
+        format!(
+            "is not valid YAML at line {line}, column {}: {} (Go's YAML, which Palette reads it with, refuses it)",
+            problem.at.column, problem.message
+        ),
+        "correct the YAML at that position",
+    );
+}
+
+/// Warnings for keys written twice in one mapping: sigs.k8s.io/yaml (Helm, kubectl) keeps the
+/// last silently, yaml.v3 refuses the file.
+pub(super) fn duplicate_keys(
+    file: &str,
+    duplicates: &[yaml::Duplicate],
+    first_line: u64,
+    findings: &mut Findings,
+) {
+    for duplicate in duplicates {
+        let line = duplicate.at.line + first_line;
+        findings.add_at(
+            Rule::DuplicateKey,
+            file,
+            Some((line, duplicate.at.column)),
+            Some(&duplicate.path),
+            format!(
+                "is written twice, on lines {} and {line}; only the last is kept",
+                duplicate.first_line + first_line
+            ),
+            "keep one of them",
+        );
     }
 }
 
@@ -594,15 +647,12 @@ fn normalize(path: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
-/// `values.yaml` must exist and parse (Palette's template actions aside), and list the images
-/// of an add-on; `logo.png` and `README.md` are expected. `layer` is pack.json's. Returns
-/// values.yaml as a tree (null when there is none), for the rules that look into it.
-pub fn standard_files(
-    entries: &[Entry],
-    layer: Option<&str>,
-    findings: &mut Findings,
-) -> yaml_rust2::Yaml {
-    let mut values = yaml_rust2::Yaml::Null;
+/// `values.yaml` must exist and be what Helm reads values from (Palette's macros aside): YAML
+/// whose first document is a mapping or empty. It should list the images of an add-on;
+/// `logo.png` and `README.md` are expected. `layer` is pack.json's. Returns values.yaml as a
+/// tree (null when there is none), for the rules that look into it.
+pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Findings) -> Node {
+    let mut values = Node::Null;
     match file(entries, VALUES_YAML) {
         None => findings.add(
             Rule::ValuesYaml,
@@ -613,21 +663,43 @@ pub fn standard_files(
         ),
         Some(entry) => {
             if let Some(raw) = entry.read_text(YAML_LIMIT, findings) {
-                match checked_yaml(&raw) {
-                    // No tree of a file that failed the bounded check: its nesting is not bounded.
-                    Err(problem) => findings.add_at(
-                        Rule::ValuesYaml,
+                let (text, unclosed) = render_away(&raw);
+                // Palette serves values files whose text Go's template parser refuses (alert
+                // rules quoting `{{ $labels.x }}` in comments): it does not parse them as one
+                // template, so an open block is only worth a look.
+                if let Some((line, action)) = unclosed {
+                    findings.add_at(
+                        Rule::Template,
                         VALUES_YAML,
-                        Some(problem.at),
+                        Some((line, 1)),
                         None,
-                        problem.message,
-                        problem.fix,
-                    ),
-                    Ok(text) => {
-                        values = super::values::tree(&text);
-                        images(&values, layer, findings);
-                        let read = |e: &Entry, f: &mut Findings| e.read_text(YAML_LIMIT, f);
-                        super::values::check(&raw, &text, &values, entries, &read, findings);
+                        unclosed_message(line, &action),
+                        UNCLOSED_FIX,
+                    );
+                }
+                match yaml::first_document(&text) {
+                    Err(problem) => {
+                        yaml_finding(Rule::ValuesYaml, VALUES_YAML, &problem, 0, findings)
+                    }
+                    Ok(read) => {
+                        duplicate_keys(VALUES_YAML, &read.duplicates, 0, findings);
+                        if matches!(read.root, Node::Null | Node::Map(_)) {
+                            values = read.root;
+                            images(&values, layer, findings);
+                            let read = |e: &Entry, f: &mut Findings| e.read_text(YAML_LIMIT, f);
+                            super::values::check(&raw, &values, entries, &read, findings);
+                        } else {
+                            findings.add(
+                                Rule::ValuesYaml,
+                                VALUES_YAML,
+                                None,
+                                format!(
+                                    "is {}, not a mapping: Helm reads values into a map and refuses anything else",
+                                    yaml::shape(&read.root)
+                                ),
+                                "make values.yaml a mapping of keys to values (or leave it empty)",
+                            );
+                        }
                     }
                 }
             }
@@ -656,12 +728,12 @@ pub fn standard_files(
 
 /// pack-central's rule: an add-on lists its images in `pack.content.images` (layers `os` and
 /// `k8s` are exempt).
-fn images(values: &yaml_rust2::Yaml, layer: Option<&str>, findings: &mut Findings) {
+fn images(values: &Node, layer: Option<&str>, findings: &mut Findings) {
     if matches!(layer, Some("os" | "k8s") | None) {
         return;
     }
     let listed = values["pack"]["content"]["images"]
-        .as_vec()
+        .as_seq()
         .is_some_and(|images| !images.is_empty());
     if !listed {
         findings.add(
@@ -676,15 +748,6 @@ fn images(values: &yaml_rust2::Yaml, layer: Option<&str>, findings: &mut Finding
     }
 }
 
-/// Why a YAML file cannot be read, where, and the fix.
-#[derive(Debug)]
-pub(super) struct YamlProblem {
-    pub message: String,
-    pub fix: &'static str,
-    /// Line and column, 1-based.
-    pub at: (u64, u64),
-}
-
 /// `text` with Palette's template actions (`{{ .spectro.system.* }}`, `{{ .Values.x }}`, Sprig
 /// calls) taken out, so that what Palette renders before it reads YAML is not reported as
 /// broken YAML; see [`render_away`]. This checks what holds without rendering; it does not
@@ -696,32 +759,12 @@ pub(super) fn untemplated(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(render_away(text).0)
 }
 
-/// [`untemplated`], then [`yaml`]: the YAML with its actions taken out, or what is wrong. A
-/// block action (`{{ if }}`, `with`, `range`, `define`, `block`) that no `{{ end }}` closes is
-/// reported as such: Go's template parser, and so Palette, refuses the file.
-pub(super) fn checked_yaml(text: &str) -> Result<std::borrow::Cow<'_, str>, YamlProblem> {
-    checked_yaml_roots(text).map(|(text, _)| text)
-}
+const UNCLOSED_FIX: &str = "close the block with {{ end }} (a `{- end}` is text, not an action)";
 
-/// [`checked_yaml`], and each document's [`Root`].
-fn checked_yaml_roots(text: &str) -> Result<(std::borrow::Cow<'_, str>, Vec<Root>), YamlProblem> {
-    let (rendered, unclosed) = if text.contains("{{") {
-        let (out, unclosed) = render_away(text);
-        (std::borrow::Cow::Owned(out), unclosed)
-    } else {
-        (std::borrow::Cow::Borrowed(text), None)
-    };
-    if let Some((line, action)) = unclosed {
-        return Err(YamlProblem {
-            message: format!(
-                "has a template action {{{{{action}}}}} on line {line} that no {{{{ end }}}} closes; Palette cannot render the file"
-            ),
-            fix: "close the block with {{ end }} (a `{- end}` is text, not an action)",
-            at: (line, 1),
-        });
-    }
-    let roots = yaml_roots(&rendered)?;
-    Ok((rendered, roots))
+fn unclosed_message(line: u64, action: &str) -> String {
+    format!(
+        "has a template action {{{{{action}}}}} on line {line} that no {{{{ end }}}} closes; Go's template parser refuses the file"
+    )
 }
 
 /// Takes Go-template actions out of `text`, keeping its line numbers: a line that is only
@@ -804,154 +847,6 @@ fn render_away(text: &str) -> (String, Option<(u64, String)>) {
     (out, unclosed)
 }
 
-/// Checks that `text` is YAML, as a stream of parser events that never builds the document (a
-/// loader would copy every alias's node, and recurse once per level): nesting is bounded by
-/// [`YAML_MAX_DEPTH`] and what the aliases stand for by [`YAML_ALIAS_NODES`]. The problem, when
-/// there is one, is returned with its position and its fix.
-pub(super) fn yaml(text: &str) -> Result<(), YamlProblem> {
-    yaml_roots(text).map(drop)
-}
-
-/// A document's root as a loader would see it: what the `kubeManifests` rule reads, taken from
-/// the same bounded event pass, so a manifest is parsed once.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Root {
-    /// An empty document, or a null scalar (`~`, `null`, nothing).
-    Null,
-    /// A mapping: its top-level keys whose values are not null (the last of a repeated key).
-    Mapping(HashSet<String>),
-    /// A scalar or a sequence.
-    Other,
-}
-
-/// Whether a plain scalar is null as Go's YAML (what Palette and kubectl read with) resolves
-/// it: yaml-rust2's loader knows `~`, `null` and nothing, Go also `Null` and `NULL`.
-fn is_null(value: &str, style: TScalarStyle) -> bool {
-    style == TScalarStyle::Plain && matches!(value, "~" | "null" | "Null" | "NULL" | "")
-}
-
-/// [`yaml`], and each document's [`Root`].
-pub(super) fn yaml_roots(text: &str) -> Result<Vec<Root>, YamlProblem> {
-    let at = |mark: &Marker| format!("line {}, column {}", mark.line(), mark.col() + 1);
-    let problem = |message: String, fix: &'static str, mark: &Marker| YamlProblem {
-        message,
-        fix,
-        at: (mark.line() as u64, mark.col() as u64 + 1),
-    };
-    let mut parser = Parser::new_from_str(text);
-    // Nodes so far, every alias counted as the nodes it stands for.
-    let mut nodes: u64 = 0;
-    let mut aliased: u64 = 0;
-    // Open collections: anchor id (0 for none) and `nodes` where each began.
-    let mut open: Vec<(usize, u64)> = Vec::new();
-    // The nodes each complete anchor of the current document stands for.
-    let mut anchors: HashMap<usize, u64> = HashMap::new();
-    let mut roots = Vec::new();
-    // In a root mapping: whether the next node is a key, and the key whose value comes next.
-    let (mut expect_key, mut key): (bool, Option<String>) = (true, None);
-    loop {
-        let (event, mark) = parser.next_token().map_err(|err| {
-            problem(
-                format!("is not valid YAML at {}: {}", at(err.marker()), err.info()),
-                "correct the YAML syntax at that position",
-                err.marker(),
-            )
-        })?;
-        let node_null = match &event {
-            Event::Scalar(value, style, ..) => Some(is_null(value, *style)),
-            Event::SequenceStart(..) | Event::MappingStart(..) | Event::Alias(_) => Some(false),
-            _ => None,
-        };
-        if let Some(null) = node_null {
-            match (open.len(), roots.last_mut()) {
-                (0, Some(root)) => {
-                    *root = match &event {
-                        Event::MappingStart(..) => Root::Mapping(HashSet::new()),
-                        _ if null => Root::Null,
-                        _ => Root::Other,
-                    };
-                    expect_key = true;
-                }
-                (1, Some(Root::Mapping(keys))) => {
-                    if expect_key {
-                        key = match &event {
-                            Event::Scalar(value, ..) => Some(value.clone()),
-                            _ => None,
-                        };
-                    } else if let Some(key) = key.take() {
-                        if null {
-                            keys.remove(&key);
-                        } else {
-                            keys.insert(key);
-                        }
-                    }
-                    expect_key = !expect_key;
-                }
-                _ => {}
-            }
-        }
-        match event {
-            Event::StreamEnd => return Ok(roots),
-            Event::DocumentStart => {
-                anchors.clear();
-                roots.push(Root::Null);
-            }
-            Event::Scalar(_, _, anchor, _) => {
-                nodes += 1;
-                if anchor > 0 {
-                    anchors.insert(anchor, 1);
-                }
-            }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                if open.len() == YAML_MAX_DEPTH {
-                    return Err(problem(
-                        format!("nests deeper than {YAML_MAX_DEPTH} levels at {}", at(&mark)),
-                        "flatten the structure",
-                        &mark,
-                    ));
-                }
-                nodes += 1;
-                open.push((anchor, nodes));
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((anchor, first)) = open.pop()
-                    && anchor > 0
-                {
-                    anchors.insert(anchor, nodes - first + 1);
-                }
-            }
-            Event::Alias(anchor) => {
-                let Some(&size) = anchors.get(&anchor) else {
-                    let why = if open.iter().any(|&(open, _)| open == anchor) {
-                        "inside the node it repeats, which never ends when expanded"
-                    } else {
-                        "to an anchor of an earlier document"
-                    };
-                    return Err(problem(
-                        format!("has an alias {why}, at {}", at(&mark)),
-                        "repeat the value instead of aliasing it",
-                        &mark,
-                    ));
-                };
-                nodes += size;
-                aliased += size;
-                if aliased > YAML_ALIAS_NODES {
-                    return Err(problem(
-                        format!(
-                            "has aliases that stand for more than {YAML_ALIAS_NODES} nodes once \
-                             expanded (a \"billion laughs\" document), at {}",
-                            at(&mark)
-                        ),
-                        "repeat values without aliases of aliases, or use fewer aliases",
-                        &mark,
-                    ));
-                }
-            }
-            Event::Nothing | Event::StreamStart | Event::DocumentEnd => {}
-        }
-    }
-}
-
 /// The folder name is free, but `<name>-<version>` is the convention.
 pub fn folder_name(folder: &str, id: &Identity, findings: &mut Findings) {
     let expected = format!("{}-{}", id.name, id.version);
@@ -967,63 +862,8 @@ pub fn folder_name(folder: &str, id: &Identity, findings: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Root, checked_yaml, normalize, untemplated, yaml, yaml_roots};
-
-    /// The roots the one event pass finds are what yaml-rust2's loader builds, on every shape
-    /// a manifest's document can take.
-    #[test]
-    fn roots_from_events_match_the_loader() {
-        let samples = [
-            "",
-            "---\n",
-            "# only a comment\n",
-            "~\n",
-            "null\n",
-            "'null'\n",
-            "just text\n",
-            "- a\n- b\n",
-            "apiVersion: v1\nkind: ConfigMap\n",
-            "apiVersion: v1\nkind:\n",
-            "apiVersion: v1\nkind: ~\n",
-            "apiVersion: v1\nkind: 'null'\n",
-            "\"apiVersion\": v1\n'kind': Secret\n",
-            "{apiVersion: v1, kind: Pod}\n",
-            "apiVersion: v1\nkind: A\nkind: null\n",
-            "apiVersion: v1\nkind: null\nkind: B\n",
-            "metadata: {name: x}\nspec:\n  kind: nested\n",
-            "? [complex, key]\n: value\napiVersion: v1\nkind: K\n",
-            "apiVersion: &v v1\nkind: *v\n",
-            "apiVersion: v1\nkind:\n  - list\n",
-            "apiVersion: v1\nkind: {a: 1}\n",
-            "a: 1\n---\n---\napiVersion: v1\nkind: K\n---\n- x\n...\n",
-            "kind: K\napiVersion: NULL\n",
-            "apiVersion: v1\nkind: ''\n",
-        ];
-        for text in samples {
-            // The loader refuses a repeated key; the event pass takes the last, as Go's
-            // sigs.k8s.io/yaml does for JSON-compatible input.
-            let Ok(loaded) = yaml_rust2::YamlLoader::load_from_str(text) else {
-                assert!(yaml_roots(text).is_ok(), "{text:?}");
-                continue;
-            };
-            let expected: Vec<Root> = loaded
-                .iter()
-                .map(|doc| match doc {
-                    d if d.is_null() => Root::Null,
-                    yaml_rust2::Yaml::Hash(map) => Root::Mapping(
-                        map.iter()
-                            .filter(|(_, v)| {
-                                !v.is_null() && !matches!(v.as_str(), Some("Null" | "NULL"))
-                            })
-                            .filter_map(|(k, _)| k.as_str().map(str::to_string))
-                            .collect(),
-                    ),
-                    _ => Root::Other,
-                })
-                .collect();
-            assert_eq!(yaml_roots(text).unwrap(), expected, "{text:?}");
-        }
-    }
+    use super::{normalize, render_away, untemplated};
+    use crate::pack::yaml::first_document;
 
     #[test]
     fn normalize_keeps_paths_inside_the_folder() {
@@ -1032,25 +872,6 @@ mod tests {
         assert_eq!(normalize("../x"), None);
         assert_eq!(normalize("/etc/passwd"), None);
         assert_eq!(normalize("a/../.."), None);
-    }
-
-    #[test]
-    fn yaml_aliases_count_per_document() {
-        assert!(yaml("a: &x 1\nb: *x\n---\na: &x 2\nb: *x\n").is_ok());
-        let problem = yaml("a: &x 1\n---\nb: *x\n").unwrap_err();
-        assert_eq!(
-            problem.message,
-            "has an alias to an anchor of an earlier document, at line 3, column 4"
-        );
-        assert_eq!(problem.at, (3, 4));
-        let problem = yaml("a: *y\n").unwrap_err();
-        assert!(
-            problem
-                .message
-                .starts_with("is not valid YAML at line 1, column 4"),
-            "{}",
-            problem.message
-        );
     }
 
     /// Forms of Palette's macros and Go templates as they stand in values files: none is broken
@@ -1067,7 +888,7 @@ mod tests {
             "token: {{ .spectro.system.cluster.token | b64enc | quote }}\n",
         ] {
             let rendered = untemplated(text);
-            assert!(yaml(&rendered).is_ok(), "{text:?} → {rendered:?}");
+            assert!(first_document(&rendered).is_ok(), "{text:?} → {rendered:?}");
             assert_eq!(rendered.lines().count(), text.lines().count());
         }
         // Actions spanning lines, and else branches of another shape than the first.
@@ -1078,22 +899,18 @@ mod tests {
             "a:\n  {{- if .x }}\n  b: 1\n  {{- else if .y }}\n  b: 2\n  {{- else }}\n  - c\n  {{- end }}\n",
             "{{- define \"x\" }}\n- not: [yaml\n{{- end }}\nk: v\n",
         ] {
-            let rendered = checked_yaml(text).unwrap_or_else(|p| panic!("{text:?}: {}", p.message));
+            let (rendered, unclosed) = render_away(text);
+            assert_eq!(unclosed, None, "{text:?}");
+            assert!(first_document(&rendered).is_ok(), "{text:?} → {rendered:?}");
             assert_eq!(rendered.lines().count(), text.lines().count(), "{text:?}");
         }
         // A block no {{ end }} closes (pack-central has `{- end}` for `{{- end}}` once).
-        let problem = checked_yaml(
+        let (_, unclosed) = render_away(
             "metadata:\n  annotations:\n    {{- if .Values.isDefaultClass }}\n    a: b\n    {- end}\ndriver: x\n",
-        )
-        .unwrap_err();
-        assert_eq!(problem.at, (3, 1));
-        assert!(
-            problem.message.starts_with("has a template action {{if .Values.isDefaultClass}} on line 3 that no {{ end }} closes"),
-            "{}",
-            problem.message
         );
+        assert_eq!(unclosed, Some((3, "if .Values.isDefaultClass".to_string())));
         // A genuine mistake next to an action is still found, on its own line.
-        let problem = yaml(&untemplated("a: {{ .x }}\nb: [1, 2\n")).unwrap_err();
-        assert_eq!(problem.at.0, 3, "{}", problem.message);
+        let problem = first_document(&untemplated("a: {{ .x }}\nb: [1, 2\n")).unwrap_err();
+        assert_eq!(problem.at.line, 3, "{}", problem.message);
     }
 }

@@ -4,15 +4,13 @@
 //! (`pack-constraints.md`) and pack-central's packs; pack-central's CI checks none of them, so
 //! every finding here is a warning unless Palette would refuse the file.
 //!
-//! Every file is first checked by [`super::validate`]'s bounded YAML reader, so the trees
-//! loaded here are bounded too.
+//! Every file is read by [`super::yaml`], Go's YAML as Palette reads it, whose trees are bounded.
 
 use super::findings::Findings;
 use super::rules::Rule;
 use super::walk::Entry;
-use std::collections::{HashMap, HashSet};
-use yaml_rust2::Yaml;
-use yaml_rust2::parser::{Event, Parser};
+use super::yaml::Node;
+use std::collections::HashSet;
 
 pub const SCHEMA_YAML: &str = "schema.yaml";
 pub const PRESETS_YAML: &str = "presets.yaml";
@@ -24,18 +22,15 @@ const FORMATS: &[&str] = &[
 /// The functions a schema.yaml template may use.
 const SCHEMA_FUNCTIONS: &[&str] = &["required", "readonly", "format", "hints"];
 
-/// Checks values.yaml (`raw` as written, `text` with template actions taken out, both known to
-/// be bounded YAML, `values` its tree) and, when the pack has them, schema.yaml and
-/// presets.yaml against it.
+/// Checks, when the pack has them, schema.yaml and presets.yaml against values.yaml (`raw` as
+/// written, `values` its tree), and the enabled-presets header.
 pub fn check(
     raw: &str,
-    text: &str,
-    values: &Yaml,
+    values: &Node,
     entries: &[Entry],
     read: &dyn Fn(&Entry, &mut Findings) -> Option<String>,
     findings: &mut Findings,
 ) {
-    duplicate_keys(text, findings);
     let file = |name: &str| super::validate::file(entries, name);
     if let Some(entry) = file(SCHEMA_YAML)
         && let Some(doc) = load(entry, read, findings)
@@ -51,12 +46,12 @@ pub fn check(
     }
 }
 
-/// A describing file as a YAML tree, or its problem reported.
+/// A describing file as a tree, or its problem reported.
 fn load(
     entry: &Entry,
     read: &dyn Fn(&Entry, &mut Findings) -> Option<String>,
     findings: &mut Findings,
-) -> Option<Yaml> {
+) -> Option<Node> {
     let text = read(entry, findings)?;
     // schema.yaml's values are templates Palette reads as such; elsewhere, actions are
     // rendered away as in values.yaml.
@@ -65,76 +60,13 @@ fn load(
     } else {
         super::validate::untemplated(&text)
     };
-    if let Err(problem) = super::validate::yaml(&text) {
-        findings.add_at(
-            rule_of(&entry.path),
-            &entry.path,
-            Some(problem.at),
-            None,
-            problem.message,
-            problem.fix,
-        );
-        return None;
-    }
-    Some(tree(&text))
-}
-
-/// The first document of `text` as a tree of mappings, sequences and scalars (as strings),
-/// read as readers that tolerate duplicate keys read it (the last one wins); aliases are not
-/// expanded. `text` has passed the bounded YAML check, so the tree is bounded too.
-pub(super) fn tree(text: &str) -> Yaml {
-    enum Open {
-        Seq(Vec<Yaml>),
-        Map(yaml_rust2::yaml::Hash, Option<Yaml>),
-    }
-    fn place(open: &mut [Open], node: Yaml) -> Option<Yaml> {
-        match open.last_mut() {
-            None => Some(node),
-            Some(Open::Seq(items)) => {
-                items.push(node);
-                None
-            }
-            Some(Open::Map(map, key)) => {
-                match key.take() {
-                    None => *key = Some(node),
-                    Some(k) => {
-                        map.insert(k, node);
-                    }
-                }
-                None
-            }
+    match super::yaml::first_document(&text) {
+        Ok(read) => Some(read.root),
+        Err(problem) => {
+            super::validate::yaml_finding(rule_of(&entry.path), &entry.path, &problem, 0, findings);
+            None
         }
     }
-    let mut parser = Parser::new_from_str(text);
-    let mut open: Vec<Open> = Vec::new();
-    while let Ok((event, _)) = parser.next_token() {
-        let done = match event {
-            Event::StreamEnd | Event::DocumentEnd => return Yaml::Null,
-            Event::Scalar(value, ..) => place(&mut open, Yaml::String(value)),
-            Event::Alias(_) => place(&mut open, Yaml::Null),
-            Event::SequenceStart(..) => {
-                open.push(Open::Seq(Vec::new()));
-                None
-            }
-            Event::MappingStart(..) => {
-                open.push(Open::Map(yaml_rust2::yaml::Hash::new(), None));
-                None
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let node = match open.pop() {
-                    Some(Open::Seq(items)) => Yaml::Array(items),
-                    Some(Open::Map(map, _)) => Yaml::Hash(map),
-                    None => Yaml::Null,
-                };
-                place(&mut open, node)
-            }
-            _ => None,
-        };
-        if let Some(document) = done {
-            return document;
-        }
-    }
-    Yaml::Null
 }
 
 fn rule_of(file: &str) -> Rule {
@@ -145,120 +77,42 @@ fn rule_of(file: &str) -> Rule {
     }
 }
 
-/// Keys written twice in one mapping: YAML readers keep one of them, silently.
-fn duplicate_keys(text: &str, findings: &mut Findings) {
-    // Per open collection: for a mapping, its keys so far (with their lines) and whether the
-    // next scalar is a key.
-    enum Open {
-        Seq,
-        Map {
-            keys: HashMap<String, usize>,
-            key_next: bool,
-        },
-    }
-    let mut open: Vec<Open> = Vec::new();
-    let mut path: Vec<String> = Vec::new();
-    let mut parser = Parser::new_from_str(text);
-    // After a value completes, the parent mapping expects a key again.
-    let value_done = |open: &mut Vec<Open>, path: &mut Vec<String>| {
-        if let Some(Open::Map { key_next, .. }) = open.last_mut() {
-            *key_next = true;
-            path.pop();
-        }
-    };
-    while let Ok((event, mark)) = parser.next_token() {
-        match event {
-            Event::StreamEnd => return,
-            Event::Scalar(value, ..) => {
-                match open.last_mut() {
-                    Some(Open::Map { keys, key_next }) if *key_next => {
-                        *key_next = false;
-                        let line = mark.line();
-                        if let Some(first) = keys.insert(value.clone(), line) {
-                            let at = path
-                                .iter()
-                                .chain([&value])
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(".");
-                            findings.add_at(
-                            Rule::DuplicateKey,
-                            super::validate::VALUES_YAML,
-                            Some((line as u64, mark.col() as u64 + 1)),
-                            Some(&at),
-                            format!("is written twice, on lines {first} and {line}; only one is kept"),
-                            "keep one of them",
-                        );
-                        }
-                        path.push(value);
-                    }
-                    _ => value_done(&mut open, &mut path),
-                }
-            }
-            Event::Alias(_) => value_done(&mut open, &mut path),
-            Event::MappingStart(..) => {
-                if let Some(Open::Map { key_next: true, .. }) = open.last() {
-                    // A complex key: not a name to compare.
-                    path.push("?".into());
-                    if let Some(Open::Map { key_next, .. }) = open.last_mut() {
-                        *key_next = false;
-                    }
-                }
-                open.push(Open::Map {
-                    keys: HashMap::new(),
-                    key_next: true,
-                });
-            }
-            Event::SequenceStart(..) => open.push(Open::Seq),
-            Event::MappingEnd | Event::SequenceEnd => {
-                open.pop();
-                value_done(&mut open, &mut path);
-            }
-            _ => {}
-        }
-    }
-}
-
 /// The paths under `pack` (values.yaml's `charts.<name>`, at `at`) that the chart's default
 /// values do not have: below a key whose default is an empty `{}` or `[]` anything goes (the
 /// chart takes free-form values there), `cpu` and `memory` are taken under any `limits`, and
 /// sequences are not looked into.
-pub(super) fn unknown_keys(pack: &Yaml, chart: &Yaml, at: &str, unknown: &mut Vec<String>) {
-    let (Yaml::Hash(pack), Yaml::Hash(chart)) = (pack, chart) else {
+pub(super) fn unknown_keys(pack: &Node, chart: &Node, at: &str, unknown: &mut Vec<String>) {
+    let (Node::Map(pack), Node::Map(chart)) = (pack, chart) else {
         return;
     };
     let under_limits = at.rsplit('.').next() == Some("limits");
-    for (key, value) in pack {
-        let Some(name) = key.as_str() else { continue };
+    for (name, value) in pack {
         let path = format!("{at}.{name}");
-        match chart.get(key) {
+        match chart.get(name) {
             None if under_limits && (name == "cpu" || name == "memory") => {}
             None => unknown.push(path),
-            Some(Yaml::Hash(default)) if default.is_empty() => {}
-            Some(Yaml::Array(default)) if default.is_empty() => {}
+            Some(Node::Map(default)) if default.is_empty() => {}
+            Some(Node::Seq(default)) if default.is_empty() => {}
             Some(default) => unknown_keys(value, default, &path, unknown),
         }
     }
 }
 
 /// Whether the dotted `path` names a value in `values`.
-fn has_path(values: &Yaml, path: &str) -> bool {
+fn has_path(values: &Node, path: &str) -> bool {
     let mut node = values;
     for part in path.split('.') {
-        match node {
-            Yaml::Hash(map) => match map.get(&Yaml::String(part.to_string())) {
-                Some(next) => node = next,
-                None => return false,
-            },
-            _ => return false,
+        match node.get(part) {
+            Some(next) => node = next,
+            None => return false,
         }
     }
     true
 }
 
 /// schema.yaml: `<value path>: {schema: '{{ required | format "${number}" | hints "…" }}'}`.
-fn schema(doc: &Yaml, values: &Yaml, findings: &mut Findings) {
-    let Yaml::Hash(entries) = doc else {
+fn schema(doc: &Node, values: &Node, findings: &mut Findings) {
+    let Node::Map(entries) = doc else {
         if !doc.is_null() {
             findings.add(
                 Rule::Schema,
@@ -270,8 +124,7 @@ fn schema(doc: &Yaml, values: &Yaml, findings: &mut Findings) {
         }
         return;
     };
-    for (key, spec) in entries {
-        let Some(path) = key.as_str() else { continue };
+    for (path, spec) in entries {
         if !has_path(values, path) {
             findings.add(
                 Rule::Schema,
@@ -341,9 +194,9 @@ fn schema_template(template: &str) -> Result<(), String> {
 
 /// presets.yaml: `presets: [{name, displayName, group, remove: [paths], add: "<yaml>"}]`; the
 /// `group:name` pairs it defines.
-fn presets(doc: &Yaml, values: &Yaml, findings: &mut Findings) -> Vec<(String, String)> {
+fn presets(doc: &Node, values: &Node, findings: &mut Findings) -> Vec<(String, String)> {
     let mut defined = Vec::new();
-    let Some(list) = doc["presets"].as_vec() else {
+    let Some(list) = doc["presets"].as_seq() else {
         findings.add(
             Rule::Presets,
             PRESETS_YAML,
@@ -379,11 +232,7 @@ fn presets(doc: &Yaml, values: &Yaml, findings: &mut Findings) -> Vec<(String, S
                 "give every preset a name of its own",
             );
         }
-        for path in preset["remove"]
-            .as_vec()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-        {
+        for path in preset["remove"].as_seq().unwrap_or_default() {
             if let Some(path) = path.as_str()
                 && !has_path(values, path)
             {
@@ -397,14 +246,17 @@ fn presets(doc: &Yaml, values: &Yaml, findings: &mut Findings) -> Vec<(String, S
             }
         }
         if let Some(add) = preset["add"].as_str()
-            && let Err(problem) = super::validate::yaml(&super::validate::untemplated(add))
+            && let Err(problem) = super::yaml::first_document(&super::validate::untemplated(add))
         {
             findings.add(
                 Rule::Presets,
                 PRESETS_YAML,
                 Some(&format!("{at}.add")),
-                problem.message,
-                problem.fix,
+                format!(
+                    "is not valid YAML at its line {}, column {}: {}",
+                    problem.at.line, problem.at.column, problem.message
+                ),
+                "correct the YAML the preset adds",
             );
         }
         if let (Some(group), Some(name)) = (field("group"), field("name")) {
@@ -454,22 +306,8 @@ fn enabled_presets(raw: &str, defined: &[(String, String)], findings: &mut Findi
 mod tests {
     use super::*;
 
-    fn findings_of(run: impl FnOnce(&mut Findings)) -> Vec<(String, Option<u64>)> {
-        let mut findings = Findings::default();
-        run(&mut findings);
-        findings
-            .list
-            .into_iter()
-            .map(|f| (f.field.unwrap_or_default(), f.line))
-            .collect()
-    }
-
-    #[test]
-    fn duplicate_keys_are_found_with_both_lines() {
-        let text = "a:\n  b: 1\n  c: 2\n  b: 3\nd:\n  - x: 1\n    x: 2\ne: 1\n";
-        let found = findings_of(|f| duplicate_keys(text, f));
-        assert_eq!(found, [("a.b".into(), Some(4)), ("d.x".into(), Some(7))]);
-        assert!(findings_of(|f| duplicate_keys("a: {b: 1}\nb: [1, 1]\n", f)).is_empty());
+    fn tree(text: &str) -> Node {
+        crate::pack::yaml::first_document(text).unwrap().root
     }
 
     #[test]
