@@ -254,11 +254,7 @@ fn deeply_nested_yaml_is_refused() {
     let images = "pack:\n  content:\n    images:\n      - image: nginx:1.27\n";
     fs::write(
         dir.join("values.yaml"),
-        format!(
-            "{images}deep: {}{}\n",
-            "[".repeat(10_000),
-            "]".repeat(10_000)
-        ),
+        format!("{images}deep: {}{}\n", "[".repeat(9_999), "]".repeat(9_999)),
     )
     .unwrap();
     let (run, _, written) = pack(&tmp, &dir, &["--strict"]);

@@ -7,6 +7,7 @@ mod action;
 mod bundle;
 mod copy;
 mod credentials;
+mod differential;
 mod fuzz_corpus;
 mod harness_smoke;
 mod hostile_archives;

@@ -20,6 +20,7 @@ pub use findings::{Finding, Findings, Severity};
 /// How archives are compressed, by name ([`gzip::FORMAT`]).
 pub use gzip::FORMAT as COMPRESSION;
 pub use model::{Identity, LAYERS, PackName, PackVersion, component_problem};
+pub use validate::{Role, file_findings};
 
 use crate::cli::{BuildArgs, LocalInput};
 use crate::digest::Digest;

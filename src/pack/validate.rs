@@ -518,14 +518,18 @@ fn manifest_file(entry: &Entry, findings: &mut Findings) {
     if !matches!(entry.kind, Kind::File { .. }) {
         return;
     }
-    let Some(text) = entry.read_text(YAML_LIMIT, findings) else {
-        return;
-    };
-    let (rendered, unclosed) = render_away(&text);
+    if let Some(text) = entry.read_text(YAML_LIMIT, findings) {
+        manifest_text(&entry.path, &text, findings);
+    }
+}
+
+/// [`manifest_file`]'s checks of the text of `file`.
+fn manifest_text(file: &str, text: &str, findings: &mut Findings) {
+    let (rendered, unclosed) = render_away(text);
     if let Some((line, action)) = unclosed {
         findings.add_at(
             Rule::Manifest,
-            &entry.path,
+            file,
             Some((line, 1)),
             None,
             unclosed_message(line, &action),
@@ -536,19 +540,21 @@ fn manifest_file(entry: &Entry, findings: &mut Findings) {
     let documents = match yaml::kubectl_documents(&rendered) {
         Ok(documents) => documents,
         Err(problem) => {
-            yaml_finding(Rule::Manifest, &entry.path, &problem, 0, findings);
+            yaml_finding(Rule::Manifest, file, &problem, 0, findings);
             return;
         }
     };
     for (i, (first_line, document)) in documents.iter().enumerate() {
-        let read = match yaml::first_document(document) {
+        let read = match yaml::first_document(document)
+            .and_then(|read| read.json_depth_problem().map_or(Ok(read), Err))
+        {
             Ok(read) => read,
             Err(problem) => {
-                yaml_finding(Rule::Manifest, &entry.path, &problem, *first_line, findings);
+                yaml_finding(Rule::Manifest, file, &problem, *first_line, findings);
                 continue;
             }
         };
-        duplicate_keys(&entry.path, &read.duplicates, *first_line, findings);
+        duplicate_keys(file, &read.duplicates, *first_line, findings);
         let missing: Vec<&str> = match &read.root {
             Node::Null => continue,
             Node::Map(_) => ["apiVersion", "kind"]
@@ -562,7 +568,7 @@ fn manifest_file(entry: &Entry, findings: &mut Findings) {
         if !missing.is_empty() {
             findings.add_at(
                 Rule::Manifest,
-                &entry.path,
+                file,
                 Some((first_line + 1, 1)),
                 Some(&format!("document {}", i + 1)),
                 format!(
@@ -662,46 +668,13 @@ pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Fin
             "create values.yaml (an empty file is fine)",
         ),
         Some(entry) => {
-            if let Some(raw) = entry.read_text(YAML_LIMIT, findings) {
-                let (text, unclosed) = render_away(&raw);
-                // Palette serves values files whose text Go's template parser refuses (alert
-                // rules quoting `{{ $labels.x }}` in comments): it does not parse them as one
-                // template, so an open block is only worth a look.
-                if let Some((line, action)) = unclosed {
-                    findings.add_at(
-                        Rule::Template,
-                        VALUES_YAML,
-                        Some((line, 1)),
-                        None,
-                        unclosed_message(line, &action),
-                        UNCLOSED_FIX,
-                    );
-                }
-                match yaml::first_document(&text) {
-                    Err(problem) => {
-                        yaml_finding(Rule::ValuesYaml, VALUES_YAML, &problem, 0, findings)
-                    }
-                    Ok(read) => {
-                        duplicate_keys(VALUES_YAML, &read.duplicates, 0, findings);
-                        if matches!(read.root, Node::Null | Node::Map(_)) {
-                            values = read.root;
-                            images(&values, layer, findings);
-                            let read = |e: &Entry, f: &mut Findings| e.read_text(YAML_LIMIT, f);
-                            super::values::check(&raw, &values, entries, &read, findings);
-                        } else {
-                            findings.add(
-                                Rule::ValuesYaml,
-                                VALUES_YAML,
-                                None,
-                                format!(
-                                    "is {}, not a mapping: Helm reads values into a map and refuses anything else",
-                                    yaml::shape(&read.root)
-                                ),
-                                "make values.yaml a mapping of keys to values (or leave it empty)",
-                            );
-                        }
-                    }
-                }
+            if let Some(raw) = entry.read_text(YAML_LIMIT, findings)
+                && let Some(read) = values_text(&raw, findings)
+            {
+                values = read;
+                images(&values, layer, findings);
+                let read = |e: &Entry, f: &mut Findings| e.read_text(YAML_LIMIT, f);
+                super::values::check(&raw, &values, entries, &read, findings);
             }
         }
     }
@@ -724,6 +697,69 @@ pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Fin
         }
     }
     values
+}
+
+/// values.yaml's text as Helm reads values (Palette's macros rendered away): its tree when it
+/// is a mapping or empty, else `None` with the problem reported.
+fn values_text(raw: &str, findings: &mut Findings) -> Option<Node> {
+    let (text, unclosed) = render_away(raw);
+    // Palette serves values files whose text Go's template parser refuses (alert rules quoting
+    // `{{ $labels.x }}` in comments): it does not parse them as one template, so an open
+    // block is only worth a look.
+    if let Some((line, action)) = unclosed {
+        findings.add_at(
+            Rule::Template,
+            VALUES_YAML,
+            Some((line, 1)),
+            None,
+            unclosed_message(line, &action),
+            UNCLOSED_FIX,
+        );
+    }
+    let read = match yaml::first_document(&text)
+        .and_then(|read| read.json_depth_problem().map_or(Ok(read), Err))
+    {
+        Ok(read) => read,
+        Err(problem) => {
+            yaml_finding(Rule::ValuesYaml, VALUES_YAML, &problem, 0, findings);
+            return None;
+        }
+    };
+    duplicate_keys(VALUES_YAML, &read.duplicates, 0, findings);
+    if matches!(read.root, Node::Null | Node::Map(_)) {
+        return Some(read.root);
+    }
+    findings.add(
+        Rule::ValuesYaml,
+        VALUES_YAML,
+        None,
+        format!(
+            "is {}, not a mapping: Helm reads values into a map and refuses anything else",
+            yaml::shape(&read.root)
+        ),
+        "make values.yaml a mapping of keys to values (or leave it empty)",
+    );
+    None
+}
+
+/// A file's role in a pack, for [`file_findings`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The pack's values.yaml.
+    Values,
+    /// A file pack.json names in `kubeManifests`.
+    Manifest,
+}
+
+/// What the rules find in one file on its own, by its role: exactly the code the pack rules
+/// run, so that the differential tests can hold its errors against Palette's Go readers.
+pub fn file_findings(role: Role, text: &str) -> Findings {
+    let mut findings = Findings::default();
+    match role {
+        Role::Values => drop(values_text(text, &mut findings)),
+        Role::Manifest => manifest_text("manifest.yaml", text, &mut findings),
+    }
+    findings
 }
 
 /// pack-central's rule: an add-on lists its images in `pack.content.images` (layers `os` and
@@ -767,6 +803,25 @@ fn unclosed_message(line: u64, action: &str) -> String {
     )
 }
 
+/// Whether an action whose text (past `{{`) is `after` is a comment, as Go's lexer tells:
+/// `/*` at once, or after a trim marker (`-` and one space).
+fn opens_comment(after: &str) -> bool {
+    after.starts_with("/*")
+        || (after.starts_with('-')
+            && after[1..].starts_with([' ', '\t', '\r', '\n'])
+            && after[2..].starts_with("/*"))
+}
+
+/// Where the `}}` closing an action is in `rest`: the first one, or for a comment the first
+/// after its `*/` (a comment may hold `}}`).
+fn action_close(rest: &str, comment: bool) -> Option<usize> {
+    if comment {
+        let end = rest.find("*/")? + 2;
+        return rest[end..].find("}}").map(|i| end + i);
+    }
+    rest.find("}}")
+}
+
 /// Takes Go-template actions out of `text`, keeping its line numbers: a line that is only
 /// actions becomes empty, an action inside a line becomes the word `x`, an action spanning
 /// lines empties the lines it covers (the text before it and after it stays). Of an `if`/`with`
@@ -775,7 +830,8 @@ fn unclosed_message(line: u64, action: &str) -> String {
 /// block action left open at the end (its line and words).
 fn render_away(text: &str) -> (String, Option<(u64, String)>) {
     let mut out = String::with_capacity(text.len());
-    let mut inside_action = false;
+    // Inside an action that spans lines: `Some(true)` when it is a comment.
+    let mut inside_action: Option<bool> = None;
     // Open blocks: the line and words that opened each, and whether its rest is skipped.
     let mut blocks: Vec<(u64, String, bool)> = Vec::new();
     for (index, line) in text.split_inclusive('\n').enumerate() {
@@ -787,14 +843,14 @@ fn render_away(text: &str) -> (String, Option<(u64, String)>) {
         let mut rest = body;
         let mut kept = String::new();
         let mut actions = 0;
-        if inside_action {
-            match rest.find("}}") {
+        if let Some(comment) = inside_action {
+            match action_close(rest, comment) {
                 None => {
                     out.push_str(end);
                     continue;
                 }
                 Some(close) => {
-                    inside_action = false;
+                    inside_action = None;
                     actions += 1;
                     kept.push('x');
                     rest = &rest[close + 2..];
@@ -807,8 +863,9 @@ fn render_away(text: &str) -> (String, Option<(u64, String)>) {
             kept.push_str(&rest[..open]);
             kept.push('x');
             actions += 1;
-            let Some(close) = rest[open..].find("}}") else {
-                inside_action = true;
+            let comment = opens_comment(&rest[open + 2..]);
+            let Some(close) = action_close(&rest[open..], comment) else {
+                inside_action = Some(comment);
                 rest = "";
                 break;
             };

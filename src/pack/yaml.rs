@@ -164,13 +164,76 @@ pub struct Duplicate {
 pub struct Document {
     pub root: Node,
     pub duplicates: Vec<Duplicate>,
+    /// How deep collections nest (a root mapping alone is 1): Go's JSON decoder, through which
+    /// Helm and kubectl pass what sigs.k8s.io/yaml makes, reads [`MAX_DEPTH`] levels at most.
+    pub depth: usize,
+}
+
+impl Document {
+    /// Why Go's JSON decoder (Helm's values, kubectl's objects) refuses the document, if it does.
+    pub fn json_depth_problem(&self) -> Option<Problem> {
+        (self.depth > MAX_DEPTH).then(|| Problem {
+            message: format!(
+                "nests {} levels deep; Helm and kubectl decode it as JSON, which reads {MAX_DEPTH} at most (Go: \"exceeded max depth\")",
+                self.depth
+            ),
+            at: Mark { line: 1, column: 1 },
+        })
+    }
 }
 
 /// Reads the first document of `text` as sigs.k8s.io/yaml's `YAMLToJSON` does (what Helm reads
 /// values and Chart.yaml with, and kubectl each manifest document): the document, or why Go
 /// refuses it.
 pub fn first_document(text: &str) -> Result<Document, Problem> {
-    Pass::new().run(text)
+    let (text, placeheld) = bom_as_text(text);
+    let mut document = Pass::new().run(&text)?;
+    if placeheld {
+        restore_boms(&mut document.root);
+    }
+    Ok(document)
+}
+
+/// Stands in for a byte-order mark inside the text (same UTF-8 length, so positions hold).
+const BOM_STAND_IN: char = '\u{E000}';
+
+/// libyaml skips a byte-order mark at the start of any line; go-yaml's test for it
+/// (yamlprivateh.go `is_bom`) looks at the start of its buffer instead of the mark, so past the
+/// first bytes Go reads the mark as text ("\u{feff}apiVersion"). A mark after the first
+/// character is turned into a stand-in libyaml reads as text too. (Where Go's buffer happens to
+/// be refilled right at a mark, Go skips it; that depends on its 512-byte reads, not on the
+/// file, and is not followed.)
+fn bom_as_text(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if !body.contains('\u{feff}') {
+        return (std::borrow::Cow::Borrowed(text), false);
+    }
+    let start = text.len() - body.len();
+    let replaced = format!(
+        "{}{}",
+        &text[..start],
+        body.replace('\u{feff}', &BOM_STAND_IN.to_string())
+    );
+    (std::borrow::Cow::Owned(replaced), true)
+}
+
+/// Puts the marks back into the tree (at most [`TREE_DEPTH`] levels deep, so recursion is safe).
+fn restore_boms(node: &mut Node) {
+    let back = |text: &str| text.replace(BOM_STAND_IN, "\u{feff}");
+    match node {
+        Node::Scalar(s) => s.text = back(&s.text),
+        Node::Seq(items) => items.iter_mut().for_each(restore_boms),
+        Node::Map(map) => {
+            *map = std::mem::take(map)
+                .into_iter()
+                .map(|(k, mut v)| {
+                    restore_boms(&mut v);
+                    (back(&k), v)
+                })
+                .collect();
+        }
+        Node::Null => {}
+    }
 }
 
 /// Splits a manifest file into documents the way kubectl does (k8s.io/apimachinery
@@ -225,23 +288,13 @@ mod libyaml {
 
     pub enum Event {
         StreamEnd,
-        DocumentStart {
-            version: Option<(i32, i32)>,
-        },
+        DocumentStart { version: Option<(i32, i32)> },
         DocumentEnd,
-        Alias {
-            anchor: String,
-        },
+        Alias { anchor: String },
         Scalar(Scalar),
-        SequenceStart {
-            anchor: Option<String>,
-            tag: Option<String>,
-        },
+        SequenceStart { anchor: Option<String> },
         SequenceEnd,
-        MappingStart {
-            anchor: Option<String>,
-            tag: Option<String>,
-        },
+        MappingStart { anchor: Option<String> },
         MappingEnd,
         Other,
     }
@@ -331,12 +384,10 @@ mod libyaml {
                     }
                     unsafe_sys::YAML_SEQUENCE_START_EVENT => Event::SequenceStart {
                         anchor: text(event.data.sequence_start.anchor),
-                        tag: text(event.data.sequence_start.tag),
                     },
                     unsafe_sys::YAML_SEQUENCE_END_EVENT => Event::SequenceEnd,
                     unsafe_sys::YAML_MAPPING_START_EVENT => Event::MappingStart {
                         anchor: text(event.data.mapping_start.anchor),
-                        tag: text(event.data.mapping_start.tag),
                     },
                     unsafe_sys::YAML_MAPPING_END_EVENT => Event::MappingEnd,
                     _ => Event::Other,
@@ -398,6 +449,53 @@ mod libyaml {
 
 const TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
+/// A mapping key as Go holds it in `map[interface{}]interface{}`: keys that decode to the same
+/// Go value are one entry (`1` and `0x1`; `yes` and `true`), a string and a number are two.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum GoKey {
+    Str(String),
+    Int(i64),
+    Uint(u64),
+    Float(u64),
+    Bool(bool),
+    Null,
+    /// NaN is never equal to itself: every NaN key is an entry of its own.
+    NaN(u64),
+}
+
+/// What the JSON sigs.k8s.io/yaml makes of a decoded node will meet: the first thing it cannot
+/// convert (a null or unsigned key, a NaN or infinite value) and how deep it nests. Only what
+/// survives decoding counts: a value a later duplicate key replaced is never converted.
+#[derive(Debug, Clone, Default)]
+struct Json {
+    problem: Option<Problem>,
+    height: usize,
+}
+
+impl Json {
+    fn of_collection<'a>(items: impl Iterator<Item = &'a Json>) -> Json {
+        let mut json = Json {
+            problem: None,
+            height: 1,
+        };
+        for item in items {
+            if json.problem.is_none() {
+                json.problem.clone_from(&item.problem);
+            }
+            json.height = json.height.max(item.height + 1);
+        }
+        json
+    }
+}
+
+/// A mapping key as go-yaml decodes it.
+enum Key {
+    /// A key with its JSON name, its Go identity and, for a key JSON cannot hold, the problem.
+    Named(String, GoKey, Option<Problem>),
+    /// `<<`: the value is merged into the mapping.
+    Merge,
+}
+
 /// An open collection of the first document.
 struct Open {
     anchor: Option<String>,
@@ -410,6 +508,9 @@ struct Open {
     key: Option<Key>,
     /// In a mapping: keys so far and their lines (duplicate detection).
     seen: HashMap<String, u64>,
+    /// In a mapping: what each Go entry brings to the JSON; in a sequence, every item.
+    entries: IndexMap<GoKey, Json>,
+    items: Json,
     /// This sequence is the value of a merge key: its items must be mappings; it is not
     /// decoded as a node itself.
     merge_list: bool,
@@ -421,21 +522,25 @@ enum OpenKind {
     Map,
 }
 
-/// A mapping key as go-yaml decodes it.
-enum Key {
-    /// A key that becomes a string for JSON.
-    Named(String),
-    /// `<<`: the value is merged into the mapping.
-    Merge,
+/// A completed node, as its parent (or an alias to it) takes it.
+#[derive(Clone)]
+struct Done {
+    tree: Option<Node>,
+    /// Its size in go-yaml's decode operations (for an anchor).
+    decodes: u64,
+    shape: Shape,
+    json: Json,
+    /// A mapping's entries, for merges.
+    entries: Option<IndexMap<GoKey, Json>>,
+    /// As a key: its JSON name and Go identity, or why it cannot be a key.
+    key: Result<(String, GoKey, Option<Problem>), &'static str>,
 }
 
-/// An anchor's node as defined: its size in go-yaml's decode operations, whether it is a
-/// mapping (for merges), and its tree when it was kept.
-struct Anchored {
-    decodes: u64,
-    is_map: bool,
-    is_seq: bool,
-    tree: Option<(Node, u64)>,
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Scalar,
+    Seq,
+    Map,
 }
 
 /// The streaming reader of one document.
@@ -443,20 +548,13 @@ struct Pass {
     /// go-yaml's decodeCount and aliasCount (decode.go `unmarshal`).
     decoded: u64,
     alias_decoded: u64,
-    anchors: HashMap<String, Anchored>,
+    /// Each anchor's node as defined, its tree dropped past [`TREE_NODES`].
+    anchors: HashMap<String, (Done, u64)>,
     open: Vec<Open>,
     tree_nodes: u64,
     duplicates: Vec<Duplicate>,
     path: Vec<String>,
-}
-
-/// What a completed node brings to its parent.
-struct Done {
-    tree: Option<Node>,
-    is_map: bool,
-    /// A key's JSON name, or why it cannot be a key.
-    key: Result<Key, &'static str>,
-    is_seq: bool,
+    nan_keys: u64,
 }
 
 impl Pass {
@@ -469,16 +567,17 @@ impl Pass {
             tree_nodes: 0,
             duplicates: Vec::new(),
             path: Vec::new(),
+            nan_keys: 0,
         }
     }
 
     fn run(mut self, text: &str) -> Result<Document, Problem> {
         let mut parser = libyaml::Parser::new(text.as_bytes());
-        let mut root = None;
+        let mut root: Option<Done> = None;
         let fail = |message: String, at: Mark| Problem { message, at };
         loop {
             let (event, mark) = parser.next().map_err(|f| fail(f.message, f.at))?;
-            match event {
+            let done = match event {
                 libyaml::Event::StreamEnd => break,
                 libyaml::Event::DocumentStart { version } => {
                     if let Some((major, minor)) = version
@@ -493,39 +592,38 @@ impl Pass {
                     }
                     // The document node itself is one decode.
                     self.decoded += 1;
+                    continue;
                 }
                 // Only the first document is read: go-yaml stops here.
                 libyaml::Event::DocumentEnd => break,
-                libyaml::Event::Scalar(scalar) => {
-                    let done = self.scalar(scalar, mark)?;
-                    if let Some(tree) = self.complete(done, mark)? {
-                        root = Some(tree);
-                    }
+                libyaml::Event::Scalar(scalar) => self.scalar(scalar, mark)?,
+                libyaml::Event::Alias { anchor } => self.alias(&anchor, mark)?,
+                libyaml::Event::SequenceStart { anchor, .. } => {
+                    self.start(OpenKind::Seq, anchor, mark)?;
+                    continue;
                 }
-                libyaml::Event::Alias { anchor } => {
-                    let done = self.alias(&anchor, mark)?;
-                    if let Some(tree) = self.complete(done, mark)? {
-                        root = Some(tree);
-                    }
+                libyaml::Event::MappingStart { anchor, .. } => {
+                    self.start(OpenKind::Map, anchor, mark)?;
+                    continue;
                 }
-                libyaml::Event::SequenceStart { anchor, tag } => {
-                    self.start(OpenKind::Seq, anchor, tag, mark)?
-                }
-                libyaml::Event::MappingStart { anchor, tag } => {
-                    self.start(OpenKind::Map, anchor, tag, mark)?
-                }
-                libyaml::Event::SequenceEnd | libyaml::Event::MappingEnd => {
-                    let done = self.end();
-                    if let Some(tree) = self.complete(done, mark)? {
-                        root = Some(tree);
-                    }
-                }
-                libyaml::Event::Other => {}
+                libyaml::Event::SequenceEnd | libyaml::Event::MappingEnd => self.end(),
+                libyaml::Event::Other => continue,
+            };
+            if let Some(done) = self.complete(done, mark)? {
+                root = Some(done);
             }
         }
+        let (tree, json) = match root {
+            Some(done) => (done.tree.unwrap_or_default(), done.json),
+            None => (Node::Null, Json::default()),
+        };
+        if let Some(problem) = json.problem {
+            return Err(problem);
+        }
         Ok(Document {
-            root: root.unwrap_or_default(),
+            root: tree,
             duplicates: self.duplicates,
+            depth: json.height,
         })
     }
 
@@ -541,13 +639,7 @@ impl Pass {
         )
     }
 
-    fn start(
-        &mut self,
-        kind: OpenKind,
-        anchor: Option<String>,
-        _tag: Option<String>,
-        mark: Mark,
-    ) -> Result<(), Problem> {
+    fn start(&mut self, kind: OpenKind, anchor: Option<String>, mark: Mark) -> Result<(), Problem> {
         if self.open.len() >= MAX_DEPTH {
             return Err(Problem {
                 message: format!(
@@ -578,6 +670,11 @@ impl Pass {
             kind,
             key: None,
             seen: HashMap::new(),
+            entries: IndexMap::new(),
+            items: Json {
+                problem: None,
+                height: 1,
+            },
             merge_list,
         });
         Ok(())
@@ -585,34 +682,37 @@ impl Pass {
 
     fn end(&mut self) -> Done {
         let open = self.open.pop().expect("libyaml balances collections");
-        let is_map = open.kind == OpenKind::Map;
-        if let Some(anchor) = &open.anchor {
-            let decodes = self.decoded - open.decoded_at_start + 1;
-            let tree = open.node.clone().map(|n| {
-                let size = count_nodes(&n);
-                (n, size)
-            });
-            self.anchors.insert(
-                anchor.clone(),
-                Anchored {
-                    decodes,
-                    is_map,
-                    is_seq: !is_map,
-                    tree,
-                },
-            );
-        }
-        Done {
+        let (shape, json, entries) = match open.kind {
+            OpenKind::Map => (
+                Shape::Map,
+                Json::of_collection(open.entries.values()),
+                Some(open.entries),
+            ),
+            // A merge key's sequence is never converted itself: its entries are.
+            OpenKind::Seq if open.merge_list => (Shape::Seq, Json::default(), Some(open.entries)),
+            OpenKind::Seq => (Shape::Seq, open.items, None),
+        };
+        let done = Done {
             tree: open.node,
-            is_map,
-            is_seq: !is_map,
+            decodes: self.decoded - open.decoded_at_start + 1,
+            shape,
+            json,
+            entries,
             key: Err("a mapping or a sequence"),
+        };
+        if let Some(anchor) = open.anchor {
+            self.anchor(anchor, &done);
         }
+        done
+    }
+
+    fn anchor(&mut self, name: String, done: &Done) {
+        let size = done.tree.as_ref().map_or(0, count_nodes);
+        self.anchors.insert(name, (done.clone(), size));
     }
 
     fn scalar(&mut self, scalar: libyaml::Scalar, mark: Mark) -> Result<Done, Problem> {
         let fail = |message: String| Problem { message, at: mark };
-        // A key position in a mapping decides merges.
         let key_position = matches!(
             self.open.last(),
             Some(Open {
@@ -643,83 +743,80 @@ impl Pass {
                 "has a !!binary value that is not base64 (Go: \"!!binary value contains invalid base64 data\")".to_string(),
             ));
         }
+        let text = scalar.value;
+        let node = |kind| {
+            Node::Scalar(Scalar {
+                text: text.clone(),
+                kind,
+            })
+        };
+        let key_problem = |what: &str| {
+            Some(fail(format!(
+                "has a key that is {what}, which JSON cannot hold as a key (sigs.k8s.io/yaml: \"Unsupported map key\")"
+            )))
+        };
+        let mut value_problem = None;
         let (tree, key) = match resolved {
-            Resolved::Null => (Node::Null, Err("null")),
-            Resolved::Merge => (
-                Node::Scalar(Scalar {
-                    text: scalar.value.clone(),
-                    kind: Kind::Str,
-                }),
-                Ok(Key::Named(scalar.value.clone())),
+            Resolved::Null => (
+                Node::Null,
+                (String::new(), GoKey::Null, key_problem("null")),
             ),
-            Resolved::Str => (
-                Node::Scalar(Scalar {
-                    text: scalar.value.clone(),
-                    kind: Kind::Str,
-                }),
-                Ok(Key::Named(scalar.value.clone())),
+            Resolved::Str | Resolved::Merge => (
+                node(Kind::Str),
+                (text.clone(), GoKey::Str(text.clone()), None),
             ),
-            Resolved::Bool(b) => (
-                Node::Scalar(Scalar {
-                    text: scalar.value.clone(),
-                    kind: Kind::Bool,
-                }),
-                Ok(Key::Named(b.to_string())),
-            ),
-            Resolved::Int(Int::Signed(v)) => (
-                Node::Scalar(Scalar {
-                    text: scalar.value.clone(),
-                    kind: Kind::Int,
-                }),
-                Ok(Key::Named(v.to_string())),
-            ),
-            Resolved::Int(Int::Unsigned(_)) => (
-                Node::Scalar(Scalar {
-                    text: scalar.value.clone(),
-                    kind: Kind::Uint,
-                }),
-                Err("an unsigned 64-bit number"),
+            Resolved::Bool(b) => (node(Kind::Bool), (b.to_string(), GoKey::Bool(b), None)),
+            Resolved::Int(Int::Signed(v)) => {
+                (node(Kind::Int), (v.to_string(), GoKey::Int(v), None))
+            }
+            Resolved::Int(Int::Unsigned(v)) => (
+                node(Kind::Uint),
+                (
+                    v.to_string(),
+                    GoKey::Uint(v),
+                    key_problem("an unsigned 64-bit number"),
+                ),
             ),
             Resolved::Float(f) => {
-                if !f.is_finite() && !key_position {
-                    return Err(fail(format!(
+                if !f.is_finite() {
+                    value_problem = Some(fail(format!(
                         "has the value {} (NaN or infinity), which JSON cannot hold (sigs.k8s.io/yaml: \"json: unsupported value\")",
-                        scalar.value
+                        shown(&text)
                     )));
                 }
-                let name = if f.is_nan() {
-                    "NaN".to_string()
+                let (name, identity) = if f.is_nan() {
+                    self.nan_keys += 1;
+                    ("NaN".to_string(), GoKey::NaN(self.nan_keys))
                 } else if f.is_infinite() {
-                    if f > 0.0 { "+Inf" } else { "-Inf" }.to_string()
+                    let name = if f > 0.0 { "+Inf" } else { "-Inf" };
+                    (name.to_string(), GoKey::Float(f.to_bits()))
                 } else {
-                    go_float32_g(f)
+                    (go_float32_g(f), GoKey::Float(f.to_bits()))
                 };
-                (
-                    Node::Scalar(Scalar {
-                        text: scalar.value.clone(),
-                        kind: Kind::Float,
-                    }),
-                    Ok(Key::Named(name)),
-                )
+                (node(Kind::Float), (name, identity, None))
             }
         };
-        let key = if is_merge { Ok(Key::Merge) } else { key };
+        let done = Done {
+            tree: Some(tree),
+            decodes: 1,
+            shape: Shape::Scalar,
+            json: Json {
+                problem: value_problem,
+                height: 0,
+            },
+            entries: None,
+            key: Ok(key),
+        };
         if let Some(anchor) = scalar.anchor {
-            self.anchors.insert(
-                anchor,
-                Anchored {
-                    decodes: 1,
-                    is_map: false,
-                    is_seq: false,
-                    tree: Some((tree.clone(), 1)),
-                },
-            );
+            self.anchor(anchor, &done);
         }
         Ok(Done {
-            tree: Some(tree),
-            is_map: false,
-            is_seq: false,
-            key,
+            key: if is_merge {
+                Err("<<")
+            } else {
+                done.key.clone()
+            },
+            ..done
         })
     }
 
@@ -734,7 +831,7 @@ impl Pass {
                 "has the alias *{anchor} inside the node it repeats (Go: \"anchor '{anchor}' value contains itself\")"
             )));
         }
-        let Some(anchored) = self.anchors.get(anchor) else {
+        let Some((anchored, size)) = self.anchors.get(anchor) else {
             return Err(fail(format!(
                 "has the alias *{anchor} to no anchor defined before it (Go: \"unknown anchor '{anchor}' referenced\")"
             )));
@@ -746,7 +843,7 @@ impl Pass {
                 ..
             })
         );
-        if (self.merging() || merge_item) && !anchored.is_map {
+        if (self.merging() || merge_item) && anchored.shape != Shape::Map {
             return Err(fail(
                 "merges (<<) something that is not a mapping (Go: \"map merge requires map or sequence of maps as the value\")".to_string(),
             ));
@@ -763,110 +860,113 @@ impl Pass {
                 "has aliases that stand for too much of the document once expanded (a \"billion laughs\" file; Go: \"document contains excessive aliasing\")".to_string(),
             ));
         }
-        let (is_map, is_seq) = (anchored.is_map, anchored.is_seq);
-        let tree = match &anchored.tree {
-            Some((tree, size)) if self.tree_nodes + size <= TREE_NODES => {
+        let mut done = anchored.clone();
+        let size = *size;
+        done.tree = match done.tree {
+            Some(tree) if self.tree_nodes + size <= TREE_NODES => {
                 self.tree_nodes += size;
-                Some(tree.clone())
+                Some(tree)
             }
             _ => None,
         };
-        Ok(Done {
-            key: if is_map || is_seq {
-                Err("a mapping or a sequence")
-            } else {
-                match &tree {
-                    Some(Node::Null) => Err("null"),
-                    Some(Node::Seq(_)) => Err("a mapping or a sequence"),
-                    Some(Node::Scalar(s)) => Ok(Key::Named(key_name(s))),
-                    _ => Ok(Key::Named(String::new())),
-                }
-            },
-            tree,
-            is_map,
-            is_seq,
-        })
+        Ok(done)
     }
 
     /// Places a completed node in its parent; returns it when it is the document's root.
-    fn complete(&mut self, done: Done, mark: Mark) -> Result<Option<Node>, Problem> {
+    fn complete(&mut self, done: Done, mark: Mark) -> Result<Option<Done>, Problem> {
         let Some(parent) = self.open.last_mut() else {
-            return Ok(Some(done.tree.unwrap_or_default()));
+            return Ok(Some(done));
         };
-        match parent.kind {
-            OpenKind::Seq => {
-                if parent.merge_list && !done.is_map {
-                    return Err(Problem {
-                        message: "merges (<<) a list holding something that is not a mapping (Go: \"map merge requires map or sequence of maps as the value\")".to_string(),
-                        at: mark,
-                    });
-                }
-                if let (Some(Node::Seq(items)), Some(tree)) = (&mut parent.node, done.tree) {
-                    items.push(tree);
-                }
+        let not_a_map_merged = || {
+            Problem {
+            message: "merges (<<) something that is not a mapping (Go: \"map merge requires map or sequence of maps as the value\")".to_string(),
+            at: mark,
+        }
+        };
+        if parent.kind == OpenKind::Seq {
+            if parent.merge_list && done.shape != Shape::Map {
+                return Err(not_a_map_merged());
             }
-            OpenKind::Map => match parent.key.take() {
-                None => {
-                    let key = done.key.map_err(|what| Problem {
-                        message: format!(
-                            "has a key that is {what}, which Palette's reader cannot use as a key (sigs.k8s.io/yaml: \"Unsupported map key\" / go-yaml: \"invalid map key\")"
-                        ),
-                        at: mark,
-                    })?;
-                    if let Key::Named(name) = &key {
+            if parent.merge_list {
+                // The sequence of a merge key stands for its mappings' entries: go-yaml sets
+                // them last to first, so the earlier mapping wins.
+                for (k, v) in done.entries.unwrap_or_default() {
+                    parent.entries.entry(k).or_insert(v);
+                }
+            } else {
+                if parent.items.problem.is_none() {
+                    parent.items.problem = done.json.problem;
+                }
+                parent.items.height = parent.items.height.max(done.json.height + 1);
+            }
+            if let (Some(Node::Seq(items)), Some(tree)) = (&mut parent.node, done.tree) {
+                items.push(tree);
+            }
+            return Ok(None);
+        }
+        match parent.key.take() {
+            None => {
+                let key = match done.key {
+                    Err("<<") => Key::Merge,
+                    Err(what) => {
+                        return Err(Problem {
+                            message: format!(
+                                "has a key that is {what}, which Go cannot use as a key (go-yaml: \"invalid map key\")"
+                            ),
+                            at: mark,
+                        });
+                    }
+                    Ok((name, identity, problem)) => Key::Named(name, identity, problem),
+                };
+                let name = match &key {
+                    Key::Named(name, ..) => {
                         match parent.seen.get(name) {
-                            Some(&first) => {
-                                let path = self
-                                    .path
-                                    .iter()
-                                    .chain([name])
-                                    .cloned()
-                                    .collect::<Vec<_>>()
-                                    .join(".");
-                                if self.duplicates.len() < MAX_DUPLICATES {
-                                    self.duplicates.push(Duplicate {
-                                        path,
-                                        first_line: first,
-                                        at: mark,
-                                    });
-                                }
+                            Some(&first) if self.duplicates.len() < MAX_DUPLICATES => {
+                                let path =
+                                    self.path.iter().chain([name]).cloned().collect::<Vec<_>>();
+                                self.duplicates.push(Duplicate {
+                                    path: path.join("."),
+                                    first_line: first,
+                                    at: mark,
+                                });
                             }
+                            Some(_) => {}
                             None => {
                                 parent.seen.insert(name.clone(), mark.line);
                             }
                         }
+                        name.clone()
                     }
-                    let name = match &key {
-                        Key::Named(name) => name.clone(),
-                        Key::Merge => "<<".to_string(),
-                    };
-                    parent.key = Some(key);
-                    self.path.push(name);
+                    Key::Merge => "<<".to_string(),
+                };
+                parent.key = Some(key);
+                self.path.push(name);
+            }
+            Some(Key::Merge) => {
+                self.path.pop();
+                if done.shape == Shape::Scalar {
+                    return Err(not_a_map_merged());
                 }
-                Some(key) => {
-                    self.path.pop();
-                    match key {
-                        Key::Merge => {
-                            if !done.is_map && !done.is_seq {
-                                return Err(Problem {
-                                    message: "merges (<<) something that is not a mapping (Go: \"map merge requires map or sequence of maps as the value\")".to_string(),
-                                    at: mark,
-                                });
-                            }
-                            if let Some(Node::Map(map)) = &mut parent.node {
-                                merge_into(map, done.tree);
-                            }
-                        }
-                        Key::Named(name) => {
-                            if let (Some(Node::Map(map)), Some(tree)) =
-                                (&mut parent.node, done.tree)
-                            {
-                                map.insert(name, tree);
-                            }
-                        }
-                    }
+                // decode.go `merge`: the merged entries are set as they come, so a key written
+                // after the merge wins and one written before it does not.
+                for (k, v) in done.entries.unwrap_or_default() {
+                    parent.entries.insert(k, v);
                 }
-            },
+                if let Some(Node::Map(map)) = &mut parent.node {
+                    merge_into(map, done.tree);
+                }
+            }
+            Some(Key::Named(name, identity, key_problem)) => {
+                self.path.pop();
+                let json = Json {
+                    problem: key_problem.or(done.json.problem),
+                    height: done.json.height,
+                };
+                parent.entries.insert(identity, json);
+                if let (Some(Node::Map(map)), Some(tree)) = (&mut parent.node, done.tree) {
+                    map.insert(name, tree);
+                }
+            }
         }
         Ok(None)
     }
@@ -905,13 +1005,6 @@ fn count_nodes(node: &Node) -> u64 {
         }
     }
     count
-}
-
-fn key_name(scalar: &Scalar) -> String {
-    match scalar.kind {
-        Kind::Str => scalar.text.clone(),
-        _ => scalar.as_go_string(),
-    }
 }
 
 /// decode.go `allowedAliasRatio`.

@@ -18,7 +18,8 @@ import (
 //     line stays (followed by x), and on its last line an x stands for it before the rest;
 //   - lines inside the else branch of an if/with/range/block (any {{ else ... }}) and inside a
 //     {{ define }} become empty lines, since a branch may hold YAML of another shape;
-//   - comments {{/* */}} are actions like any other.
+//   - a comment {{/* */}} is an action that ends at the first }} after its */ (it may
+//     hold }}), as Go's lexer reads it.
 //
 // Delimiters are found by plain search, as packpub does: "}}" inside a quoted string of an
 // action ends it early. It also returns the first block left open at the end (its line and
@@ -26,7 +27,8 @@ import (
 func renderMacros(text string) (string, int, string) {
 	var out strings.Builder
 	out.Grow(len(text))
-	insideAction := false
+	// Inside an action that spans lines, and whether it is a comment.
+	insideAction, insideComment := false, false
 	// Open blocks: the line and words that opened each, and whether its rest is skipped.
 	type block struct {
 		line    int
@@ -51,7 +53,7 @@ func renderMacros(text string) (string, int, string) {
 		var kept strings.Builder
 		actions := 0
 		if insideAction {
-			close := strings.Index(rest, "}}")
+			close := actionClose(rest, insideComment)
 			if close < 0 {
 				out.WriteString(end)
 				continue
@@ -71,9 +73,10 @@ func renderMacros(text string) (string, int, string) {
 			kept.WriteString(rest[:open])
 			kept.WriteByte('x')
 			actions++
-			close := strings.Index(rest[open:], "}}")
+			comment := opensComment(rest[open+2:])
+			close := actionClose(rest[open:], comment)
 			if close < 0 {
-				insideAction = true
+				insideAction, insideComment = true, comment
 				rest = ""
 				break
 			}
@@ -117,4 +120,32 @@ func renderMacros(text string) (string, int, string) {
 		return out.String(), blocks[0].line, blocks[0].words
 	}
 	return out.String(), 0, ""
+}
+
+// opensComment tells whether an action whose text (past "{{") is after is a comment, as Go's
+// lexer tells: "/*" at once, or after a trim marker ("-" and one space).
+func opensComment(after string) bool {
+	if strings.HasPrefix(after, "/*") {
+		return true
+	}
+	return len(after) > 2 && after[0] == '-' && strings.ContainsRune(" \t\r\n", rune(after[1])) &&
+		strings.HasPrefix(after[2:], "/*")
+}
+
+// actionClose is where the "}}" closing an action is in rest: the first one, or for a comment
+// the first after its "*/"; -1 when there is none.
+func actionClose(rest string, comment bool) int {
+	if !comment {
+		return strings.Index(rest, "}}")
+	}
+	end := strings.Index(rest, "*/")
+	if end < 0 {
+		return -1
+	}
+	end += 2
+	close := strings.Index(rest[end:], "}}")
+	if close < 0 {
+		return -1
+	}
+	return end + close
 }
