@@ -594,6 +594,129 @@ pub fn is_semver(v: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A gzip tar of (name, type flag, data), names written as they are.
+    fn tgz(entries: &[(&str, u8, &[u8])]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut builder = tar::Builder::new(gz);
+        for (name, flag, data) in entries {
+            let mut header = tar::Header::new_ustar();
+            header.as_mut_bytes()[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_entry_type(tar::EntryType::new(*flag));
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append(&header, *data).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    fn file(name: &str, data: &str) -> File {
+        File {
+            name: name.as_bytes().to_vec(),
+            data: data.as_bytes().to_vec(),
+        }
+    }
+
+    const CHART_YAML: &[u8] = b"name: demo\nversion: 1.0.0\n";
+
+    #[test]
+    fn link_entries_are_refused_unless_read_as_helm_reads_them_empty() {
+        let archive = tgz(&[
+            ("demo/Chart.yaml", b'0', CHART_YAML),
+            ("demo/values.yaml", b'2', b""),
+        ]);
+        let refused = Load::new(LinkEntries::Refuse)
+            .archive(&archive)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&refused, Refusal::Safety(why) if why.contains("demo/values.yaml: is a symbolic link")),
+            "{refused:?}"
+        );
+        let loaded = Load::new(LinkEntries::ReadEmpty).archive(&archive).unwrap();
+        assert_eq!(loaded.values.unwrap().0, "");
+        // Go reads no data for a link, so a size in its header falls short: Helm's error.
+        let mut sized = tgz(&[("demo/Chart.yaml", b'0', CHART_YAML)]);
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(&sized[..])
+            .read_to_end(&mut tar)
+            .unwrap();
+        let mut link = tar::Header::new_ustar();
+        link.as_mut_bytes()[..9].copy_from_slice(b"demo/link");
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(3);
+        link.set_cksum();
+        tar.splice(1024..1024, link.as_bytes().iter().copied());
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        sized = gz.finish().unwrap();
+        let refused = Load::new(LinkEntries::ReadEmpty)
+            .archive(&sized)
+            .err()
+            .unwrap();
+        assert!(matches!(refused, Refusal::Helm(why) if why.contains("maximum file size")));
+    }
+
+    /// Helm's `TestLoadFiles` and `TestLoadFilesOrder`.
+    #[test]
+    fn files_load_as_in_helms_own_tests() {
+        let chart_yaml = "apiVersion: v1\nname: frobnitz\ndescription: This is a frobnitz.\n\
+            version: \"1.2.3\"\nkeywords:\n  - frobnitz\n  - sprocket\n  - dodad\nmaintainers:\n\
+            \x20 - name: The Helm Team\n    email: helm@example.com\n  - name: Someone Else\n\
+            \x20   email: nobody@example.com\nsources:\n  - https://example.com/foo/bar\n\
+            home: http://example.com\nicon: https://example.com/64x64.png\n";
+        let good = || {
+            vec![
+                file("Chart.yaml", chart_yaml),
+                file("values.yaml", "var: some values"),
+                file("values.schema.json", "type: Values"),
+                file("templates/deployment.yaml", "some deployment"),
+                file("templates/service.yaml", "some service"),
+            ]
+        };
+        let loaded = Load::new(LinkEntries::Refuse).files(good()).unwrap();
+        assert_eq!(loaded.metadata.name, "frobnitz");
+        let empty = Load::new(LinkEntries::Refuse).files(Vec::new()).err();
+        assert_eq!(
+            empty,
+            Some(Refusal::Helm("Chart.yaml file is missing".into()))
+        );
+        let mut ordered = good();
+        ordered.rotate_left(1);
+        ordered.insert(0, file("requirements.yaml", "dependencies:"));
+        assert!(Load::new(LinkEntries::Refuse).files(ordered).is_ok());
+    }
+
+    #[test]
+    fn subcharts_nest_within_a_bound_and_stray_files_in_charts_fail_as_in_helm() {
+        let nested = |depth: usize| {
+            (0..=depth)
+                .map(|d| {
+                    file(
+                        &format!("{}Chart.yaml", "charts/c/".repeat(d)),
+                        "name: c\nversion: 1",
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            Load::new(LinkEntries::Refuse)
+                .files(nested(MAX_DEPTH))
+                .is_ok()
+        );
+        let deep = Load::new(LinkEntries::Refuse)
+            .files(nested(MAX_DEPTH + 1))
+            .err();
+        assert!(matches!(deep, Some(Refusal::Safety(why)) if why.contains("nest deeper")));
+        // A file right in charts/ is a subchart of no files to Helm: it fails.
+        let stray = vec![
+            file("Chart.yaml", "name: c\nversion: 1"),
+            file("charts/README.md", "x"),
+        ];
+        let refused = Load::new(LinkEntries::Refuse).files(stray).err();
+        assert!(matches!(refused, Some(Refusal::Helm(why)) if why.contains("subchart README.md")));
+    }
+
     #[test]
     fn versions_are_semver_as_masterminds_new_version_reads_it() {
         for good in [
