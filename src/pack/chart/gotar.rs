@@ -1,5 +1,6 @@
-//! Go's `archive/tar` reader as Helm v3 runs it on a chart (Go 1.22 `archive/tar`: `reader.go`
-//! `Next`/`readHeader`/`handleRegularFile`, `format.go` `getFormat`, `strconv.go`): a chart is
+//! Go's `archive/tar` reader as Helm v3 runs it on a chart (`reader.go` `Next`/`readHeader`/
+//! `handleRegularFile`, `format.go` `getFormat`, `strconv.go`; a test reads Go's own test archives
+//! with both and compares, when Go is installed): a chart is
 //! judged by what Helm sees in it, so entries start, end and are named where Go says. Ported:
 //! the two checksums Go accepts (unsigned and signed), octal and base-256 numbers, V7, USTAR,
 //! STAR and GNU headers (the USTAR prefix where Go uses it, pre-Go 1.8 GNU files included), GNU
@@ -470,5 +471,87 @@ mod tests {
         let found = entries(&archive).unwrap();
         assert_eq!(found[0].1, b'g');
         assert_eq!(found[1].0.len(), 160);
+    }
+
+    /// Every archive of Go's own `archive/tar` tests, listed by Go (testdata/golist.go) and by
+    /// this reader: the same entries, names, sizes and data lengths, and an error where Go
+    /// fails. A sparse entry ends the comparison (this reader does not expand them).
+    #[test]
+    fn go_s_own_test_archives_read_as_go_reads_them() {
+        let goroot = match std::process::Command::new("go")
+            .args(["env", "GOROOT"])
+            .output()
+        {
+            Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap(),
+            _ => {
+                eprintln!("skipped: no Go toolchain (tests/run.sh installs golang-go)");
+                return;
+            }
+        };
+        let testdata = std::path::Path::new(goroot.trim()).join("src/archive/tar/testdata");
+        let mut archives: Vec<_> = std::fs::read_dir(&testdata)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "tar"))
+            .collect();
+        archives.sort();
+        assert!(archives.len() > 30, "Go's tar test archives");
+        let program = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/pack/chart/testdata/golist.go");
+        let go = std::process::Command::new("go")
+            .arg("run")
+            .arg(program)
+            .args(&archives)
+            .env("GO111MODULE", "off")
+            .output()
+            .unwrap();
+        assert!(
+            go.status.success(),
+            "{}",
+            String::from_utf8_lossy(&go.stderr)
+        );
+        let go = String::from_utf8(go.stdout).unwrap();
+        let mut compared = 0;
+        for (path, listed) in archives.iter().zip(go.split("FILE ").skip(1)) {
+            let go_lines: Vec<&str> = listed.lines().skip(1).collect();
+            let mut ours = Vec::new();
+            let mut reader = Reader::new(std::fs::File::open(path).unwrap());
+            loop {
+                match reader.next() {
+                    Ok(None) => ours.push("END".to_string()),
+                    Err(_) => ours.push("ERR".to_string()),
+                    Ok(Some(h)) if h.sparse => break,
+                    Ok(Some(h)) if h.typeflag == b'g' => {
+                        ours.push("g".into());
+                        continue;
+                    }
+                    Ok(Some(h)) => {
+                        let mut data = Vec::new();
+                        let read = reader.read_to_end(&mut data);
+                        let hex: String = h.name.iter().map(|b| format!("{b:02x}")).collect();
+                        ours.push(format!(
+                            "{} {hex} {} {} {}",
+                            char::from(h.typeflag),
+                            h.size,
+                            data.len(),
+                            h.is_dir()
+                        ));
+                        if read.is_err() {
+                            ours.push("ERR".into());
+                        } else {
+                            continue;
+                        }
+                    }
+                }
+                break;
+            }
+            let n = ours.len().min(go_lines.len());
+            assert_eq!(ours[..n], go_lines[..n], "{}", path.display());
+            if ours.last().is_some_and(|l| l == "END" || l == "ERR") {
+                assert_eq!(ours.len(), go_lines.len(), "{}", path.display());
+            }
+            compared += 1;
+        }
+        assert_eq!(compared, archives.len());
     }
 }
