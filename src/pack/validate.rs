@@ -481,7 +481,7 @@ pub fn charts(
                     Rule::ChartSafety,
                     &rel,
                     None,
-                    format!("is refused by packpub's own safety rule, not Helm's: {why}"),
+                    why,
                     "re-create the archive with `helm package` from a folder without links",
                 );
                 continue;

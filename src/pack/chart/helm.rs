@@ -191,10 +191,10 @@ impl Load {
             }
             if hd.is_special() && self.links == LinkEntries::Refuse && unsafe_entry.is_none() {
                 unsafe_entry = Some(format!(
-                    "{shown}: is {}, which packpub's own safety rule refuses in a chart (Helm \
-                     would load it as an empty file, so Palette could install the chart); \
-                     replace it with the file it stands for, or allow PP034 (--allow PP034) \
-                     to read it as Helm does",
+                    "{shown}: is {}; Helm would load it as an empty file (so Palette could \
+                     install the chart), but packpub refuses links, devices and FIFOs in a \
+                     chart: replace it with the file it stands for, or allow PP034 (--allow \
+                     PP034) to read it as Helm does",
                     match hd.typeflag {
                         b'1' => "a hard link",
                         b'2' => "a symbolic link",

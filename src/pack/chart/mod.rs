@@ -99,7 +99,9 @@ pub fn read_chart(path: &Path, links: LinkEntries) -> Result<Chart, Refusal> {
             Refusal::Helm(why) => {
                 Refusal::Helm(format!("chart {shown}: Helm cannot load it: {why}"))
             }
-            Refusal::Safety(why) => Refusal::Safety(format!("chart {shown}: {why}")),
+            Refusal::Safety(why) => Refusal::Safety(format!(
+                "chart {shown}: packpub's own safety rule (not Helm's) refuses it: {why}"
+            )),
         })?;
     Ok(chart(loaded, archive))
 }
