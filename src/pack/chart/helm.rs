@@ -27,7 +27,7 @@ const MAX_NAME: usize = 4096;
 /// Subcharts inside subcharts: real charts nest two or three deep.
 const MAX_DEPTH: usize = 16;
 /// What a chart and all its subcharts may inflate to, tar headers included.
-pub const INFLATED_LIMIT: u64 = 1 << 30;
+const INFLATED_LIMIT: u64 = 1 << 30;
 
 /// What link, device and FIFO entries in a chart archive get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
