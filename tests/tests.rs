@@ -5,6 +5,7 @@ mod support;
 
 mod action;
 mod bundle;
+mod charts;
 mod copy;
 mod credentials;
 mod differential;

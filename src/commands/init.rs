@@ -13,7 +13,7 @@ use crate::cli::{BuildArgs, InitArgs, LocalInput};
 use crate::exit::{Code, Failure};
 use crate::files::Unreadable;
 use crate::output::{Output, escape};
-use crate::pack::chart::{self, Chart};
+use crate::pack::chart::{self, Chart, LinkEntries, Refusal};
 use crate::pack::{self, ArchiveTo, Identity, PackName, PackVersion};
 use anyhow::Context;
 use serde_json::{Value, json};
@@ -80,7 +80,7 @@ fn from_chart(path: &Path, args: &InitArgs, mtime: u64) -> anyhow::Result<Scaffo
     let chart = if meta.is_dir() {
         chart::read_chart_dir(path, mtime)?
     } else {
-        chart::read_chart(path)?
+        chart::read_chart(path, LinkEntries::Refuse).map_err(Refusal::into_failure)?
     };
     let name = match &args.name {
         Some(name) => name.clone(),
@@ -99,7 +99,12 @@ fn from_chart(path: &Path, args: &InitArgs, mtime: u64) -> anyhow::Result<Scaffo
         })?,
     };
     let namespace = namespace(args.namespace.as_deref(), &chart.name)?;
-    let archive = format!("charts/{}-{}.tgz", chart.name, chart.version);
+    let archive = format!(
+        "charts/{}",
+        chart
+            .archive_name()
+            .map_err(|why| Failure::err(Code::InvalidPack, why))?
+    );
     let mut manifest = pack_json(&name, &version, &chart.name, &args.layer);
     manifest.insert("charts".into(), json!([archive]));
     let values = chart_values(&chart, &namespace)?;

@@ -452,7 +452,7 @@ pub(crate) fn clean_path(raw: &[u8]) -> Result<String, String> {
 
 /// PAX records, parsed as strictly as Go's `archive/tar` does: `"%d %s=%s\n"` with the length
 /// counting the whole record, a non-empty key without '=', no NUL in names or keys.
-fn pax_records(mut data: &[u8]) -> Result<Vec<(&str, &[u8])>, String> {
+pub(crate) fn pax_records(mut data: &[u8]) -> Result<Vec<(&str, &[u8])>, String> {
     let malformed = || "has a malformed PAX header".to_string();
     let mut records = Vec::new();
     while !data.is_empty() {

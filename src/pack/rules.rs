@@ -42,6 +42,7 @@ pub enum Rule {
     Schema,
     Presets,
     Chart,
+    ChartSafety,
     ChartValues,
     ChartUnknownKey,
     Semver,
@@ -75,6 +76,7 @@ impl Rule {
         Rule::Schema,
         Rule::Presets,
         Rule::Chart,
+        Rule::ChartSafety,
         Rule::ChartValues,
         Rule::ChartUnknownKey,
         Rule::Semver,
@@ -229,7 +231,13 @@ impl Rule {
                 "PP029",
                 Error,
                 false,
-                "every charts entry must be a Helm chart archive Palette can install: a gzip tar with <dir>/Chart.yaml holding name and version, nothing unsafe in it",
+                "every charts entry must be a chart archive Helm v3's loader (what Palette runs) loads: its entry names, sizes, Chart.yaml (name, semver version, type), values.yaml, lock files and subcharts, checked as Helm checks them",
+            ),
+            Rule::ChartSafety => (
+                "PP034",
+                Error,
+                false,
+                "packpub's own safety rule, not Helm's: a chart archive entry Helm would load but packpub refuses (a link, device or FIFO, which Helm reads as an empty file; a sparse file; past packpub's bounds on entries, name length, subchart nesting or inflation)",
             ),
             Rule::ChartValues => (
                 "PP030",
@@ -290,6 +298,7 @@ impl Rule {
             Rule::ChartValues => "Palette's docs, pack-central's CI",
             Rule::ChartUnknownKey => "the chart's own values.yaml",
             Rule::Semver => "Palette's version lists",
+            Rule::ChartSafety => "packpub's safety",
             Rule::Template => "text/template, Sprig",
         }
     }

@@ -3,6 +3,7 @@
 //! Every rule reports the file, the field and the fix, and all of them run so that one
 //! attempt shows every problem.
 
+use super::chart::{LinkEntries, Refusal};
 use super::findings::Findings;
 use super::model::{self, Identity, PackName, PackVersion};
 use super::rules::Rule;
@@ -453,17 +454,26 @@ pub fn charts(
         {
             continue;
         }
-        let chart = match super::chart::read_chart(&root.join(&rel)) {
+        // PP034 allowed would read link entries as Helm does (LinkEntries::ReadEmpty).
+        let chart = match super::chart::read_chart(&root.join(&rel), LinkEntries::Refuse) {
             Ok(chart) => chart,
-            Err(err) => {
-                let why = crate::exit::failure_of(&err)
-                    .map_or_else(|| err.to_string(), |f| f.message.clone());
+            Err(Refusal::Helm(why)) => {
                 findings.add(
                     Rule::Chart,
                     &rel,
                     None,
                     format!("is not a chart Palette can install: {why}"),
                     "replace it with the chart archive `helm package` makes",
+                );
+                continue;
+            }
+            Err(Refusal::Safety(why)) => {
+                findings.add(
+                    Rule::ChartSafety,
+                    &rel,
+                    None,
+                    why,
+                    "re-create the archive with `helm package` from a folder without links",
                 );
                 continue;
             }

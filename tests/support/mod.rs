@@ -385,3 +385,22 @@ pub fn missing_tool(program: &str, package: &str, err: &std::io::Error) -> ! {
     }
     panic!("cannot run `{program}`: {err}");
 }
+
+/// A gzip tar of `entries`: (name bytes written as they are, type flag, data).
+pub fn raw_tgz(entries: &[(&[u8], tar::EntryType, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut builder = tar::Builder::new(gz);
+    for (name, kind, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name);
+        header.set_entry_type(*kind);
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        if *kind == tar::EntryType::Symlink {
+            header.as_gnu_mut().unwrap().linkname[..11].copy_from_slice(b"/etc/passwd");
+        }
+        header.set_cksum();
+        builder.append(&header, *data).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}

@@ -1,26 +1,35 @@
-//! Helm charts, read as hostile input. A chart archive (`.tgz`) goes through the reader that
-//! guards pack archives ([`super::read::scan`]: one top folder, no links, devices or `..`,
-//! capped names and entries, a ceiling on inflation); a chart folder is listed without
-//! following links and packaged the way `helm package` lays it out, byte-reproducibly. Both end
-//! in one [`Chart`]: what Chart.yaml says, the default values verbatim, the images those values
-//! name, and the archive's bytes. `init` scaffolds packs from a chart and `lint` checks the
-//! charts a pack carries, so chart reading lives here once.
+//! Helm charts, read as hostile input and judged as Palette's Helm judges them. A chart archive
+//! (`.tgz`) is read by a port of Helm v3's loader ([`helm`]: Go's tar reader in [`gotar`], the
+//! YAML decoding of `sigs.k8s.io/yaml` in [`sigs`]), so packpub refuses a chart exactly when Helm
+//! cannot load it (rule PP029), and says plainly when it refuses one for its own safety (PP034:
+//! links and devices, which Helm reads as empty files, and bounds Helm does not set). A chart
+//! folder is listed without following links, loaded by the same port, and packaged the way
+//! `helm package` lays it out, byte-reproducibly. Both end in one [`Chart`]: what Chart.yaml
+//! says, the default values verbatim, the images those values name, and the archive's bytes.
+//! `init` scaffolds packs from a chart and `lint` checks the charts a pack carries, so chart
+//! reading lives here once.
 //!
-//! Sizes are Helm's own budgets (helm.sh/helm `pkg/chart/loader`: `MaxDecompressedFileSize`
-//! 5 MiB, `MaxDecompressedChartSize` 100 MiB): a chart past them does not install, so refusing
-//! it loses nothing, and a chart is held in memory whole, as Helm holds it. YAML is read as
-//! parser events into a tree ([`parse_yaml`]) that never expands aliases, with nesting and node
-//! count bounded, so no Chart.yaml or values file can claim memory or recurse without end.
+//! Sizes are Helm's own budgets (`MaxDecompressedFileSize` 5 MiB, `MaxDecompressedChartSize`
+//! 100 MiB): a chart past them does not install. YAML is read as parser events into a tree
+//! ([`parse_yaml`], [`yaml_tree`]: the one place a YAML parser is called) with aliases expanded
+//! under a node budget and nesting bounded, so no Chart.yaml or values file can claim memory or
+//! recurse without end.
+
+mod gotar;
+mod helm;
+mod sigs;
+
+pub use helm::{LinkEntries, Refusal};
 
 use super::PackVersion;
-use super::read::{self, Item, Limits};
 use crate::exit::{Code, Failure};
 use crate::files::Unreadable;
 use crate::output::escape;
 use flate2::{Compression, GzBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use yaml_rust2::parser::{Event, Parser};
@@ -34,22 +43,17 @@ const HELMIGNORE: &str = ".helmignore";
 pub const FILE_LIMIT: u64 = 5 << 20;
 /// Helm's `MaxDecompressedChartSize`: what all of a chart's files may add up to.
 pub const CHART_LIMIT: u64 = 100 << 20;
-/// Chart.yaml holds a chart's metadata, a few KiB: like pack.json, one over 1 MiB is not a
-/// chart's.
-const CHART_YAML_LIMIT: u64 = 1 << 20;
 /// A chart archive on disk: its files fit [`CHART_LIMIT`], and gzip grows nothing by more than
 /// a fraction, so anything larger is not a chart Helm would load.
 const ARCHIVE_LIMIT: u64 = 128 << 20;
-/// Inflation stops here: the file budget plus tar headers and padding for every entry the
-/// reader accepts, so only a crafted archive (zeros after the end marker) ever reaches it.
-const INFLATED_LIMIT: u64 = 1 << 30;
 /// Files and folders listed in one chart folder: far above any chart, and low enough that a
 /// hostile tree cannot make the listing unbounded.
 const MAX_ENTRIES: usize = 100_000;
 /// How deep YAML may nest: far deeper than any values file, shallow enough that walking the
 /// tree recursively is safe.
 const YAML_MAX_DEPTH: usize = 256;
-/// Nodes in one YAML file: values files have a few thousand; this bounds the tree's memory.
+/// Nodes in one YAML file, aliases expanded: values files have a few thousand; this bounds the
+/// tree's memory.
 const YAML_MAX_NODES: usize = 1_000_000;
 /// How much of a name taken from a chart is ever shown.
 const SHOWN: usize = 120;
@@ -83,110 +87,84 @@ pub struct Image {
     pub note: Option<&'static str>,
 }
 
-/// Reads the chart archive at `path` (a gzip tar with `<dir>/Chart.yaml` and, optionally,
-/// `<dir>/values.yaml`). An unreadable, unsafe or invalid chart exits 3.
-pub fn read_chart(path: &Path) -> anyhow::Result<Chart> {
+/// Reads the chart archive at `path` and loads it as Helm v3 does; `links` says what link,
+/// device and FIFO entries get. The refusal names the chart and says whose rule refuses it.
+pub fn read_chart(path: &Path, links: LinkEntries) -> Result<Chart, Refusal> {
     let shown = escape(&path.display().to_string()).into_owned();
-    let refuse = |why: String| Failure::err(Code::InvalidPack, format!("chart {shown} {why}"));
-    let archive = read_capped(path, ARCHIVE_LIMIT, false).map_err(&refuse)?;
-    let mut chart_yaml = None;
-    let mut values = None;
-    let mut total = 0u64;
-    let limits = Limits {
-        max_inflated: INFLATED_LIMIT,
-    };
-    let scan = read::scan(&archive[..], limits, &mut |item| {
-        let Item::File { inner, data, .. } = item else {
-            return Ok(());
-        };
-        let keep = match inner {
-            CHART_YAML => Some(&mut chart_yaml),
-            VALUES_YAML => Some(&mut values),
-            _ => None,
-        };
-        let limit = if inner == CHART_YAML {
-            CHART_YAML_LIMIT
-        } else {
-            FILE_LIMIT
-        };
-        let mut bytes = Vec::new();
-        let size = match keep {
-            Some(_) => data.take(limit + 1).read_to_end(&mut bytes)? as u64,
-            None => io::copy(&mut data.take(limit + 1), &mut io::sink())?,
-        };
-        budget(inner, size, limit, &mut total)?;
-        if let Some(slot) = keep {
-            *slot = Some(bytes);
-        }
-        Ok(())
-    })
-    .map_err(|err| refuse(format!("is refused: {err:#}")))?;
-    if !scan.problems.is_empty() {
-        return Err(refuse(format!(
-            "is not an archive packpub accepts: {}",
-            scan.problems.join("; ")
-        )));
-    }
-    let top = scan.top.unwrap_or_default();
-    let chart_yaml = chart_yaml.ok_or_else(|| {
-        refuse(format!(
-            "holds no {}/{CHART_YAML}: pass a chart archive (`helm package` makes one)",
-            escape(&top)
-        ))
-    })?;
-    describe(&chart_yaml, values.as_deref(), archive).map_err(refuse)
+    let archive = read_capped(path, ARCHIVE_LIMIT, false)
+        .map_err(|why| Refusal::Helm(format!("chart {shown} {why}")))?;
+    let loaded = helm::Load::new(links)
+        .archive(&archive)
+        .map_err(|refusal| match refusal {
+            Refusal::Helm(why) => {
+                Refusal::Helm(format!("chart {shown}: Helm cannot load it: {why}"))
+            }
+            Refusal::Safety(why) => Refusal::Safety(format!(
+                "chart {shown}: packpub's own safety rule (not Helm's) refuses it: {why}"
+            )),
+        })?;
+    Ok(chart(loaded, archive))
 }
 
-/// Reads the chart folder `dir` and packages it as `helm package` lays a chart out: every file
-/// under `<chart name>/`, `.helmignore` honoured (gitignore syntax, of which Helm's is a
-/// subset) and hidden files under `templates/` left out as Helm does. The bytes are the same
-/// whatever the files' times, owners or listing order: entries sorted by path, every time
-/// `mtime`, owner 0/0 without names, mode 0644 (0755 when executable), a gzip header without
-/// name or time. Links and special files are refused (Helm would follow links; packpub never
-/// does): package such a chart with `helm package` and pass the `.tgz`.
+impl Refusal {
+    /// The refusal as `init` reports it: exit 3.
+    pub fn into_failure(self) -> anyhow::Error {
+        let (Self::Helm(why) | Self::Safety(why)) = self;
+        Failure::err(Code::InvalidPack, why)
+    }
+}
+
+/// Reads the chart folder `dir` as Helm's directory loader does, and packages it as `helm
+/// package` lays a chart out: every file under `<chart name>/`, `.helmignore` honoured
+/// (gitignore syntax, of which Helm's is a subset) and hidden files under `templates/` left
+/// out as Helm does. The bytes are the same whatever the files' times, owners or listing order:
+/// entries sorted by path, every time `mtime`, owner 0/0 without names, mode 0644 (0755 when
+/// executable), a gzip header without name or time. Links and special files are refused (Helm
+/// would follow links; packpub never does): package such a chart with `helm package` and pass
+/// the `.tgz`.
 pub fn read_chart_dir(dir: &Path, mtime: u64) -> anyhow::Result<Chart> {
     let shown = escape(&dir.display().to_string()).into_owned();
     let refuse = |why: String| Failure::err(Code::InvalidPack, format!("chart {shown}: {why}"));
     let ignore = helmignore(dir).map_err(&refuse)?;
     let listed = list(dir, &ignore).map_err(&refuse)?;
-    if !listed.iter().any(|f| f.path == CHART_YAML) {
-        return Err(refuse(format!(
-            "holds no {CHART_YAML}: pass a chart folder (`helm create` makes one) or a chart archive"
-        )));
-    }
     let mut total = 0;
     let mut files = Vec::with_capacity(listed.len());
     for file in listed {
-        let limit = if file.path == CHART_YAML {
-            CHART_YAML_LIMIT
-        } else {
-            FILE_LIMIT
-        };
-        let bytes = read_capped(&dir.join(&file.path), limit, true)
+        let bytes = read_capped(&dir.join(&file.path), FILE_LIMIT, true)
             .map_err(|why| refuse(format!("{} {why}", shown_name(&file.path))))?;
-        budget(&file.path, bytes.len() as u64, limit, &mut total)
-            .map_err(|e| refuse(e.to_string()))?;
+        budget(&file.path, bytes.len() as u64, &mut total).map_err(|e| refuse(e.to_string()))?;
         files.push((file, bytes));
     }
-    let find = |name: &str| {
-        files
-            .iter()
-            .find(|(f, _)| f.path == name)
-            .map(|(_, b)| b.as_slice())
-    };
-    let chart_yaml = find(CHART_YAML).expect("listed above");
-    // The name first: it is the archive's top folder.
-    let mut chart = describe(chart_yaml, find(VALUES_YAML), Vec::new()).map_err(refuse)?;
+    let loaded = helm::Load::new(LinkEntries::Refuse)
+        .files(
+            files
+                .iter()
+                .map(|(file, bytes)| helm::File {
+                    name: file.path.as_bytes().to_vec(),
+                    data: bytes
+                        .strip_prefix(b"\xef\xbb\xbf")
+                        .unwrap_or(bytes)
+                        .to_vec(),
+                })
+                .collect(),
+        )
+        .map_err(|refusal| match refusal {
+            Refusal::Helm(why) => refuse(format!("Helm cannot load it: {why}")),
+            Refusal::Safety(why) => refuse(why),
+        })?;
+    let mut chart = chart(loaded, Vec::new());
+    // The name is the archive's top folder.
+    chart.archive_name().map_err(&refuse)?;
     chart.archive = package(&chart.name, &files, mtime)
         .map_err(|e| anyhow::anyhow!("cannot package chart {shown}: {e}"))?;
     Ok(chart)
 }
 
-/// Counts a file of `size` bytes against its own `limit` and the chart's [`CHART_LIMIT`].
-fn budget(path: &str, size: u64, limit: u64, total: &mut u64) -> anyhow::Result<()> {
-    if size > limit {
+/// Counts a file of `size` bytes against Helm's file and chart budgets.
+fn budget(path: &str, size: u64, total: &mut u64) -> anyhow::Result<()> {
+    if size > FILE_LIMIT {
         anyhow::bail!(
-            "{} is larger than {limit} bytes, the limit for it (Helm loads no file over {FILE_LIMIT})",
+            "{} is larger than {FILE_LIMIT} bytes, more than Helm loads (MaxDecompressedFileSize)",
             shown_name(path)
         );
     }
@@ -213,7 +191,7 @@ fn helmignore(dir: &Path) -> Result<Gitignore, String> {
     builder
         .add_line(None, "templates/.?*")
         .expect("a valid pattern");
-    match read_capped(&dir.join(HELMIGNORE), CHART_YAML_LIMIT, true) {
+    match read_capped(&dir.join(HELMIGNORE), FILE_LIMIT, true) {
         Ok(bytes) => {
             let text =
                 String::from_utf8(bytes).map_err(|_| format!("{HELMIGNORE} is not UTF-8 text"))?;
@@ -318,89 +296,72 @@ fn read_capped(path: &Path, limit: u64, nofollow: bool) -> Result<Vec<u8>, Strin
     })
 }
 
-/// What Chart.yaml and values.yaml say, checked; `archive` is carried along.
-fn describe(chart_yaml: &[u8], values: Option<&[u8]>, archive: Vec<u8>) -> Result<Chart, String> {
-    let meta = first_document(&text(chart_yaml, CHART_YAML)?, CHART_YAML)?;
-    if !matches!(meta, Yaml::Map(_)) {
-        return Err(format!("{CHART_YAML} is not a mapping of fields"));
-    }
-    let field = |key: &str| meta.get(key).and_then(Yaml::as_text).map(str::trim);
-    let name = field("name").ok_or_else(|| format!("{CHART_YAML} has no name"))?;
-    let name_ok = name.len() <= 128
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-    if !name_ok {
-        return Err(format!(
-            "{CHART_YAML}: name {} is not a chart name (letters, digits, '.', '_', '-', at most \
-             128, starting with a letter or digit)",
-            shown_name(name)
-        ));
-    }
-    let version = field("version").ok_or_else(|| format!("{CHART_YAML} has no version"))?;
-    let version_ok = version.len() <= 128
-        && version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".+_-".contains(c));
-    if !version_ok {
-        return Err(format!(
-            "{CHART_YAML}: version {} is not a chart version (Helm wants semver, e.g. 1.2.3)",
-            shown_name(version)
-        ));
-    }
-    let app_version = field("appVersion").filter(|v| !v.is_empty());
-    if let Some(app) = app_version
-        && (app.len() > 256 || app.chars().any(char::is_control))
-    {
-        return Err(format!(
-            "{CHART_YAML}: appVersion {} is not a version",
-            shown_name(app)
-        ));
-    }
-    let values_yaml = values.map(|v| text(v, VALUES_YAML)).transpose()?;
-    let images = match &values_yaml {
-        None => Vec::new(),
-        Some(values) => match first_document(values, VALUES_YAML)? {
-            doc @ Yaml::Map(_) => images(&doc, app_version),
-            doc if doc.is_null() => Vec::new(),
-            _ => {
-                return Err(format!(
-                    "{VALUES_YAML} is not a mapping of values (Helm refuses anything else)"
-                ));
-            }
-        },
+/// The [`Chart`] a load yields; `archive` is carried along.
+fn chart(loaded: helm::Loaded, archive: Vec<u8>) -> Chart {
+    let md = loaded.metadata;
+    let app_version = Some(md.app_version).filter(|v| !v.is_empty());
+    let (values_yaml, images) = match loaded.values {
+        Some((text, tree)) => {
+            let images = images(&tree, app_version.as_deref());
+            (Some(text), images)
+        }
+        None => (None, Vec::new()),
     };
-    Ok(Chart {
-        name: name.to_string(),
-        version: version.to_string(),
-        app_version: app_version.map(str::to_string),
+    Chart {
+        name: md.name,
+        version: md.version,
+        app_version,
         values_yaml,
         images,
         archive,
-    })
+    }
 }
 
-/// `bytes` as UTF-8 text without a byte-order mark (Helm drops it too).
-fn text(bytes: &[u8], file: &str) -> Result<String, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| format!("{file} is not UTF-8 text"))?;
-    Ok(text.strip_prefix('\u{feff}').unwrap_or(text).to_string())
+impl Chart {
+    /// `<name>-<version>.tgz`, when both are safe in a file name (Helm allows more: a name with
+    /// spaces, or one from another script, installs but cannot name a file here).
+    pub fn archive_name(&self) -> Result<String, String> {
+        let name_ok = self.name.len() <= 128
+            && self.name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !name_ok {
+            return Err(format!(
+                "{CHART_YAML}: name {} cannot name a file (letters, digits, '.', '_', '-', at \
+                 most 128, starting with a letter or digit)",
+                shown_name(&self.name)
+            ));
+        }
+        let version_ok = self.version.len() <= 128
+            && self
+                .version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".+_-".contains(c));
+        if !version_ok {
+            return Err(format!(
+                "{CHART_YAML}: version {} cannot name a file",
+                shown_name(&self.version)
+            ));
+        }
+        Ok(format!("{}-{}.tgz", self.name, self.version))
+    }
 }
 
-/// The first document of `text` (what Helm reads), or a null scalar when there is none.
-fn first_document(text: &str, file: &str) -> Result<Yaml, String> {
-    let docs = parse_yaml(text).map_err(|why| format!("{file} {why}"))?;
-    Ok(docs.into_iter().next().unwrap_or_else(Yaml::null))
-}
-
-/// A YAML node as written: scalars keep their text and whether they were plain (unquoted), so
-/// `tag: 1.10` stays `1.10`; aliases stay aliases, never copies of what they name.
-#[derive(Debug, PartialEq, Eq)]
+/// A YAML node as written: scalars keep their text, whether they were plain (unquoted) and
+/// their tag, so `tag: 1.10` stays `1.10` until a reader decides what it is; aliases are
+/// expanded into copies of what they name.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Yaml {
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+        /// The resolved tag: `tag:yaml.org,2002:str` for `!!str`.
+        tag: Option<String>,
+    },
     Seq(Vec<Yaml>),
     Map(Vec<(Yaml, Yaml)>),
-    Alias,
 }
 
 impl Yaml {
@@ -408,12 +369,13 @@ impl Yaml {
         Self::Scalar {
             text: String::new(),
             plain: true,
+            tag: None,
         }
     }
 
     /// Whether this is YAML's null (`~`, `null`, or nothing).
     pub fn is_null(&self) -> bool {
-        matches!(self, Self::Scalar { text, plain: true } if ["", "~", "null", "Null", "NULL"].contains(&text.as_str()))
+        matches!(self, Self::Scalar { text, plain: true, tag: None } if ["", "~", "null", "Null", "NULL"].contains(&text.as_str()))
     }
 
     /// A scalar's text, unless it is null.
@@ -436,17 +398,36 @@ impl Yaml {
     }
 }
 
-/// Parses every document of `text` into [`Yaml`] trees, from the parser's events: aliases are
-/// not expanded, nesting stops at [`YAML_MAX_DEPTH`] and size at [`YAML_MAX_NODES`]. The error
-/// says where and why, to follow the file's name.
+/// Every document of `text` as a [`Yaml`] tree. The error says where and why, to follow the
+/// file's name.
 pub fn parse_yaml(text: &str) -> Result<Vec<Yaml>, String> {
+    documents(text, false)
+}
+
+/// The first document of `text`, what go-yaml's `Unmarshal` reads (what follows it is not
+/// parsed); a null scalar when there is none.
+pub fn yaml_tree(text: &str) -> Result<Yaml, String> {
+    Ok(documents(text, true)?.pop().unwrap_or_else(Yaml::null))
+}
+
+/// The parser's events as trees: aliases expanded, with every copy counted against
+/// [`YAML_MAX_NODES`] (as the anchored nodes kept to copy from are), nesting stopped at
+/// [`YAML_MAX_DEPTH`].
+fn documents(text: &str, first_only: bool) -> Result<Vec<Yaml>, String> {
     enum Open {
         Seq(Vec<Yaml>),
         Map(Vec<(Yaml, Yaml)>, Option<Yaml>),
     }
+    struct Frame {
+        open: Open,
+        anchor: usize,
+        /// Nodes under this one, itself included.
+        nodes: usize,
+    }
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
-    let mut open: Vec<Open> = Vec::new();
+    let mut open: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, (Yaml, usize)> = HashMap::new();
     let mut nodes = 0usize;
     loop {
         let (event, mark) = parser.next_token().map_err(|err| {
@@ -458,47 +439,84 @@ pub fn parse_yaml(text: &str) -> Result<Vec<Yaml>, String> {
                 err.info()
             )
         })?;
-        let node = match event {
+        // `cost`: nodes this event adds (a container's children were counted as they came).
+        let (node, anchor, size, cost) = match event {
             Event::StreamEnd => return Ok(docs),
-            Event::Scalar(text, style, _, _) => Yaml::Scalar {
-                text,
-                plain: style == TScalarStyle::Plain,
-            },
-            Event::Alias(_) => Yaml::Alias,
-            Event::SequenceStart(..) | Event::MappingStart(..) => {
+            Event::DocumentEnd if first_only && !docs.is_empty() => return Ok(docs),
+            Event::Scalar(text, style, anchor, tag) => (
+                Yaml::Scalar {
+                    text,
+                    plain: style == TScalarStyle::Plain,
+                    tag: tag.map(|t| format!("{}{}", t.handle, t.suffix)),
+                },
+                anchor,
+                1,
+                1,
+            ),
+            Event::Alias(id) => {
+                let (node, size) = anchors
+                    .get(&id)
+                    .ok_or_else(|| format!("names an unknown anchor at line {}", mark.line()))?;
+                (node.clone(), 0, *size, *size)
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if open.len() == YAML_MAX_DEPTH {
                     return Err(format!(
                         "nests deeper than {YAML_MAX_DEPTH} levels at line {}",
                         mark.line()
                     ));
                 }
-                open.push(if matches!(event, Event::SequenceStart(..)) {
+                let collection = if matches!(event, Event::SequenceStart(..)) {
                     Open::Seq(Vec::new())
                 } else {
                     Open::Map(Vec::new(), None)
+                };
+                open.push(Frame {
+                    open: collection,
+                    anchor,
+                    nodes: 1,
                 });
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => match open.pop() {
-                Some(Open::Seq(items)) => Yaml::Seq(items),
-                Some(Open::Map(entries, _)) => Yaml::Map(entries),
+                Some(Frame {
+                    open: Open::Seq(items),
+                    anchor,
+                    nodes,
+                }) => (Yaml::Seq(items), anchor, nodes, 1),
+                Some(Frame {
+                    open: Open::Map(entries, _),
+                    anchor,
+                    nodes,
+                }) => (Yaml::Map(entries), anchor, nodes, 1),
                 None => return Err(format!("is not valid YAML at line {}", mark.line())),
             },
             Event::Nothing | Event::StreamStart | Event::DocumentStart | Event::DocumentEnd => {
                 continue;
             }
         };
-        nodes += 1;
+        // Keeping an anchored node to copy from costs its size again.
+        nodes += if anchor == 0 { cost } else { cost + size };
         if nodes > YAML_MAX_NODES {
-            return Err(format!("holds more than {YAML_MAX_NODES} YAML nodes"));
+            return Err(format!(
+                "holds more than {YAML_MAX_NODES} YAML nodes, aliases expanded"
+            ));
+        }
+        if anchor != 0 {
+            anchors.insert(anchor, (node.clone(), size));
         }
         match open.last_mut() {
             None => docs.push(node),
-            Some(Open::Seq(items)) => items.push(node),
-            Some(Open::Map(entries, key)) => match key.take() {
-                None => *key = Some(node),
-                Some(key) => entries.push((key, node)),
-            },
+            Some(frame) => {
+                frame.nodes += size;
+                match &mut frame.open {
+                    Open::Seq(items) => items.push(node),
+                    Open::Map(entries, key) => match key.take() {
+                        None => *key = Some(node),
+                        Some(key) => entries.push((key, node)),
+                    },
+                }
+            }
         }
     }
 }
@@ -548,12 +566,12 @@ fn walk_images(node: &Yaml, path: &mut Vec<String>, app: Option<&str>, found: &m
                         }
                     }
                     Yaml::Seq(_) | Yaml::Map(_) => walk_images(value, path, app, found),
-                    Yaml::Scalar { .. } | Yaml::Alias => {}
+                    Yaml::Scalar { .. } => {}
                 }
                 path.pop();
             }
         }
-        Yaml::Scalar { .. } | Yaml::Alias => {}
+        Yaml::Scalar { .. } => {}
     }
 }
 
@@ -633,7 +651,7 @@ mod tests {
     use super::*;
 
     fn image_refs(values: &str, app: Option<&str>) -> Vec<(String, String)> {
-        let doc = first_document(values, VALUES_YAML).unwrap();
+        let doc = yaml_tree(values).unwrap();
         images(&doc, app)
             .into_iter()
             .map(|i| (i.reference, i.at))
@@ -669,12 +687,26 @@ empty:
     }
 
     #[test]
-    fn yaml_trees_keep_scalars_as_written_and_never_expand_aliases() {
-        let docs = parse_yaml("a: &x [1, '1']\nb: *x\n").unwrap();
+    fn yaml_trees_keep_scalars_as_written_and_expand_aliases_within_a_budget() {
+        let docs = parse_yaml("a: &x [1, '1', !!str 2]\nb: *x\n").unwrap();
         let Yaml::Map(entries) = &docs[0] else {
             panic!()
         };
-        assert_eq!(entries[1].1, Yaml::Alias);
+        assert_eq!(entries[1].1, entries[0].1);
+        let Yaml::Seq(items) = &entries[0].1 else {
+            panic!()
+        };
+        assert!(matches!(&items[1], Yaml::Scalar { plain: false, .. }));
+        assert!(
+            matches!(&items[2], Yaml::Scalar { tag: Some(t), .. } if t == "tag:yaml.org,2002:str")
+        );
+        // A billion laughs stops at the node budget.
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let prev = format!("*a{}", i - 1);
+            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+        }
+        assert!(yaml_tree(&bomb).unwrap_err().contains("aliases expanded"));
         let deep: String = (0..=YAML_MAX_DEPTH)
             .map(|i| " ".repeat(i) + "k:\n")
             .collect();
@@ -684,18 +716,38 @@ empty:
                 .unwrap_err()
                 .starts_with("is not valid YAML at line")
         );
+        // go-yaml's Unmarshal reads the first document only.
+        assert_eq!(
+            yaml_tree("a: 1\n---\nb: [")
+                .unwrap()
+                .get("a")
+                .and_then(Yaml::as_text),
+            Some("1")
+        );
+        assert!(yaml_tree("").unwrap().is_null());
     }
 
     #[test]
-    fn chart_names_from_hostile_charts_are_refused_or_shown_safely() {
-        let bad = describe(b"name: \"a/../b\"\nversion: 1.0.0\n", None, Vec::new());
-        assert!(bad.unwrap_err().contains("is not a chart name"));
-        assert_eq!(shown_name("a\nb\u{1b}"), "a\\nb\\u{1b}");
-        let chart = describe(
-            b"name: x\nversion: 1.0.0\nappVersion: 2\n",
-            None,
-            Vec::new(),
+    fn names_that_cannot_name_a_file_are_refused_there_and_shown_safely() {
+        let chart = |name: &str, version: &str| Chart {
+            name: name.into(),
+            version: version.into(),
+            app_version: None,
+            values_yaml: None,
+            images: Vec::new(),
+            archive: Vec::new(),
+        };
+        assert_eq!(
+            chart("web", "1.2.3").archive_name().unwrap(),
+            "web-1.2.3.tgz"
         );
-        assert_eq!(chart.unwrap().app_version.as_deref(), Some("2"));
+        assert!(
+            chart("my chart", "1.0.0")
+                .archive_name()
+                .unwrap_err()
+                .contains("cannot name a file")
+        );
+        assert!(chart("web", "1.0/0").archive_name().is_err());
+        assert_eq!(shown_name("a\nb\u{1b}"), "a\\nb\\u{1b}");
     }
 }
