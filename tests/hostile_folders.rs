@@ -260,6 +260,7 @@ fn deeply_nested_yaml_is_refused() {
     let (run, _, written) = pack(&tmp, &dir, &["--strict"]);
     run.expect(0);
     assert_eq!(written, ["hello-1.0.0.tar.gz"]);
+    fs::remove_dir_all(tmp.path().join("out")).unwrap();
     // A block sequence in a block sequence, 100,000 times, in 200 KB.
     fs::write(
         dir.join("values.yaml"),

@@ -475,7 +475,8 @@ fn manifests_become_a_manifest_pack() {
     ])
     .expect(3);
     assert!(
-        run.stderr.contains("broken.yaml is not valid YAML at line"),
+        run.stderr
+            .contains("broken.yaml is not a manifest Palette can apply: is not valid YAML at line"),
         "{}",
         run.stderr
     );

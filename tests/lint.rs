@@ -215,7 +215,7 @@ fn manifests_are_kubernetes_objects_templates_aside() {
     .unwrap();
     let missing = run(&["lint", dir.to_str().unwrap()]).expect(3);
     assert!(
-        missing.stderr.contains("manifests/hello.yaml: document 2: is not a Kubernetes object: it has no apiVersion and kind"),
+        missing.stderr.contains("manifests/hello.yaml:4:1: document 2: is not a Kubernetes object: it has no apiVersion and kind"),
         "{}",
         missing.stderr
     );

@@ -606,28 +606,27 @@ parameters:
   {{ $key }}: {{ $val | quote }}
   {{- end }}"#,
         ),
-        // Braces a formatter spaced apart: not actions for Go, a flow mapping for YAML.
-        (
-            "packs/kubedoom-1.0.0/manifests/kubedoom.yaml",
-            r#"---
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: { { .Values.namespace } }
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: demo-service
-  namespace: { { .Values.namespace } }
-spec:
-  type: NodePort
-  ports:
-    - port: 5900
-      targetPort: 5900
-      nodePort: { { .Values.port } }
-"#,
-        ),
     ];
     lint_forms(forms, write_manifest);
+}
+
+/// Braces a formatter spaced apart (`{ { .Values.namespace } }`, packs/kubedoom-1.0.0) are no
+/// template action for Go: YAML reads a flow mapping used as a key, which go-yaml cannot decode
+/// ("invalid map key"), so kubectl and Palette cannot apply the object. An error, saying why.
+#[test]
+fn braces_a_formatter_spaced_apart_are_refused_as_kubectl_refuses_them() {
+    let tmp = TempDir::new().unwrap();
+    let dir = example_in(tmp.path(), "hello-1.0.0");
+    write_manifest(
+        &dir,
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: { { .Values.namespace } }\n",
+    );
+    let linted = run(&["lint", dir.to_str().unwrap()]).expect(3);
+    assert!(
+        linted.stderr.contains("manifests/hello.yaml:4:")
+            && linted.stderr.contains("invalid map key")
+            && linted.stderr.contains("[PP025]"),
+        "{}",
+        linted.stderr
+    );
 }

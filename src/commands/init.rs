@@ -14,7 +14,8 @@ use crate::exit::{Code, Failure};
 use crate::files::Unreadable;
 use crate::output::{Output, escape};
 use crate::pack::chart::{self, Chart, LinkEntries, Refusal};
-use crate::pack::{self, ArchiveTo, Identity, PackName, PackVersion};
+use crate::pack::yaml::{Node, Target};
+use crate::pack::{self, ArchiveTo, Identity, PackName, PackVersion, Severity};
 use anyhow::Context;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -303,11 +304,8 @@ fn chart_values(chart: &Chart, namespace: &str) -> anyhow::Result<String> {
     let key = yaml_scalar(&chart.name);
     let original = chart.values_yaml.as_deref().unwrap_or_default();
     let body = without_document_start(original);
-    let expected = match chart::parse_yaml(body)
-        .ok()
-        .and_then(|d| d.into_iter().next())
-    {
-        Some(doc) if matches!(&doc, chart::Yaml::Map(entries) if !entries.is_empty()) => {
+    let expected = match chart::yaml_tree(body, Target::Interface).ok() {
+        Some(doc) if doc.as_map().is_some_and(|entries| !entries.is_empty()) => {
             text.push_str(&format!("  {key}:\n"));
             text.push_str(&indented(body, |_| true));
             doc
@@ -316,25 +314,12 @@ fn chart_values(chart: &Chart, namespace: &str) -> anyhow::Result<String> {
         _ => {
             text.push_str(&format!("  {key}: {{}}\n"));
             text.push_str(&indented(body, |line| line.trim_start().starts_with('#')));
-            chart::Yaml::Map(Vec::new())
+            Node::Map(Default::default())
         }
     };
-    let nested = chart::parse_yaml(&text).ok().and_then(|docs| {
-        let doc = docs.into_iter().next()?;
-        let chart::Yaml::Map(entries) = doc else {
-            return None;
-        };
-        let (_, charts) = entries
-            .into_iter()
-            .find(|(k, _)| k.as_text() == Some("charts"))?;
-        let chart::Yaml::Map(charts) = charts else {
-            return None;
-        };
-        charts
-            .into_iter()
-            .find(|(k, _)| k.as_text() == Some(chart.name.as_str()))
-            .map(|(_, v)| v)
-    });
+    let nested = chart::yaml_tree(&text, Target::Interface)
+        .ok()
+        .and_then(|doc| doc.get("charts")?.get(&chart.name).cloned());
     if nested.as_ref() != Some(&expected) {
         return Err(Failure::err(
             Code::InvalidPack,
@@ -501,7 +486,13 @@ fn read_manifest(path: &Path, in_folder: bool) -> anyhow::Result<Vec<u8>> {
         })
     })?;
     let text = std::str::from_utf8(&bytes).map_err(|_| refuse("is not UTF-8 text".into()))?;
-    chart::parse_yaml(text).map_err(refuse)?;
+    let findings = pack::file_findings(pack::Role::Manifest, text);
+    if let Some(error) = findings.list.iter().find(|f| f.severity == Severity::Error) {
+        return Err(refuse(format!(
+            "is not a manifest Palette can apply: {}",
+            error.message
+        )));
+    }
     Ok(bytes)
 }
 

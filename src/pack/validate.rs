@@ -610,7 +610,7 @@ pub(super) fn yaml_finding(
             "is not valid YAML at line {line}, column {}: {} (Go's YAML, which Palette reads it with, refuses it)",
             problem.at.column, problem.message
         ),
-        "correct the YAML at that position",
+        "correct the YAML syntax at that position",
     );
 }
 

@@ -66,6 +66,32 @@ pub struct Scalar {
 }
 
 impl Scalar {
+    /// The value go-yaml decodes a bool scalar to.
+    pub fn as_bool(&self) -> Option<bool> {
+        (self.kind == Kind::Bool).then(|| resolve_bool(&self.text).unwrap_or(false))
+    }
+
+    /// The value go-yaml decodes an int scalar to (`Int` or `Uint`).
+    pub fn as_int(&self) -> Option<i128> {
+        match parse_int(&self.text.replace('_', ""))? {
+            Int::Signed(v) => Some(v.into()),
+            Int::Unsigned(v) => Some(v.into()),
+        }
+    }
+
+    /// The value go-yaml decodes a float scalar to (`.nan` and `.inf` included).
+    pub fn as_float(&self) -> Option<f64> {
+        if self.kind != Kind::Float {
+            return None;
+        }
+        Some(match implicit(&self.text, None).1 {
+            Resolved::Float(f) => f,
+            Resolved::Int(Int::Signed(v)) => v as f64,
+            Resolved::Int(Int::Unsigned(v)) => v as f64,
+            _ => 0.0,
+        })
+    }
+
     /// The string sigs.k8s.io/yaml hands a Go string field for this scalar: numbers and bools
     /// are formatted from their value (`version: 1.10` reaches Helm as "1.1").
     pub fn as_go_string(&self) -> String {
@@ -77,7 +103,7 @@ impl Scalar {
                 Some(Int::Unsigned(v)) => v.to_string(),
                 None => self.text.clone(),
             },
-            Kind::Float => go_float32_g(parse_float(&self.text).unwrap_or(0.0)),
+            Kind::Float => go_float32_g(self.as_float().unwrap_or(0.0)),
         }
     }
 }
@@ -186,12 +212,83 @@ impl Document {
 /// values and Chart.yaml with, and kubectl each manifest document): the document, or why Go
 /// refuses it.
 pub fn first_document(text: &str) -> Result<Document, Problem> {
+    first_document_into(text, Target::Interface)
+}
+
+/// What Go decodes a document into; it decides one of sigs.k8s.io/yaml's checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `interface{}` or a map of them (Helm's values, kubectl's objects): a NaN or infinite
+    /// value reaches `json.Marshal`, which refuses it.
+    Interface,
+    /// A Go struct (Chart.yaml's metadata): sigs turns a number under a string field into a
+    /// string first, so only the struct's own decoding can refuse a NaN.
+    Struct,
+}
+
+/// [`first_document`], decoded into `target`.
+pub fn first_document_into(text: &str, target: Target) -> Result<Document, Problem> {
     let (text, placeheld) = bom_as_text(text);
-    let mut document = Pass::new().run(&text)?;
+    let mut text = text.into_owned();
+    let mut retries = 0;
+    let mut document = loop {
+        match Pass::new(target).run(&text) {
+            Ok(document) => break document,
+            Err(Stopped {
+                tag_char: Some(index),
+                problem,
+            }) => {
+                retries += 1;
+                if retries > TAG_RETRIES || !tag_char_as_go_reads_it(&mut text, index) {
+                    return Err(problem);
+                }
+            }
+            Err(stopped) => return Err(stopped.problem),
+        }
+    };
     if placeheld {
         restore_boms(&mut document.root);
     }
     Ok(document)
+}
+
+/// libyaml's error where a shorthand tag holds `,`, `[` or `]`: libyaml 0.2.5 ends a tag before
+/// them ("flow indicators can not be part of local tags"), go-yaml takes them into the tag.
+const TAG_ENDS_EARLY: &str = "while scanning a tag: did not find expected whitespace or line break";
+
+/// How many such characters are read Go's way before libyaml's error stands: tags with flow
+/// indicators are rare, and each costs a new parse.
+const TAG_RETRIES: usize = 64;
+
+/// Why a parse stopped, and where a tag's flow indicator stopped it.
+struct Stopped {
+    problem: Problem,
+    tag_char: Option<u64>,
+}
+
+impl From<Problem> for Stopped {
+    fn from(problem: Problem) -> Self {
+        Self {
+            problem,
+            tag_char: None,
+        }
+    }
+}
+
+/// A flow indicator in a tag, which go-yaml keeps in the tag, read as another character libyaml
+/// keeps there; the tag stays one no core tag names, as in Go.
+fn tag_char_as_go_reads_it(text: &mut String, index: u64) -> bool {
+    let Some((at, c)) = text.char_indices().nth(index as usize) else {
+        return false;
+    };
+    let stand_in = match c {
+        ',' => ";",
+        '[' => "(",
+        ']' => ")",
+        _ => return false,
+    };
+    text.replace_range(at..at + 1, stand_in);
+    true
 }
 
 /// Stands in for a byte-order mark inside the text (same UTF-8 length, so positions hold).
@@ -310,6 +407,8 @@ mod libyaml {
     pub struct Failure {
         pub message: String,
         pub at: Mark,
+        /// The problem's position in characters from the start.
+        pub index: u64,
     }
 
     /// A parser over a borrowed text; boxed so libyaml's pointers to it stay put.
@@ -426,6 +525,7 @@ mod libyaml {
                     line: mark.line + 1,
                     column: mark.column + 1,
                 },
+                index: mark.index,
             }
         }
     }
@@ -555,11 +655,13 @@ struct Pass {
     duplicates: Vec<Duplicate>,
     path: Vec<String>,
     nan_keys: u64,
+    target: Target,
 }
 
 impl Pass {
-    fn new() -> Self {
+    fn new(target: Target) -> Self {
         Self {
+            target,
             decoded: 0,
             alias_decoded: 0,
             anchors: HashMap::new(),
@@ -571,12 +673,20 @@ impl Pass {
         }
     }
 
-    fn run(mut self, text: &str) -> Result<Document, Problem> {
+    /// Reads the first document; a tag libyaml ends where go-yaml does not is reported with the
+    /// character's index (see [`first_document_into`]).
+    fn run(mut self, text: &str) -> Result<Document, Stopped> {
         let mut parser = libyaml::Parser::new(text.as_bytes());
         let mut root: Option<Done> = None;
         let fail = |message: String, at: Mark| Problem { message, at };
         loop {
-            let (event, mark) = parser.next().map_err(|f| fail(f.message, f.at))?;
+            let (event, mark) = parser.next().map_err(|f| {
+                let tag_char = (f.message == TAG_ENDS_EARLY).then_some(f.index);
+                Stopped {
+                    problem: fail(f.message, f.at),
+                    tag_char,
+                }
+            })?;
             let done = match event {
                 libyaml::Event::StreamEnd => break,
                 libyaml::Event::DocumentStart { version } => {
@@ -588,7 +698,8 @@ impl Pass {
                                 "declares %YAML {major}.{minor}; Go's YAML reads only 1.1 (\"found incompatible YAML document\")"
                             ),
                             mark,
-                        ));
+                        )
+                        .into());
                     }
                     // The document node itself is one decode.
                     self.decoded += 1;
@@ -618,7 +729,7 @@ impl Pass {
             None => (Node::Null, Json::default()),
         };
         if let Some(problem) = json.problem {
-            return Err(problem);
+            return Err(problem.into());
         }
         Ok(Document {
             root: tree,
@@ -778,7 +889,7 @@ impl Pass {
                 ),
             ),
             Resolved::Float(f) => {
-                if !f.is_finite() {
+                if !f.is_finite() && self.target == Target::Interface {
                     value_problem = Some(fail(format!(
                         "has the value {} (NaN or infinity), which JSON cannot hold (sigs.k8s.io/yaml: \"json: unsupported value\")",
                         shown(&text)
@@ -1284,10 +1395,6 @@ fn go_parse_float(s: &str) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
-fn parse_float(text: &str) -> Option<f64> {
-    go_parse_float(&text.replace('_', ""))
-}
-
 /// resolve.go `parseTimestamp`'s first test: four digits and a '-', then one of its layouts.
 fn is_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
@@ -1389,9 +1496,15 @@ fn is_base64(text: &str) -> bool {
 }
 
 /// Go's `strconv.FormatFloat(f, 'g', -1, 32)`: the shortest digits of the float32, in %e form
-/// when the exponent is below -4 or at least `eprec` (6, or the digit count when larger).
-fn go_float32_g(f: f64) -> String {
+/// when the exponent is below -4 or at least 6.
+pub fn go_float32_g(f: f64) -> String {
     let f = f as f32;
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
     if f == 0.0 {
         return if f.is_sign_negative() { "-0" } else { "0" }.to_string();
     }
@@ -1401,12 +1514,8 @@ fn go_float32_g(f: f64) -> String {
     let exp: i32 = exp.parse().expect("a number");
     let negative = mantissa.starts_with('-');
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    // 'g' with shortest: eprec = 6 unless more digits than that are needed.
-    let eprec = if digits.len() > 6 {
-        digits.len() as i32
-    } else {
-        6
-    };
+    // 'g' with the shortest digits decides by a precision of 6 (ftoa.go).
+    let eprec = 6;
     let sign = if negative { "-" } else { "" };
     if exp < -4 || exp >= eprec {
         let mut m = digits[..1].to_string();
@@ -1532,8 +1641,37 @@ mod tests {
         assert_eq!(s("yes", Kind::Bool).as_go_string(), "true");
         assert_eq!(s("1e7", Kind::Float).as_go_string(), "1e+07");
         assert_eq!(s("123456", Kind::Float).as_go_string(), "123456");
+        assert_eq!(s("1234567", Kind::Float).as_go_string(), "1.234567e+06");
+        assert_eq!(s(".inf", Kind::Float).as_go_string(), "+Inf");
         assert_eq!(s("0.0001", Kind::Float).as_go_string(), "0.0001");
         assert_eq!(s("0.00001", Kind::Float).as_go_string(), "1e-05");
+    }
+
+    #[test]
+    fn scalars_resolve_as_go_yaml_v2_resolves_them() {
+        let doc = first_document(
+            "a: yes\nb: 0x1F\nc: 017\nd: 1_000\ne: 0b101\nf: 18446744073709551615\ng: 1e400\nh: 08\ni: .5\nj: 1.2.3\nk: 2024-01-01\n",
+        )
+        .unwrap();
+        let scalar = |key: &str| match &doc.root[key] {
+            Node::Scalar(s) => s.clone(),
+            other => panic!("{key}: {other:?}"),
+        };
+        assert_eq!(scalar("a").as_bool(), Some(true));
+        assert_eq!(scalar("b").as_int(), Some(31));
+        assert_eq!(scalar("c").as_int(), Some(15));
+        assert_eq!(scalar("d").as_int(), Some(1000));
+        assert_eq!(scalar("e").as_int(), Some(5));
+        assert_eq!(scalar("f").kind, Kind::Uint);
+        assert_eq!(scalar("f").as_int(), Some(u64::MAX.into()));
+        assert_eq!(scalar("g").kind, Kind::Str);
+        assert_eq!(scalar("h").as_float(), Some(8.0));
+        assert_eq!(scalar("i").as_float(), Some(0.5));
+        assert_eq!(scalar("j").kind, Kind::Str);
+        assert_eq!(scalar("k").kind, Kind::Str);
+        // Into a struct, a NaN under a string field is sigs' to convert, not an error yet.
+        assert!(first_document("a: .nan\n").is_err());
+        assert!(first_document_into("a: .nan\n", Target::Struct).is_ok());
     }
 
     #[test]

@@ -352,8 +352,13 @@ pub fn all() -> Vec<Case> {
         (
             "define and template",
             format!(
-                "{{{{ define \"n\" }}}}x{{{{ end }}}}\n{K8S}data:\n  v: {{{{ template \"n\" . }}}}\n"
+                "{{{{ define \"n\" }}}}\nx: 1\n{{{{ end }}}}\n{K8S}data:\n  v: {{{{ template \"n\" . }}}}\n"
             ),
+            ok,
+        ),
+        (
+            "a tag holding flow indicators",
+            format!("{K8S}data:\n  v: !a[b],c 1\n"),
             ok,
         ),
         ("break outside range", format!("{K8S}{{{{ break }}}}\n"), no),
@@ -363,9 +368,9 @@ pub fn all() -> Vec<Case> {
             no,
         ),
         (
-            "arguments to a number",
+            "arguments to a number (an error only when run)",
             format!("{K8S}data:\n  v: {{{{ 1 2 }}}}\n"),
-            no,
+            ok,
         ),
         (
             "an unclosed action",

@@ -15,7 +15,8 @@
 //! does not set: how deep subcharts nest, the entries and name length of one archive, and the
 //! inflated bytes of a chart and all its subcharts together.
 
-use super::{CHART_LIMIT, FILE_LIMIT, Yaml, gotar, sigs, yaml_tree};
+use super::{CHART_LIMIT, FILE_LIMIT, gotar, sigs, yaml_tree};
+use crate::pack::yaml::{Node, Target};
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -68,7 +69,7 @@ pub struct File {
 pub struct Loaded {
     pub metadata: sigs::Metadata,
     /// values.yaml (the last one, as Helm keeps it) and its tree.
-    pub values: Option<(String, Yaml)>,
+    pub values: Option<(String, Node)>,
 }
 
 /// One load: a chart and its subcharts share the bounds.
@@ -282,7 +283,7 @@ impl Load {
                 b"values.yaml" => {
                     let text = String::from_utf8(f.data)
                         .map_err(|_| helm("cannot load values.yaml: yaml: invalid UTF-8".into()))?;
-                    let tree = yaml_tree(&text)
+                    let tree = yaml_tree(&text, Target::Interface)
                         .and_then(|tree| sigs::values(&tree).map(|()| tree))
                         .map_err(|e| helm(format!("cannot load values.yaml: {e}")))?;
                     values = Some((text, tree));
@@ -377,9 +378,9 @@ const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Chart.yaml, requirements.yaml and the locks: UTF-8 (go-yaml refuses anything else), then
 /// the first document's tree.
-fn parse(data: &[u8]) -> Result<Yaml, String> {
+fn parse(data: &[u8]) -> Result<Node, String> {
     let text = std::str::from_utf8(data).map_err(|_| "yaml: invalid UTF-8".to_string())?;
-    yaml_tree(text)
+    yaml_tree(text, Target::Struct)
 }
 
 /// Whether the loader reads a file's data: the YAML it decodes and subchart archives, at any

@@ -22,18 +22,16 @@ mod sigs;
 pub use helm::{LinkEntries, Refusal};
 
 use super::PackVersion;
+use super::yaml::{self, Node};
 use crate::exit::{Code, Failure};
 use crate::files::Unreadable;
 use crate::output::escape;
 use flate2::{Compression, GzBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use yaml_rust2::parser::{Event, Parser};
-use yaml_rust2::scanner::TScalarStyle;
 
 pub const CHART_YAML: &str = "Chart.yaml";
 pub const VALUES_YAML: &str = "values.yaml";
@@ -49,12 +47,6 @@ const ARCHIVE_LIMIT: u64 = 128 << 20;
 /// Files and folders listed in one chart folder: far above any chart, and low enough that a
 /// hostile tree cannot make the listing unbounded.
 const MAX_ENTRIES: usize = 100_000;
-/// How deep YAML may nest: far deeper than any values file, shallow enough that walking the
-/// tree recursively is safe.
-const YAML_MAX_DEPTH: usize = 256;
-/// Nodes in one YAML file, aliases expanded: values files have a few thousand; this bounds the
-/// tree's memory.
-const YAML_MAX_NODES: usize = 1_000_000;
 /// How much of a name taken from a chart is ever shown.
 const SHOWN: usize = 120;
 
@@ -349,183 +341,20 @@ impl Chart {
     }
 }
 
-/// A YAML node as written: scalars keep their text, whether they were plain (unquoted) and
-/// their tag, so `tag: 1.10` stays `1.10` until a reader decides what it is; aliases are
-/// expanded into copies of what they name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Yaml {
-    Scalar {
-        text: String,
-        plain: bool,
-        /// The resolved tag: `tag:yaml.org,2002:str` for `!!str`.
-        tag: Option<String>,
-    },
-    Seq(Vec<Yaml>),
-    Map(Vec<(Yaml, Yaml)>),
-}
-
-impl Yaml {
-    fn null() -> Self {
-        Self::Scalar {
-            text: String::new(),
-            plain: true,
-            tag: None,
-        }
-    }
-
-    /// Whether this is YAML's null (`~`, `null`, or nothing).
-    pub fn is_null(&self) -> bool {
-        matches!(self, Self::Scalar { text, plain: true, tag: None } if ["", "~", "null", "Null", "NULL"].contains(&text.as_str()))
-    }
-
-    /// A scalar's text, unless it is null.
-    pub fn as_text(&self) -> Option<&str> {
-        match self {
-            Self::Scalar { text, .. } if !self.is_null() => Some(text),
-            _ => None,
-        }
-    }
-
-    /// The value of the first entry whose key is the scalar `key`, in a mapping.
-    pub fn get(&self, key: &str) -> Option<&Yaml> {
-        let Self::Map(entries) = self else {
-            return None;
-        };
-        entries
-            .iter()
-            .find(|(k, _)| matches!(k, Self::Scalar { text, .. } if text == key))
-            .map(|(_, v)| v)
-    }
-}
-
-/// Every document of `text` as a [`Yaml`] tree. The error says where and why, to follow the
-/// file's name.
-pub fn parse_yaml(text: &str) -> Result<Vec<Yaml>, String> {
-    documents(text, false)
-}
-
-/// The first document of `text`, what go-yaml's `Unmarshal` reads (what follows it is not
-/// parsed); a null scalar when there is none.
-pub fn yaml_tree(text: &str) -> Result<Yaml, String> {
-    Ok(documents(text, true)?.pop().unwrap_or_else(Yaml::null))
-}
-
-/// The parser's events as trees: aliases expanded, with every copy counted against
-/// [`YAML_MAX_NODES`] (as the anchored nodes kept to copy from are), nesting stopped at
-/// [`YAML_MAX_DEPTH`].
-fn documents(text: &str, first_only: bool) -> Result<Vec<Yaml>, String> {
-    enum Open {
-        Seq(Vec<Yaml>),
-        Map(Vec<(Yaml, Yaml)>, Option<Yaml>),
-    }
-    struct Frame {
-        open: Open,
-        anchor: usize,
-        /// Nodes under this one, itself included.
-        nodes: usize,
-    }
-    let mut parser = Parser::new_from_str(text);
-    let mut docs = Vec::new();
-    let mut open: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, (Yaml, usize)> = HashMap::new();
-    let mut nodes = 0usize;
-    loop {
-        let (event, mark) = parser.next_token().map_err(|err| {
-            let at = err.marker();
-            format!(
-                "is not valid YAML at line {}, column {}: {}",
-                at.line(),
-                at.col() + 1,
-                err.info()
-            )
-        })?;
-        // `cost`: nodes this event adds (a container's children were counted as they came).
-        let (node, anchor, size, cost) = match event {
-            Event::StreamEnd => return Ok(docs),
-            Event::DocumentEnd if first_only && !docs.is_empty() => return Ok(docs),
-            Event::Scalar(text, style, anchor, tag) => (
-                Yaml::Scalar {
-                    text,
-                    plain: style == TScalarStyle::Plain,
-                    tag: tag.map(|t| format!("{}{}", t.handle, t.suffix)),
-                },
-                anchor,
-                1,
-                1,
-            ),
-            Event::Alias(id) => {
-                let (node, size) = anchors
-                    .get(&id)
-                    .ok_or_else(|| format!("names an unknown anchor at line {}", mark.line()))?;
-                (node.clone(), 0, *size, *size)
-            }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                if open.len() == YAML_MAX_DEPTH {
-                    return Err(format!(
-                        "nests deeper than {YAML_MAX_DEPTH} levels at line {}",
-                        mark.line()
-                    ));
-                }
-                let collection = if matches!(event, Event::SequenceStart(..)) {
-                    Open::Seq(Vec::new())
-                } else {
-                    Open::Map(Vec::new(), None)
-                };
-                open.push(Frame {
-                    open: collection,
-                    anchor,
-                    nodes: 1,
-                });
-                continue;
-            }
-            Event::SequenceEnd | Event::MappingEnd => match open.pop() {
-                Some(Frame {
-                    open: Open::Seq(items),
-                    anchor,
-                    nodes,
-                }) => (Yaml::Seq(items), anchor, nodes, 1),
-                Some(Frame {
-                    open: Open::Map(entries, _),
-                    anchor,
-                    nodes,
-                }) => (Yaml::Map(entries), anchor, nodes, 1),
-                None => return Err(format!("is not valid YAML at line {}", mark.line())),
-            },
-            Event::Nothing | Event::StreamStart | Event::DocumentStart | Event::DocumentEnd => {
-                continue;
-            }
-        };
-        // Keeping an anchored node to copy from costs its size again.
-        nodes += if anchor == 0 { cost } else { cost + size };
-        if nodes > YAML_MAX_NODES {
-            return Err(format!(
-                "holds more than {YAML_MAX_NODES} YAML nodes, aliases expanded"
-            ));
-        }
-        if anchor != 0 {
-            anchors.insert(anchor, (node.clone(), size));
-        }
-        match open.last_mut() {
-            None => docs.push(node),
-            Some(frame) => {
-                frame.nodes += size;
-                match &mut frame.open {
-                    Open::Seq(items) => items.push(node),
-                    Open::Map(entries, key) => match key.take() {
-                        None => *key = Some(node),
-                        Some(key) => entries.push((key, node)),
-                    },
-                }
-            }
-        }
-    }
+/// The first document of `text` as Helm's `yaml.Unmarshal` reads it into `target`
+/// ([`yaml::first_document_into`], Go's YAML as Palette reads it): what follows it is not
+/// parsed; null when there is none.
+pub fn yaml_tree(text: &str, target: yaml::Target) -> Result<Node, String> {
+    yaml::first_document_into(text, target)
+        .map(|doc| doc.root)
+        .map_err(|p| format!("yaml: line {}: {}", p.at.line, p.message))
 }
 
 /// The images a chart's default values name: every `image:` string, and every mapping with
 /// `repository` and `tag` (and an optional `registry`, `digest`), as Helm charts write them.
 /// Templated values (`{{ … }}`) are skipped; an empty tag falls back to `app_version`, which is
 /// what most charts' templates do.
-fn images(values: &Yaml, app_version: Option<&str>) -> Vec<Image> {
+fn images(values: &Node, app_version: Option<&str>) -> Vec<Image> {
     let mut found = Vec::new();
     walk_images(values, &mut Vec::new(), app_version, &mut found);
     let mut seen = std::collections::HashSet::new();
@@ -536,54 +365,49 @@ fn images(values: &Yaml, app_version: Option<&str>) -> Vec<Image> {
     found
 }
 
-fn walk_images(node: &Yaml, path: &mut Vec<String>, app: Option<&str>, found: &mut Vec<Image>) {
+fn walk_images(node: &Node, path: &mut Vec<String>, app: Option<&str>, found: &mut Vec<Image>) {
     match node {
-        Yaml::Seq(items) => {
+        Node::Seq(items) => {
             for (i, item) in items.iter().enumerate() {
                 path.push(format!("[{i}]"));
                 walk_images(item, path, app, found);
                 path.pop();
             }
         }
-        Yaml::Map(entries) => {
+        Node::Map(entries) => {
             if let (Some(repository), Some(tag)) = (
-                node.get("repository").and_then(Yaml::as_text),
+                node.get("repository").and_then(Node::as_str),
                 node.get("tag"),
             ) {
-                found.push(repository_image(node, repository, tag.as_text(), app, path));
+                found.push(repository_image(node, repository, tag.as_str(), app, path));
             }
             for (key, value) in entries {
-                let key = key.as_text().unwrap_or("?");
                 path.push(key.to_string());
                 match value {
-                    Yaml::Scalar { .. } if key == "image" => {
-                        if let Some(reference) = value.as_text() {
-                            found.push(Image {
-                                reference: reference.trim().to_string(),
-                                at: shown_path(path),
-                                note: None,
-                            });
-                        }
-                    }
-                    Yaml::Seq(_) | Yaml::Map(_) => walk_images(value, path, app, found),
-                    Yaml::Scalar { .. } => {}
+                    Node::Scalar(scalar) if key == "image" => found.push(Image {
+                        reference: scalar.text.trim().to_string(),
+                        at: shown_path(path),
+                        note: None,
+                    }),
+                    Node::Seq(_) | Node::Map(_) => walk_images(value, path, app, found),
+                    Node::Scalar(_) | Node::Null => {}
                 }
                 path.pop();
             }
         }
-        Yaml::Scalar { .. } => {}
+        Node::Scalar(_) | Node::Null => {}
     }
 }
 
 /// `[registry/]repository[:tag][@digest]` from an image mapping at `path`.
 fn repository_image(
-    node: &Yaml,
+    node: &Node,
     repository: &str,
     tag: Option<&str>,
     app: Option<&str>,
     path: &[String],
 ) -> Image {
-    let text = |key: &str| node.get(key).and_then(Yaml::as_text).map(str::trim);
+    let text = |key: &str| node.get(key).and_then(Node::as_str).map(str::trim);
     let mut reference = match text("registry").filter(|r| !r.is_empty()) {
         Some(registry) => format!("{}/{}", registry.trim_end_matches('/'), repository.trim()),
         None => repository.trim().to_string(),
@@ -651,7 +475,7 @@ mod tests {
     use super::*;
 
     fn image_refs(values: &str, app: Option<&str>) -> Vec<(String, String)> {
-        let doc = yaml_tree(values).unwrap();
+        let doc = yaml_tree(values, yaml::Target::Interface).unwrap();
         images(&doc, app)
             .into_iter()
             .map(|i| (i.reference, i.at))
@@ -687,44 +511,14 @@ empty:
     }
 
     #[test]
-    fn yaml_trees_keep_scalars_as_written_and_expand_aliases_within_a_budget() {
-        let docs = parse_yaml("a: &x [1, '1', !!str 2]\nb: *x\n").unwrap();
-        let Yaml::Map(entries) = &docs[0] else {
-            panic!()
-        };
-        assert_eq!(entries[1].1, entries[0].1);
-        let Yaml::Seq(items) = &entries[0].1 else {
-            panic!()
-        };
-        assert!(matches!(&items[1], Yaml::Scalar { plain: false, .. }));
-        assert!(
-            matches!(&items[2], Yaml::Scalar { tag: Some(t), .. } if t == "tag:yaml.org,2002:str")
-        );
-        // A billion laughs stops at the node budget.
-        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-        for i in 1..9 {
-            let prev = format!("*a{}", i - 1);
-            bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
-        }
-        assert!(yaml_tree(&bomb).unwrap_err().contains("aliases expanded"));
-        let deep: String = (0..=YAML_MAX_DEPTH)
-            .map(|i| " ".repeat(i) + "k:\n")
-            .collect();
-        assert!(parse_yaml(&deep).unwrap_err().contains("nests deeper"));
-        assert!(
-            parse_yaml("a: [")
-                .unwrap_err()
-                .starts_with("is not valid YAML at line")
-        );
+    fn yaml_trees_are_the_first_document_as_go_reads_it() {
+        let tree = |text| yaml_tree(text, yaml::Target::Interface);
+        let tree_of = tree("a: &x [1, '1', !!str 2]\nb: *x\n").unwrap();
+        assert_eq!(tree_of.get("a"), tree_of.get("b"));
+        assert!(tree("a: [").unwrap_err().starts_with("yaml: line 2:"));
         // go-yaml's Unmarshal reads the first document only.
-        assert_eq!(
-            yaml_tree("a: 1\n---\nb: [")
-                .unwrap()
-                .get("a")
-                .and_then(Yaml::as_text),
-            Some("1")
-        );
-        assert!(yaml_tree("").unwrap().is_null());
+        assert_eq!(tree("a: 1\n---\nb: [").unwrap()["a"].as_str(), Some("1"));
+        assert!(tree("").unwrap().is_null());
     }
 
     #[test]
