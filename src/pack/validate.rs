@@ -826,7 +826,7 @@ pub(super) enum Root {
 
 /// Whether a plain scalar is null as Go's YAML (what Palette and kubectl read with) resolves
 /// it: yaml-rust2's loader knows `~`, `null` and nothing, Go also `Null` and `NULL`.
-fn is_null(value: &str, style: TScalarStyle) -> bool {
+pub(super) fn is_null(value: &str, style: TScalarStyle) -> bool {
     style == TScalarStyle::Plain && matches!(value, "~" | "null" | "Null" | "NULL" | "")
 }
 
