@@ -6,7 +6,7 @@
 use crate::cli::{LintArgs, LintFormat, LocalInput};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::pack::allow;
+use crate::pack::allow::{self, By};
 use crate::pack::findings::{Finding, Severity};
 use crate::pack::rules::Rule;
 use serde::Serialize;
@@ -116,7 +116,9 @@ fn shown(input: &LocalInput) -> String {
         .to_string()
 }
 
-/// SARIF 2.1.0: one run, every rule described once, a result per finding located in its file.
+/// SARIF 2.1.0: one run, every rule described once, a result per finding located in its file;
+/// an allowed finding's result carries its suppression: `external` for `--allow` and
+/// `PACKPUB_ALLOW`, `inSource` for the pack's own `.packpub.yaml`, justified by the reason given.
 fn sarif(linted: &[Linted]) -> Value {
     let level = |severity: Severity| match severity {
         Severity::Error => "error",
@@ -149,12 +151,25 @@ fn sarif(linted: &[Linted]) -> Value {
                 if !region.is_empty() {
                     location["region"] = Value::Object(region);
                 }
-                json!({
+                let mut result = json!({
                     "ruleId": finding.rule,
                     "level": level(finding.severity),
                     "message": {"text": message(finding)},
                     "locations": [{"physicalLocation": location}],
-                })
+                });
+                if let Some(allowance) = &finding.allowed {
+                    let kind = match allowance.by {
+                        By::Flag | By::Env => "external",
+                        By::Settings => "inSource",
+                    };
+                    let justification = allowance
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| format!("allowed by {}", allowance.by));
+                    result["suppressions"] =
+                        json!([{"kind": kind, "justification": justification}]);
+                }
+                result
             })
         })
         .collect();
@@ -273,5 +288,38 @@ mod tests {
         );
         assert_eq!(location["region"]["startLine"], 3);
         assert_eq!(location["region"]["startColumn"], 4);
+        assert!(result.get("suppressions").is_none());
+    }
+
+    #[test]
+    fn sarif_marks_allowed_findings_as_suppressed() {
+        use crate::pack::allow::Allowance;
+        let allowed = |by: By, reason: Option<&str>| Finding {
+            allowed: Some(Allowance {
+                by,
+                reason: reason.map(str::to_string),
+            }),
+            ..finding("is not valid YAML")
+        };
+        let doc = sarif(&[Linted {
+            path: "hello-1.0.0".into(),
+            errors: 0,
+            warnings: 0,
+            allowed: 2,
+            findings: vec![
+                allowed(By::Settings, Some("kubectl reads it")),
+                allowed(By::Env, None),
+            ],
+        }]);
+        let results = &doc["runs"][0]["results"];
+        assert_eq!(
+            results[0]["suppressions"],
+            json!([{"kind": "inSource", "justification": "kubectl reads it"}])
+        );
+        assert_eq!(
+            results[1]["suppressions"],
+            json!([{"kind": "external", "justification": "allowed by PACKPUB_ALLOW"}])
+        );
+        assert_eq!(results[0]["level"], "error");
     }
 }
