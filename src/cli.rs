@@ -4,7 +4,9 @@
 //! way. Arguments are parsed into types at parse time (a pack input, a target, `NAME:VERSION`),
 //! so the commands never look at raw strings.
 
-use crate::pack::Identity;
+use crate::pack::allow::By;
+use crate::pack::rules::Rule;
+use crate::pack::{Allowed, Identity};
 use crate::registry::manifest::ImageSpec;
 use crate::registry::reference::Target;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -14,6 +16,10 @@ use std::path::PathBuf;
 /// visible to every user of the machine), so they are read here by name and shown in `--help`.
 pub const USERNAME_ENV: &str = "PACKPUB_USERNAME";
 pub const PASSWORD_ENV: &str = "PACKPUB_PASSWORD";
+/// Rules allowed for every pack of a run, comma-separated: read here by name because, unlike
+/// the other variables (which a flag replaces), it adds to `--allow`, so a CI job's own
+/// `--allow` keeps its pipeline's list.
+pub const ALLOW_ENV: &str = "PACKPUB_ALLOW";
 
 /// `packpub --version`: one line a script can read, naming the exact build a bug report is
 /// about. Commit, commit date and target come from build.rs ("unknown" without git).
@@ -171,6 +177,65 @@ pub struct BuildArgs {
     /// for any value
     #[arg(long, short = 'j', env = "PACKPUB_JOBS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: Option<u16>,
+    #[command(flatten)]
+    pub allowed: Allowed,
+}
+
+const ALLOW_ARG: &str = "allow";
+
+/// `--allow RULE` (repeatable, comma-separated) and `PACKPUB_ALLOW`, as one [`Allowed`]; an
+/// unknown rule, or one that can never be allowed, is a usage error saying why.
+impl clap::Args for Allowed {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.arg(
+            clap::Arg::new(ALLOW_ARG)
+                .long(ALLOW_ARG)
+                .value_name("RULE")
+                .action(clap::ArgAction::Append)
+                .value_delimiter(',')
+                .value_parser(|id: &str| crate::pack::allow::allowable(id))
+                .help(format!(
+                    "Allow a rule you know is wrong for your packs (e.g. PP025; repeatable, \
+                     comma-separated; [env: {ALLOW_ENV}=], which adds to these): its findings \
+                     are reported as suppressed and block nothing"
+                )),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for Allowed {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut allowed = Allowed::default();
+        let flags = matches.get_many::<Rule>(ALLOW_ARG).into_iter().flatten();
+        allowed.add(flags.copied(), By::Flag);
+        if let Some(value) = std::env::var_os(ALLOW_ENV) {
+            let invalid = |why: String| {
+                clap::Error::raw(
+                    clap::error::ErrorKind::ValueValidation,
+                    format!("invalid value for {ALLOW_ENV}: {why}"),
+                )
+            };
+            let text = value
+                .to_str()
+                .ok_or_else(|| invalid("it is not valid UTF-8".into()))?;
+            let ids = text.split(',').map(str::trim).filter(|id| !id.is_empty());
+            let rules = ids
+                .map(crate::pack::allow::allowable)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(invalid)?;
+            allowed.add(rules, By::Env);
+        }
+        Ok(allowed)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
 }
 
 impl BuildArgs {
@@ -527,6 +592,8 @@ pub struct CopyArgs {
     pub retries: u32,
     #[command(flatten)]
     pub read: ReadArgs,
+    #[command(flatten)]
+    pub allowed: Allowed,
 }
 
 impl CopyArgs {
@@ -645,6 +712,8 @@ pub struct PullArgs {
     pub extract: bool,
     #[command(flatten)]
     pub read: ReadArgs,
+    #[command(flatten)]
+    pub allowed: Allowed,
 }
 
 /// `init`: what to scaffold from, and the pack's identity where the source does not give it.
@@ -683,6 +752,8 @@ pub struct InitArgs {
     /// default: 1980-01-01
     #[arg(long, env = "SOURCE_DATE_EPOCH", value_name = "SECONDS", value_parser = parse_epoch)]
     pub source_date_epoch: Option<u64>,
+    #[command(flatten)]
+    pub allowed: Allowed,
 }
 
 #[derive(Debug, Args)]
@@ -938,6 +1009,63 @@ mod tests {
             Some("harbor.example.com")
         );
         assert!(parse(&["logout", "bad host"]).is_err());
+    }
+
+    #[test]
+    fn allowed_rules_are_typed_and_refusals_say_why() {
+        use crate::pack::Findings;
+        let Command::Lint(lint) = parse(&["lint", "--allow", "pp025", "--allow", "PP029,PP031"])
+            .unwrap()
+            .command
+        else {
+            panic!()
+        };
+        let mut findings = Findings::default();
+        for rule in [
+            Rule::Manifest,
+            Rule::Chart,
+            Rule::ChartUnknownKey,
+            Rule::Logo,
+        ] {
+            findings.add(rule, "f", None, "is wrong".into(), "fix it");
+        }
+        lint.build.allowed.apply(&mut findings);
+        let by: Vec<Option<By>> = findings
+            .list
+            .iter()
+            .map(|f| f.allowed.as_ref().map(|a| a.by))
+            .collect();
+        assert_eq!(by, [Some(By::Flag), Some(By::Flag), Some(By::Flag), None]);
+        for args in [
+            &[
+                "pull",
+                "hello:1.0.0",
+                "--registry",
+                "oci:x",
+                "--allow",
+                "PP014",
+            ][..],
+            &["copy", "oci:a", "oci:b", "--allow", "PP014"],
+            &["init", "--chart", "c.tgz", "--allow", "PP029"],
+            &["verify", "--registry", "oci:x", "--allow", "PP014"],
+        ] {
+            assert!(parse(args).is_ok(), "{args:?}");
+        }
+        for (id, why) in [
+            (
+                "PP012",
+                "PP012 can never be allowed: it is the pack's identity",
+            ),
+            (
+                "PP003",
+                "PP003 can never be allowed: it keeps the archive safe",
+            ),
+            ("PP099", "\"PP099\" is not a rule id"),
+        ] {
+            let err = parse(&["pack", "--allow", id]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+            assert!(err.to_string().contains(why), "{err}");
+        }
     }
 
     #[test]

@@ -101,6 +101,7 @@ pub fn values_yaml(data: &[u8]) {
         profile: Default::default(),
         source_date_epoch: Some(0),
         jobs: None,
+        allowed: Default::default(),
     };
     let _ = pack::load(
         &LocalInput::Folder(folder),

@@ -300,6 +300,20 @@ fn link_entries_are_pp034_packpubs_own_rule() {
         "PP029",
         "latest",
     );
+    // Allowed, the link is read as Helm reads it (an empty file, never followed): the chart
+    // loads and the pack lints, the finding kept as allowed.
+    let tmp = TempDir::new().unwrap();
+    let dir = pack_with(tmp.path(), &chart("demo/", &link));
+    let allowed = run(&["lint", dir.to_str().unwrap(), "--json", "--allow", "PP034"]).expect(0);
+    let findings = allowed.json()["packs"][0]["findings"].clone();
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] != "error" || f["suppressed"] == true),
+        "{findings}"
+    );
 }
 
 /// Helm's own `TestLoadInvalidArchive` (pkg/chart/loader/load_test.go): each archive holds one

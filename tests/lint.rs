@@ -290,7 +290,7 @@ fn schema_presets_and_duplicate_keys_are_checked_against_values_yaml() {
 
 /// Validates `document` against tests/fixtures' SARIF 2.1.0 schema (its required parts) with
 /// PyPI's `jsonschema`, in the venv tests/run.sh sets up.
-fn valid_sarif(document: &str) {
+pub(crate) fn valid_sarif(document: &str) {
     let tmp = TempDir::new().unwrap();
     let path = tmp.path().join("lint.sarif");
     fs::write(&path, document).unwrap();

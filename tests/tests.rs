@@ -4,6 +4,7 @@
 mod support;
 
 mod action;
+mod allow;
 mod bundle;
 mod charts;
 mod copy;

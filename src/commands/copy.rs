@@ -314,7 +314,7 @@ impl Ctx<'_> {
             &manifest,
             (&outcome.source, "not copied"),
             download.path(),
-            limits,
+            (limits, &args.allowed),
         )
         .await?;
         if !problems.is_empty() {

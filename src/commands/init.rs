@@ -535,6 +535,7 @@ fn place(
         profile: Default::default(),
         source_date_epoch: Some(mtime),
         jobs: None,
+        allowed: args.allowed.clone(),
     };
     let checked = pack::load(
         &LocalInput::Folder(root.clone()),

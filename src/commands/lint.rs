@@ -1,10 +1,12 @@
 //! `packpub lint [PACK]...`: every rule `pack` and `push` apply (the same code, no second copy),
 //! on several packs, without building anything; findings for people, for scripts (`--json`),
-//! for GitHub code scanning (SARIF 2.1.0) or as GitHub Actions workflow commands.
+//! for GitHub code scanning (SARIF 2.1.0) or as GitHub Actions workflow commands. Findings the
+//! user allowed are in every document, marked as suppressed; people get one line about them.
 
 use crate::cli::{LintArgs, LintFormat, LocalInput};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
+use crate::pack::allow::{self, By};
 use crate::pack::findings::{Finding, Severity};
 use crate::pack::rules::Rule;
 use serde::Serialize;
@@ -16,6 +18,8 @@ struct Linted {
     path: String,
     errors: usize,
     warnings: usize,
+    /// Findings the user allowed: listed, counted in neither of the above.
+    allowed: usize,
     findings: Vec<Finding>,
 }
 
@@ -34,16 +38,24 @@ pub fn run(args: &LintArgs, out: &Output) -> anyhow::Result<()> {
     let limits = args.read.limits();
     let mut linted = Vec::new();
     for input in &args.packs {
-        let findings = crate::pack::lint(input, args.build.profile, limits)?;
+        let findings = crate::pack::lint(input, &args.build, limits)?;
         linted.push(Linted {
             path: shown(input),
             errors: findings.count(Severity::Error),
             warnings: findings.count(Severity::Warning),
+            allowed: findings.list.iter().filter(|f| f.allowed.is_some()).count(),
             findings: findings.list,
         });
     }
     let errors: usize = linted.iter().map(|l| l.errors).sum();
     let warnings: usize = linted.iter().map(|l| l.warnings).sum();
+    let allowed: usize = linted.iter().map(|l| l.allowed).sum();
+    // Nothing allowed is hidden silently: one line per pack for people.
+    let allowed_line = |pack: &Linted| {
+        if let Some(summary) = allow::summary(&pack.findings) {
+            out.warn(&format!("{}: {summary}", pack.path));
+        }
+    };
     match format {
         LintFormat::Human => {
             for pack in &linted {
@@ -51,31 +63,36 @@ pub fn run(args: &LintArgs, out: &Output) -> anyhow::Result<()> {
                     let text = finding.to_string();
                     let rest = text.strip_prefix(finding.file.as_str()).unwrap_or(&text);
                     let line = format!("{}{rest}", artifact(&pack.path, &finding.file));
-                    match finding.severity {
-                        Severity::Error => out.error(&line),
-                        Severity::Warning => out.warn(&line),
-                    }
+                    crate::pack::print_finding(finding, &line, out);
                 }
+                allowed_line(pack);
             }
         }
         LintFormat::Json => out.print_json(&json!({
             "packs": linted,
             "errors": errors,
             "warnings": warnings,
+            "allowed": allowed,
         })),
         LintFormat::Sarif => println!("{}", sarif(&linted)),
         LintFormat::Github => {
             for pack in &linted {
-                for finding in &pack.findings {
+                for finding in pack.findings.iter().filter(|f| f.allowed.is_none()) {
                     println!("{}", workflow_command(&pack.path, finding));
                 }
+                allowed_line(pack);
             }
         }
     }
     let blocking = errors + if args.build.strict { warnings } else { 0 };
     let summary = format!(
-        "{} pack(s): {errors} error(s), {warnings} warning(s){}",
+        "{} pack(s): {errors} error(s), {warnings} warning(s){}{}",
         linted.len(),
+        if allowed > 0 {
+            format!(", {allowed} allowed")
+        } else {
+            String::new()
+        },
         if args.build.strict && warnings > 0 {
             " (--strict counts warnings as errors)"
         } else {
@@ -99,7 +116,9 @@ fn shown(input: &LocalInput) -> String {
         .to_string()
 }
 
-/// SARIF 2.1.0: one run, every rule described once, a result per finding located in its file.
+/// SARIF 2.1.0: one run, every rule described once, a result per finding located in its file;
+/// an allowed finding's result carries its suppression: `external` for `--allow` and
+/// `PACKPUB_ALLOW`, `inSource` for the pack's own `.packpub.yaml`, justified by the reason given.
 fn sarif(linted: &[Linted]) -> Value {
     let level = |severity: Severity| match severity {
         Severity::Error => "error",
@@ -132,12 +151,25 @@ fn sarif(linted: &[Linted]) -> Value {
                 if !region.is_empty() {
                     location["region"] = Value::Object(region);
                 }
-                json!({
+                let mut result = json!({
                     "ruleId": finding.rule,
                     "level": level(finding.severity),
                     "message": {"text": message(finding)},
                     "locations": [{"physicalLocation": location}],
-                })
+                });
+                if let Some(allowance) = &finding.allowed {
+                    let kind = match allowance.by {
+                        By::Flag | By::Env => "external",
+                        By::Settings => "inSource",
+                    };
+                    let justification = allowance
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| format!("allowed by {}", allowance.by));
+                    result["suppressions"] =
+                        json!([{"kind": kind, "justification": justification}]);
+                }
+                result
             })
         })
         .collect();
@@ -217,6 +249,7 @@ mod tests {
             field: None,
             message: message.into(),
             fix: "fix it".into(),
+            allowed: None,
         }
     }
 
@@ -236,6 +269,7 @@ mod tests {
             path: "hello-1.0.0".into(),
             errors: 1,
             warnings: 0,
+            allowed: 0,
             findings: vec![finding("is not valid YAML")],
         }]);
         assert_eq!(doc["version"], "2.1.0");
@@ -254,5 +288,38 @@ mod tests {
         );
         assert_eq!(location["region"]["startLine"], 3);
         assert_eq!(location["region"]["startColumn"], 4);
+        assert!(result.get("suppressions").is_none());
+    }
+
+    #[test]
+    fn sarif_marks_allowed_findings_as_suppressed() {
+        use crate::pack::allow::Allowance;
+        let allowed = |by: By, reason: Option<&str>| Finding {
+            allowed: Some(Allowance {
+                by,
+                reason: reason.map(str::to_string),
+            }),
+            ..finding("is not valid YAML")
+        };
+        let doc = sarif(&[Linted {
+            path: "hello-1.0.0".into(),
+            errors: 0,
+            warnings: 0,
+            allowed: 2,
+            findings: vec![
+                allowed(By::Settings, Some("kubectl reads it")),
+                allowed(By::Env, None),
+            ],
+        }]);
+        let results = &doc["runs"][0]["results"];
+        assert_eq!(
+            results[0]["suppressions"],
+            json!([{"kind": "inSource", "justification": "kubectl reads it"}])
+        );
+        assert_eq!(
+            results[1]["suppressions"],
+            json!([{"kind": "external", "justification": "allowed by PACKPUB_ALLOW"}])
+        );
+        assert_eq!(results[0]["level"], "error");
     }
 }

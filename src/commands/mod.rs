@@ -19,7 +19,7 @@ use crate::cli::{Command, RemoteArgs, TransportArgs};
 use crate::credentials::{Given, Resolved};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::pack::{Identity, Severity, read};
+use crate::pack::{Allowed, Identity, Severity, read};
 use crate::registry::archive::Archive;
 use crate::registry::client::Registry;
 use crate::registry::layout::Layout;
@@ -93,14 +93,15 @@ fn open_registry(
 /// names into `into`, streamed and capped at its declared size, and reads it back through the
 /// bounded reader. A manifest not in Palette's shape, a failed download or another digest is
 /// exit 6, its message ending with `then` (what the caller did not do); otherwise the archive,
-/// with why it is not a valid, safe pack named `id` (one line each; empty when it is).
+/// with why it is not a valid, safe pack named `id` (one line each; empty when it is), where
+/// the findings `allowed` covers do not count.
 async fn fetch_pack(
     store: &dyn Store,
     id: &Identity,
     manifest: &[u8],
     (shown, then): (&str, &str),
     into: &std::path::Path,
-    limits: read::Limits,
+    (limits, allowed): (read::Limits, &Allowed),
 ) -> anyhow::Result<(read::Tarball, Vec<String>)> {
     let bad = |why: String| Failure::err(Code::VerifyFailed, format!("{shown}: {why}; {then}"));
     let (digest, size) = check_shape(manifest, &id.archive_name()).map_err(bad)?;
@@ -115,8 +116,9 @@ async fn fetch_pack(
         other => other?,
     };
     // One pass hashes and reads the download; its entries count only if the hash matches.
-    let inspected =
+    let mut inspected =
         tokio::task::block_in_place(|| read::inspect(into, false, limits, Default::default()))?;
+    allowed.apply(&mut inspected.findings);
     if inspected.digest != digest {
         return Err(bad(format!(
             "the download's digest is {}, not the manifest's {digest}",
@@ -131,9 +133,7 @@ async fn fetch_pack(
     problems.extend(
         inspected
             .findings
-            .list
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
+            .counted(Severity::Error)
             .filter(|f| !inspected.unsafe_entries.contains(&f.message))
             .map(ToString::to_string),
     );

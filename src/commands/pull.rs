@@ -30,7 +30,8 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
             .ok_or_else(|| Failure::err(Code::VerifyFailed, format!("{shown} does not exist")))?;
         let into = download.temp_path();
         let shown = (shown.as_str(), "nothing was written");
-        fetch_pack(store.as_ref(), id, &manifest, shown, into, limits).await
+        let read = (limits, &args.allowed);
+        fetch_pack(store.as_ref(), id, &manifest, shown, into, read).await
     })?;
     let layer = inspected.digest;
     if args.extract && !problems.is_empty() {

@@ -431,7 +431,8 @@ impl Ctx<'_> {
         let limits = self.args.read.limits();
         let into = download.path();
         let shown = (shown.as_str(), "taken as other content");
-        let fetched = super::fetch_pack(self.store.as_ref(), &pack.id, held, shown, into, limits);
+        let read = (limits, &pack.allowed);
+        let fetched = super::fetch_pack(self.store.as_ref(), &pack.id, held, shown, into, read);
         let remote = match fetched.await {
             Ok((remote, _)) => remote,
             Err(err)

@@ -8,7 +8,7 @@ use crate::cli::{LocalInput, VerifyArgs, VerifyInput};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::pack::{self, ArchiveTo, Identity, LocalPack, Severity, read};
+use crate::pack::{self, Allowed, ArchiveTo, Identity, LocalPack, Severity, read};
 use crate::registry::manifest::check_shape;
 use crate::registry::reference::{BASE_PATH, Target};
 use crate::registry::store::{self, ManifestRef, Store, pack_repository};
@@ -70,11 +70,15 @@ pub fn run(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
         }
     };
     let store = open_store(&args.remote, out, false)?;
+    // The registry's copy is judged as the local pack was: same rules allowed.
+    let allowed = local
+        .as_ref()
+        .map_or(&args.build.allowed, |pack| &pack.allowed);
     let verified = runtime()?.block_on(verify(
         store.as_ref(),
         &id,
         local.as_ref(),
-        args.read.limits(),
+        (args.read.limits(), allowed),
     ))?;
     verified.print("", out);
     out.print_json(&verified);
@@ -92,6 +96,7 @@ pub fn run(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
 fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
     let store = open_store(&args.remote, out, false)?;
     let store = store.as_ref();
+    let read = (args.read.limits(), &args.build.allowed);
     let all = runtime()?.block_on(async {
         let mut all = Vec::new();
         for name in super::ls::pack_names(store, 0).await? {
@@ -111,7 +116,7 @@ fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
                     }],
                 };
                 let verified = match Identity::parse(&format!("{name}:{version}")) {
-                    Ok(id) => match verify(store, &id, None, args.read.limits()).await {
+                    Ok(id) => match verify(store, &id, None, read).await {
                         Err(err) if super::is_bad_content(&err) => failed(format!("{err:#}")),
                         other => other?,
                     },
@@ -187,14 +192,16 @@ impl Verified {
     }
 }
 
+/// The checks of pack `id` against `local`, reading the registry's archive within the limits
+/// and judging it with the findings allowed.
 async fn verify(
     store: &dyn Store,
     id: &Identity,
     local: Option<&LocalPack>,
-    limits: read::Limits,
+    read: (read::Limits, &Allowed),
 ) -> anyhow::Result<Verified> {
     let repository = pack_repository(&id.name);
-    let checks = run_checks(store, &repository, id, local, limits).await?;
+    let checks = run_checks(store, &repository, id, local, read).await?;
     Ok(Verified {
         name: id.name.to_string(),
         version: id.version.to_string(),
@@ -209,7 +216,7 @@ async fn run_checks(
     repository: &str,
     id: &Identity,
     local: Option<&LocalPack>,
-    limits: read::Limits,
+    (limits, allowed): (read::Limits, &Allowed),
 ) -> anyhow::Result<Vec<Check>> {
     let mut checks = Vec::new();
     let mut check = |check: CheckName, ok: bool, detail: String| {
@@ -267,7 +274,8 @@ async fn run_checks(
         return Ok(checks);
     }
     // One pass hashes and reads the download; its entries count only if the hash matches.
-    let inspected = read::inspect(temp.path(), false, limits, Default::default())?;
+    let mut inspected = read::inspect(temp.path(), false, limits, Default::default())?;
+    allowed.apply(&mut inspected.findings);
     let downloaded = inspected.digest;
     let blob_ok = downloaded == layer;
     check(
@@ -331,9 +339,7 @@ async fn run_checks(
     check(CheckName::PackJsonMatchesTheTag, matches, detail);
     let errors: Vec<String> = inspected
         .findings
-        .list
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
+        .counted(Severity::Error)
         .map(ToString::to_string)
         .collect();
     let detail = if errors.is_empty() {

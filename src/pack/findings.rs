@@ -1,8 +1,11 @@
-//! A validation finding: which rule, what is wrong, where (file, field, line:column) and how to
-//! fix it.
+//! A validation finding: which rule, what is wrong, where (file, field, line:column), how to
+//! fix it, and whether the user allowed it ([`super::allow`]): an allowed finding is still
+//! reported, and counts for nothing.
 
+use super::allow::Allowance;
 use super::rules::{Profile, Rule};
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,6 +31,23 @@ pub struct Finding {
     pub field: Option<String>,
     pub message: String,
     pub fix: String,
+    /// Set when the user allowed it: `suppressed`, `allowed_by` and `reason` in JSON.
+    #[serde(flatten, serialize_with = "suppression")]
+    pub allowed: Option<Allowance>,
+}
+
+/// `"suppressed": false`, or `"suppressed": true` with what allowed the finding and the reason
+/// given, if any.
+fn suppression<S: Serializer>(allowed: &Option<Allowance>, s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(None)?;
+    map.serialize_entry("suppressed", &allowed.is_some())?;
+    if let Some(allowance) = allowed {
+        map.serialize_entry("allowed_by", &allowance.by)?;
+        if let Some(reason) = &allowance.reason {
+            map.serialize_entry("reason", reason)?;
+        }
+    }
+    map.end()
 }
 
 impl fmt::Display for Finding {
@@ -86,10 +106,18 @@ impl Findings {
             field: field.map(str::to_string),
             message,
             fix: fix.to_string(),
+            allowed: None,
         });
     }
 
+    /// The findings of `severity` that count: those not allowed.
+    pub fn counted(&self, severity: Severity) -> impl Iterator<Item = &Finding> {
+        self.list
+            .iter()
+            .filter(move |f| f.severity == severity && f.allowed.is_none())
+    }
+
     pub fn count(&self, severity: Severity) -> usize {
-        self.list.iter().filter(|f| f.severity == severity).count()
+        self.counted(severity).count()
     }
 }

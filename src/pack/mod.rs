@@ -1,21 +1,25 @@
 //! Packs on this machine. [`load`] is the one way in: it turns a [`LocalInput`] (a folder, or an
 //! archive made by `pack`) into a validated [`LocalPack`] with its identity, archive digest and
 //! size, and findings, for `pack`, `push` and `verify` alike, and reports findings in one place.
-//! Below it: the model ([`model`]), validation ([`validate`], [`findings`]), the file listing
-//! ([`walk`]), writing the reproducible archive ([`write`]) and reading archives back ([`read`]).
+//! Below it: the model ([`model`]), validation ([`validate`], [`findings`]), what the user
+//! allowed ([`allow`], and the pack's own [`settings`]), the file listing ([`walk`]), writing the
+//! reproducible archive ([`write`]) and reading archives back ([`read`]).
 
+pub mod allow;
 pub mod chart;
 pub mod findings;
 mod gzip;
 mod model;
 pub mod read;
 pub mod rules;
+mod settings;
 mod validate;
 mod values;
 mod walk;
 pub mod write;
 pub mod yaml;
 
+pub use allow::Allowed;
 pub use findings::{Finding, Findings, Severity};
 /// How archives are compressed, by name ([`gzip::FORMAT`]).
 pub use gzip::FORMAT as COMPRESSION;
@@ -70,8 +74,11 @@ pub enum ArchiveTo<'a> {
 /// made by `pack`.
 pub struct Checked {
     pub id: Identity,
-    /// Warnings that did not block (errors always do).
+    /// Warnings that did not block (errors always do), and the findings the user allowed.
     pub warnings: Vec<Finding>,
+    /// What the user allowed in this pack: the run's rules and, for a folder, its
+    /// `.packpub.yaml`; `verify` applies the same to the registry's copy.
+    pub allowed: Allowed,
     /// Regular files in the pack.
     pub files: usize,
     origin: Origin,
@@ -83,6 +90,7 @@ pub struct LocalPack {
     pub id: Identity,
     pub archive: Archive,
     pub warnings: Vec<Finding>,
+    pub allowed: Allowed,
     pub files: usize,
     origin: Origin,
     limits: read::Limits,
@@ -237,16 +245,29 @@ impl LocalPack {
     }
 }
 
-/// Every finding of `input` under `profile`, without building anything: what `lint` reports.
+/// Every finding of `input` under `build`'s profile, those the user allowed marked, without
+/// building anything: what `lint` reports.
 pub fn lint(
     input: &LocalInput,
-    profile: Profile,
+    build: &BuildArgs,
     limits: read::Limits,
 ) -> anyhow::Result<Findings> {
     match input {
-        LocalInput::Folder(dir) => Ok(inspect(dir, profile)?.1),
-        LocalInput::Tarball(path) => Ok(read::inspect(path, true, limits, profile)?.findings),
+        LocalInput::Folder(dir) => Ok(inspect(dir, build)?.findings),
+        LocalInput::Tarball(path) => Ok(inspect_tarball(path, build, limits)?.findings),
     }
+}
+
+/// Reads and validates the archive at `path` as a pack given by the user; only the run's
+/// allowances apply (an archive carries no settings file).
+fn inspect_tarball(
+    path: &Path,
+    build: &BuildArgs,
+    limits: read::Limits,
+) -> anyhow::Result<read::Tarball> {
+    let mut tarball = read::inspect(path, true, limits, build.profile)?;
+    build.allowed.apply(&mut tarball.findings);
+    Ok(tarball)
 }
 
 /// Reads and validates `input`, prints its findings, and builds its archive as `to` says.
@@ -271,25 +292,31 @@ pub fn check(
 ) -> anyhow::Result<Checked> {
     match input {
         LocalInput::Folder(dir) => {
-            let (folder, findings) = inspect(dir, build.profile)?;
+            let Inspected {
+                folder,
+                findings,
+                allowed,
+            } = inspect(dir, build)?;
             let warnings = accept(findings, folder.is_some(), dir, build, out)?;
             let folder = folder.expect("accept refuses a folder without an identity");
             Ok(Checked {
                 id: folder.id.clone(),
                 warnings,
+                allowed,
                 files: folder.file_count(),
                 origin: Origin::Folder(folder),
                 limits,
             })
         }
         LocalInput::Tarball(path) => {
-            let tarball = read::inspect(path, true, limits, build.profile)?;
+            let tarball = inspect_tarball(path, build, limits)?;
             let warnings = accept(tarball.findings, tarball.id.is_some(), path, build, out)?;
             Ok(Checked {
                 id: tarball
                     .id
                     .expect("accept refuses an archive without an identity"),
                 warnings,
+                allowed: build.allowed.clone(),
                 files: tarball.files.len(),
                 origin: Origin::Tarball(path.clone(), tarball.digest, tarball.size),
                 limits,
@@ -341,6 +368,7 @@ impl Checked {
             id: self.id,
             archive,
             warnings: self.warnings,
+            allowed: self.allowed,
             files: self.files,
             origin: self.origin,
             limits: self.limits,
@@ -348,8 +376,18 @@ impl Checked {
     }
 }
 
-/// Prints every finding; returns the warnings when nothing blocks, else the exit-3 error with
-/// the findings as `--json` details. `usable` says whether the identity could be read.
+/// Prints `finding` as `line`: an error, a warning, or when the user allowed it a `-v` note.
+pub fn print_finding(finding: &Finding, line: &str, out: &Output) {
+    match (&finding.allowed, finding.severity) {
+        (Some(allowance), _) => out.verbose(&format!("allowed by {}: {line}", allowance.by)),
+        (None, Severity::Error) => out.error(line),
+        (None, Severity::Warning) => out.warn(line),
+    }
+}
+
+/// Prints every finding (those the user allowed in one line, each with `-v`); returns the
+/// warnings and the allowed findings when nothing blocks, else the exit-3 error with the
+/// findings as `--json` details. `usable` says whether the identity could be read.
 fn accept(
     findings: Findings,
     usable: bool,
@@ -358,10 +396,10 @@ fn accept(
     out: &Output,
 ) -> anyhow::Result<Vec<Finding>> {
     for finding in &findings.list {
-        match finding.severity {
-            Severity::Error => out.error(&finding.to_string()),
-            Severity::Warning => out.warn(&finding.to_string()),
-        }
+        print_finding(finding, &finding.to_string(), out);
+    }
+    if let Some(summary) = allow::summary(&findings.list) {
+        out.warn(&format!("{}: {summary}", path.display()));
     }
     let errors = findings.count(Severity::Error);
     let warnings = findings.count(Severity::Warning);
@@ -384,9 +422,18 @@ fn accept(
     ))
 }
 
-/// Reads and validates the pack folder `dir`: the folder when its identity could be read, and
-/// every finding.
-fn inspect(dir: &Path, profile: Profile) -> anyhow::Result<(Option<Folder>, Findings)> {
+/// A pack folder read and validated.
+struct Inspected {
+    /// The folder, when its identity could be read.
+    folder: Option<Folder>,
+    /// Every finding, those the user allowed marked.
+    findings: Findings,
+    /// What the user allowed: the run's rules, and the folder's settings.
+    allowed: Allowed,
+}
+
+/// Reads and validates the pack folder `dir` under `build`'s profile and allowances.
+fn inspect(dir: &Path, build: &BuildArgs) -> anyhow::Result<Inspected> {
     let root = std::fs::canonicalize(dir)
         .ok()
         .filter(|root| root.is_dir())
@@ -401,12 +448,20 @@ fn inspect(dir: &Path, profile: Profile) -> anyhow::Result<(Option<Folder>, Find
         .and_then(|n| n.to_str())
         .context("the pack folder's name must be valid UTF-8")?
         .to_string();
-    let mut findings = Findings::new(profile);
+    let mut findings = Findings::new(build.profile);
     let mut walk = walk::Walk::new(&root, &mut findings);
+    let allowed = build
+        .allowed
+        .with_pack(settings::read(&mut walk, &mut findings));
     let pack_json = walk.top_file(validate::PACK_JSON, &mut findings);
     let manifest = validate::manifest(pack_json, dir, &mut findings);
     let Some(entries) = walk.run(manifest.as_ref().map(|(id, _)| id), &mut findings) else {
-        return Ok((None, findings));
+        allowed.apply(&mut findings);
+        return Ok(Inspected {
+            folder: None,
+            findings,
+            allowed,
+        });
     };
     let layer = manifest
         .as_ref()
@@ -414,9 +469,14 @@ fn inspect(dir: &Path, profile: Profile) -> anyhow::Result<(Option<Folder>, Find
     let values = validate::standard_files(&entries, layer, &mut findings);
     let folder = manifest.map(|(id, doc)| {
         validate::referenced_files(&doc, &root, &entries, &mut findings);
-        validate::charts(&doc, &values, &root, &entries, &mut findings);
+        validate::charts(&doc, &values, &root, &entries, &allowed, &mut findings);
         validate::folder_name(&name, &id, &mut findings);
         Folder { id, name, entries }
     });
-    Ok((folder, findings))
+    allowed.apply(&mut findings);
+    Ok(Inspected {
+        folder,
+        findings,
+        allowed,
+    })
 }

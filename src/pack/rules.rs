@@ -1,6 +1,7 @@
 //! Every validation rule, with a stable id, its severity in each profile and why it exists: the
 //! one list `pack`, `push`, `verify` and `lint` report against, and the README's rule table
-//! (a test keeps the two the same). Ids never change meaning; a retired rule's id is not reused.
+//! (a test keeps the two the same), with the rules that can never be allowed and why. Ids never
+//! change meaning; a retired rule's id is not reused.
 
 use super::findings::Severity;
 use serde::Serialize;
@@ -47,6 +48,7 @@ pub enum Rule {
     ChartUnknownKey,
     Semver,
     Template,
+    Settings,
 }
 
 impl Rule {
@@ -81,6 +83,7 @@ impl Rule {
         Rule::ChartUnknownKey,
         Rule::Semver,
         Rule::Template,
+        Rule::Settings,
     ];
 
     /// The id, severity under the default profile, whether pack-central makes it an error, and
@@ -263,6 +266,12 @@ impl Rule {
                 false,
                 "template text Palette may not render as meant: a block no {{ end }} closes in values.yaml (Palette does not parse values.yaml as one Go template), a function in kubeManifests that is neither Go's nor Sprig's",
             ),
+            Rule::Settings => (
+                "PP033",
+                Error,
+                false,
+                ".packpub.yaml says which rules this pack allows: only `allow`, each entry a rule id or {rule, files, reason}, none a rule that can never be allowed",
+            ),
         }
     }
 
@@ -300,6 +309,7 @@ impl Rule {
             Rule::Semver => "Palette's version lists",
             Rule::ChartSafety => "packpub's safety",
             Rule::Template => "text/template, Sprig",
+            Rule::Settings => "packpub (.packpub.yaml)",
         }
     }
 
@@ -317,6 +327,38 @@ impl Rule {
 
     pub fn reason(self) -> &'static str {
         self.facts().3
+    }
+
+    /// The rule whose id is `id`, in any case (`pp025`).
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::ALL
+            .iter()
+            .copied()
+            .find(|rule| rule.id().eq_ignore_ascii_case(id))
+    }
+
+    /// Why no user may allow this rule ([`super::allow`]), or `None` when one may. What is left
+    /// allowable judges content a Palette reader may still accept; these make the pack what it
+    /// is, or keep its archive safe, and no judgement of the user's changes that.
+    pub fn never_allowed(self) -> Option<&'static str> {
+        match self {
+            Rule::FileUnreadable
+            | Rule::SpecialFile
+            | Rule::Link
+            | Rule::FolderSize
+            | Rule::ArchiveName => Some(
+                "it keeps the archive safe and portable: what it refuses (an unreadable or special file, a link, a folder past its limits, an archive `pack` did not shape) cannot be packed or read back as the author meant",
+            ),
+            Rule::PackJsonUnreadable | Rule::RequiredField | Rule::PackName | Rule::PackVersion => {
+                Some(
+                    "it is the pack's identity: pack.json's name and version become the registry path and tag, so without them there is no pack to publish",
+                )
+            }
+            Rule::Settings => Some(
+                "it reports .packpub.yaml itself, the file that says what is allowed: fix or remove the file",
+            ),
+            _ => None,
+        }
     }
 }
 
@@ -352,6 +394,21 @@ mod tests {
                 rule.reason()
             );
             assert!(readme.contains(&row), "README lacks the row:\n{row}");
+            if let Some(why) = rule.never_allowed() {
+                assert!(
+                    readme.contains(why),
+                    "README lacks why {} can never be allowed:\n{why}",
+                    rule.id()
+                );
+            }
         }
+    }
+
+    #[test]
+    fn ids_are_read_in_any_case() {
+        assert_eq!(Rule::from_id("pp025"), Some(Rule::Manifest));
+        assert_eq!(Rule::from_id("PP033"), Some(Rule::Settings));
+        assert_eq!(Rule::from_id("PP099"), None);
+        assert_eq!(Rule::from_id(""), None);
     }
 }

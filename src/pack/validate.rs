@@ -439,6 +439,7 @@ pub fn charts(
     values: &Node,
     root: &Path,
     entries: &[Entry],
+    allowed: &super::Allowed,
     findings: &mut Findings,
 ) {
     let Some(list) = doc.get("charts").and_then(Value::as_array) else {
@@ -454,8 +455,13 @@ pub fn charts(
         {
             continue;
         }
-        // PP034 allowed would read link entries as Helm does (LinkEntries::ReadEmpty).
-        let chart = match super::chart::read_chart(&root.join(&rel), LinkEntries::Refuse) {
+        // With PP034 allowed, link entries are read as Helm reads them: empty files.
+        let links = if allowed.allows(Rule::ChartSafety, &rel) {
+            LinkEntries::ReadEmpty
+        } else {
+            LinkEntries::Refuse
+        };
+        let chart = match super::chart::read_chart(&root.join(&rel), links) {
             Ok(chart) => chart,
             Err(Refusal::Helm(why)) => {
                 findings.add(

@@ -1,8 +1,10 @@
 //! Lists what goes into the archive: every regular file and directory under the pack folder in
 //! byte order of their names, so the listing (and thus the archive) never depends on the file
-//! system's directory order. `.git`, `.packignore` patterns and the archives `pack` writes
-//! (`<name>-<version>.tar.gz` of this pack, any version, anywhere in the folder) stay out, so
-//! every verb builds the same archive whatever earlier `pack` runs left in the folder.
+//! system's directory order. `.git`, `.packignore` patterns, packpub's own settings
+//! (`.packpub.yaml` at the root, read by [`Walk::settings_file`] but never packed) and the
+//! archives `pack` writes (`<name>-<version>.tar.gz` of this pack, any version, anywhere in the
+//! folder) stay out, so every verb builds the same archive whatever earlier `pack` runs left in
+//! the folder.
 //!
 //! Everything in the folder is hostile:
 //! - a file is opened only once its type is known, never through a link the walk did not
@@ -19,6 +21,7 @@
 use super::Identity;
 use super::findings::Findings;
 use super::rules::Rule;
+use super::settings::SETTINGS_FILE;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, Metadata, OpenOptions};
@@ -88,7 +91,7 @@ impl Entry {
     }
 
     /// Reads a file that validation parses, as UTF-8 text of at most `limit` bytes (a whole
-    /// number of MiB); a larger file is reported, and never read past the limit.
+    /// number of KiB); a larger file is reported, and never read past the limit.
     pub fn read_text(&self, limit: u64, findings: &mut Findings) -> Option<String> {
         let mut bytes = Vec::new();
         let read = self
@@ -98,14 +101,18 @@ impl Entry {
             unreadable(findings, &self.path, err);
             return None;
         }
-        let mib = limit >> 20;
         if bytes.len() as u64 > limit {
+            let shown = if limit >= 1 << 20 {
+                format!("{} MiB", limit >> 20)
+            } else {
+                format!("{} KiB", limit >> 10)
+            };
             findings.add(
                 Rule::FileUnreadable,
                 &self.path,
                 None,
-                format!("is larger than {mib} MiB ({limit} bytes), the limit for this file"),
-                &format!("keep {} under {mib} MiB", self.path),
+                format!("is larger than {shown} ({limit} bytes), the limit for this file"),
+                &format!("keep {} under {shown}", self.path),
             );
             return None;
         }
@@ -168,7 +175,8 @@ pub enum Look {
     /// A folder, not a link to one; its metadata identifies it.
     Dir(Metadata),
     Missing,
-    /// Left out of the archive (`.git`, `.packignore`, an archive of this pack).
+    /// Left out of the archive (`.git`, `.packignore`, `.packpub.yaml`, an archive of this
+    /// pack).
     Excluded,
     /// Unusable; the problem is already reported.
     Refused,
@@ -328,9 +336,28 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// The pack's settings file ([`SETTINGS_FILE`]) as the walk sees any file, links resolved
+    /// and problems reported, though it is never packed: what leaves it out of the archive
+    /// does not keep it from being read.
+    pub fn settings_file(&mut self, findings: &mut Findings) -> Look {
+        let path = self.root.join(SETTINGS_FILE);
+        self.look_at(&path, SETTINGS_FILE, true, findings)
+    }
+
     /// What `path` (`rel` inside the pack) is, without following links it should not; every
     /// problem is reported here.
     fn look(&mut self, path: &Path, rel: &str, findings: &mut Findings) -> Look {
+        self.look_at(path, rel, false, findings)
+    }
+
+    /// [`Walk::look`]; with `read_anyway`, also when `rel` itself is left out of the archive.
+    fn look_at(
+        &mut self,
+        path: &Path,
+        rel: &str,
+        read_anyway: bool,
+        findings: &mut Findings,
+    ) -> Look {
         let meta = match fs::symlink_metadata(path) {
             Ok(meta) => meta,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Look::Missing,
@@ -339,7 +366,7 @@ impl<'a> Walk<'a> {
                 return Look::Refused;
             }
         };
-        if self.excluded(Path::new(rel), meta.is_dir()) {
+        if !read_anyway && self.excluded(Path::new(rel), meta.is_dir()) {
             return Look::Excluded;
         }
         let (source, meta) = if meta.file_type().is_symlink() {
@@ -399,11 +426,12 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Whether `rel` (a path inside the pack) stays out: under `.git`, matched by `.packignore`
-    /// (itself or a folder above it), or an archive of this pack. Asked of every path and of
-    /// every link's target.
+    /// Whether `rel` (a path inside the pack) stays out: under `.git`, packpub's settings file,
+    /// matched by `.packignore` (itself or a folder above it), or an archive of this pack.
+    /// Asked of every path and of every link's target.
     fn excluded(&mut self, rel: &Path, is_dir: bool) -> bool {
         if rel.components().any(|c| c.as_os_str() == ".git")
+            || rel == Path::new(SETTINGS_FILE)
             || self
                 .ignore
                 .matched_path_or_any_parents(rel, is_dir)

@@ -377,6 +377,45 @@ fn go_space(c: char) -> bool {
     c.is_whitespace()
 }
 
+/// A parser event, for a reader that needs where each node stands (`.packpub.yaml`'s findings
+/// name lines): the same libyaml, with scalars resolved as go-yaml resolves nulls.
+#[derive(Debug)]
+pub enum Event {
+    Scalar { text: String, null: bool },
+    Alias,
+    SequenceStart,
+    MappingStart,
+    CollectionEnd,
+    DocumentEnd,
+}
+
+/// The events of `text` in order, with their marks; they stop at the stream's end or at the
+/// first syntax error (read [`first_document`] first to know which).
+pub fn events(text: &str) -> impl Iterator<Item = (Event, Mark)> + '_ {
+    let mut parser = libyaml::Parser::new(text.as_bytes());
+    std::iter::from_fn(move || {
+        loop {
+            let (event, mark) = parser.next().ok()?;
+            let event = match event {
+                libyaml::Event::StreamEnd => return None,
+                libyaml::Event::Scalar(s) => Event::Scalar {
+                    null: s.tag.is_none()
+                        && s.plain_implicit
+                        && matches!(implicit(&s.value, None).1, Resolved::Null),
+                    text: s.value,
+                },
+                libyaml::Event::Alias { .. } => Event::Alias,
+                libyaml::Event::SequenceStart { .. } => Event::SequenceStart,
+                libyaml::Event::MappingStart { .. } => Event::MappingStart,
+                libyaml::Event::SequenceEnd | libyaml::Event::MappingEnd => Event::CollectionEnd,
+                libyaml::Event::DocumentEnd => Event::DocumentEnd,
+                libyaml::Event::DocumentStart { .. } | libyaml::Event::Other => continue,
+            };
+            return Some((event, mark));
+        }
+    })
+}
+
 /// libyaml, made safe to call: the only unsafe code of the reader.
 mod libyaml {
     use super::Mark;
