@@ -13,8 +13,15 @@ cd "$(dirname "$0")/.."
 need=()
 command -v "${PACKPUB_TEST_REGISTRY_BIN:-docker-registry}" >/dev/null || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
-# Go: its archive/tar test archives are hostile input the readers must refuse (GOROOT/src/...).
+# Go: its archive/tar test archives are hostile input the readers must refuse (GOROOT/src/...),
+# and the oracle of Palette's readers (tests/oracle) is built from Debian's Go sources of
+# go-yaml, sigs.k8s.io/yaml and Sprig, offline, in GOPATH mode.
 command -v go >/dev/null || need+=(golang-go)
+gocode=/usr/share/gocode/src
+[ -d "$gocode/gopkg.in/yaml.v2" ] || need+=(golang-gopkg-yaml.v2-dev)
+[ -d "$gocode/gopkg.in/yaml.v3" ] || need+=(golang-gopkg-yaml.v3-dev)
+[ -d "$gocode/sigs.k8s.io/yaml" ] || need+=(golang-k8s-sigs-yaml-dev)
+[ -d "$gocode/github.com/Masterminds/sprig" ] || need+=(golang-github-masterminds-sprig-dev)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v openssl >/dev/null || need+=(openssl)
 command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)

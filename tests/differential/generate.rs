@@ -437,7 +437,7 @@ pub fn yaml_file(rng: &mut Rng) -> Vec<u8> {
         y.out.push_str(&second);
     }
     let mut text = std::mem::take(&mut y.out);
-    if rng.chance(55) {
+    if rng.chance(35) {
         mutate(rng, &mut text);
     }
     out.push_str(&text);
@@ -539,4 +539,233 @@ pub fn manifest_file(rng: &mut Rng) -> Vec<u8> {
         mutate(rng, &mut text);
     }
     text.into_bytes()
+}
+
+/// A PAX record `"<len> key=value\n"`, its length counting itself.
+fn pax_record(key: &str, value: &str) -> Vec<u8> {
+    let body = format!(" {key}={value}\n");
+    let mut len = body.len() + 1;
+    while format!("{len}").len() + body.len() != len {
+        len += 1;
+    }
+    format!("{len}{body}").into_bytes()
+}
+
+/// One tar entry with its name written as it is (so `..`, `/` and `\` reach the reader).
+fn tar_entry(builder: &mut tar::Builder<Vec<u8>>, name: &[u8], kind: u8, data: &[u8]) {
+    let mut header = tar::Header::new_ustar();
+    let n = name.len().min(100);
+    header.as_old_mut().name[..n].copy_from_slice(&name[..n]);
+    header.set_entry_type(tar::EntryType::new(kind));
+    header.set_size(data.len() as u64);
+    header.set_mode(0o644);
+    if matches!(kind, b'1' | b'2') {
+        header.as_old_mut().linkname[..9].copy_from_slice(b"Chart.yml");
+    }
+    header.set_cksum();
+    builder.append(&header, data).unwrap();
+}
+
+fn chart_yaml(rng: &mut Rng) -> String {
+    if rng.chance(8) {
+        return String::from_utf8_lossy(&yaml_file(rng)).into_owned();
+    }
+    let mut text = String::new();
+    match rng.below(4) {
+        0 => {}
+        1 => text.push_str("apiVersion: v1\n"),
+        _ => text.push_str("apiVersion: v2\n"),
+    }
+    if rng.chance(92) {
+        let name = if rng.chance(70) {
+            "demo"
+        } else {
+            rng.pick(&["a/b", "", "Demo_1", "x.y", "'quoted'", "1"])
+        };
+        text.push_str(&format!("name: {name}\n"));
+    }
+    if rng.chance(92) {
+        let version = if rng.chance(60) {
+            "0.1.0"
+        } else {
+            rng.pick(&[
+                "1",
+                "1.0",
+                "1.10",
+                "v1.2.3",
+                "latest",
+                "1.2.3-rc.1+b",
+                "''",
+                "01.2.3",
+                "1.2.3.4",
+                "\"2.0\"",
+                "1.2.x",
+                "~",
+                "[1]",
+            ])
+        };
+        text.push_str(&format!("version: {version}\n"));
+    }
+    if rng.chance(30) {
+        let kind = rng.pick(&["application", "library", "plugin", "''", "Application"]);
+        text.push_str(&format!("type: {kind}\n"));
+    }
+    if rng.chance(20) {
+        text.push_str(rng.pick(&[
+            "appVersion: 1.10\n",
+            "appVersion: [x]\n",
+            "appVersion: \"1.0\"\n",
+        ]));
+    }
+    if rng.chance(20) {
+        text.push_str(rng.pick(&[
+            "maintainers: [~, {name: a}]\n",
+            "maintainers: [{name: a, email: b}]\n",
+            "maintainers: x\n",
+        ]));
+    }
+    if rng.chance(25) {
+        text.push_str(rng.pick(&[
+            "dependencies:\n  - name: sub\n    version: 0.1.0\n",
+            "dependencies:\n  - name: sub\n    alias: s-1\n  - name: sub\n    alias: s-1\n",
+            "dependencies:\n  - name: sub\n    alias: 'bad alias'\n",
+            "dependencies: [~]\n",
+            "dependencies:\n  - name: a\n  - name: b\n    alias: a\n",
+        ]));
+    }
+    if rng.chance(10) {
+        text.push_str(rng.pick(&[
+            "deprecated: \"yes\"\n",
+            "keywords: one\n",
+            "annotations: {a: .inf}\n",
+            "x: .nan\n",
+            "icon: 5\n",
+        ]));
+    }
+    text
+}
+
+/// A chart archive as packs carry them, or as tar, git or a hostile hand writes them: any top
+/// folder (or none, `./`, `/`, backslashes), entries of every type tar knows, PAX and GNU
+/// headers, Chart.yaml and values of every shape, subcharts, broken gzip.
+pub fn chart_archive(rng: &mut Rng) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let top = if rng.chance(60) {
+        "demo/"
+    } else {
+        rng.pick(&["./", "./demo/", "/", "a\\", "", "x/y/", "demo\\"])
+    };
+    let sep = if top.ends_with('\\') { "\\" } else { "/" };
+    if rng.chance(10) {
+        tar_entry(
+            &mut builder,
+            b"pax_global_header",
+            b'g',
+            &pax_record("comment", "0123abc"),
+        );
+    }
+    if rng.chance(30) {
+        tar_entry(&mut builder, top.as_bytes(), b'5', b"");
+    }
+    let mut files: Vec<(String, Vec<u8>, u8)> = Vec::new();
+    if rng.chance(93) {
+        files.push(("Chart.yaml".into(), chart_yaml(rng).into_bytes(), b'0'));
+    }
+    if rng.chance(70) {
+        let values = match rng.below(10) {
+            0 => b"just a string\n".to_vec(),
+            1 => b"- a\n".to_vec(),
+            2 => yaml_file(rng),
+            _ => b"image:\n  repository: nginx\n  tag: \"1.27\"\n".to_vec(),
+        };
+        files.push(("values.yaml".into(), values, b'0'));
+    }
+    files.push((
+        "templates/cm.yaml".into(),
+        b"kind: ConfigMap\n".to_vec(),
+        b'0',
+    ));
+    match rng.below(8) {
+        0 => files.push((
+            "charts/sub/Chart.yaml".into(),
+            chart_yaml(rng).into_bytes(),
+            b'0',
+        )),
+        1 => {
+            let mut inner = Rng::new(rng.next());
+            files.push((
+                "charts/sub-0.1.0.tgz".into(),
+                chart_archive(&mut inner),
+                b'0',
+            ));
+        }
+        2 => files.push((
+            "Chart.lock".into(),
+            rng.pick(&[
+                "generated: 2019-01-02T03:04:05Z\n",
+                "generated: 2019-01-02\n",
+                "dependencies: x\n",
+            ])
+            .into(),
+            b'0',
+        )),
+        3 => files.push((
+            "requirements.yaml".into(),
+            b"dependencies:\n  - name: sub\n".to_vec(),
+            b'0',
+        )),
+        4 => files.push(("values.schema.json".into(), b"{}".to_vec(), b'0')),
+        _ => {}
+    }
+    for (name, data, kind) in files {
+        let mut full = format!("{top}{}", name.replace('/', sep));
+        match rng.below(40) {
+            0 => full = name.clone(),
+            1 => full = format!("{top}../{name}"),
+            2 => full = format!("{top}templates/../{name}"),
+            3 => full = format!("/{full}"),
+            4 => full = format!("other/{name}"),
+            5 => full = format!("{top}./{name}"),
+            _ => {}
+        }
+        let kind = match rng.below(60) {
+            0 => b'2',
+            1 => b'1',
+            2 => b'3',
+            3 => b'7',
+            _ => kind,
+        };
+        match rng.below(25) {
+            0 => {
+                tar_entry(&mut builder, b"PaxHeader", b'x', &pax_record("path", &full));
+                tar_entry(&mut builder, b"ignored", kind, &data);
+            }
+            1 => {
+                let mut long = full.clone().into_bytes();
+                long.push(0);
+                tar_entry(&mut builder, b"././@LongLink", b'L', &long);
+                tar_entry(&mut builder, b"ignored", kind, &data);
+            }
+            _ => tar_entry(&mut builder, full.as_bytes(), kind, &data),
+        }
+        if rng.chance(3) {
+            tar_entry(&mut builder, full.as_bytes(), b'0', b"dup: 1\n");
+        }
+    }
+    let tar = builder.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar).unwrap();
+    let mut out = gz.finish().unwrap();
+    match rng.below(40) {
+        0 => out.truncate(out.len() / 2),
+        1 => out.extend_from_slice(b"trailing garbage"),
+        2 => out = tar,
+        3 => {
+            let len = out.len();
+            let at = 10 + rng.below(len.saturating_sub(10).max(1));
+            out[at.min(len - 1)] ^= 0x20;
+        }
+        _ => {}
+    }
+    out
 }

@@ -13,12 +13,21 @@ mod generate;
 mod oracle;
 
 use oracle::{Answer, Oracle};
-use packpub::pack::{Role, Severity, file_findings, yaml};
+use packpub::pack::{Role, Severity, chart, file_findings, yaml};
 use std::path::Path;
 
 /// packpub's verdict on `data` read as `kind` (the oracle's kinds): `Ok` when no rule reports
 /// an error, else the first error.
 fn packpub_verdict(kind: &str, data: &[u8]) -> Result<(), String> {
+    if kind == "chart" {
+        // Links read as Helm reads them: refusing them is packpub's own rule (PP034), counted
+        // apart by `chart_safety`.
+        return chart::load_chart(data.to_vec(), chart::LinkEntries::ReadEmpty)
+            .map(drop)
+            .map_err(|refusal| match refusal {
+                chart::Refusal::Helm(why) | chart::Refusal::Safety(why) => why,
+            });
+    }
     let Ok(text) = std::str::from_utf8(data) else {
         // Every rule reads these files as UTF-8 (PP001); Go's YAML refuses invalid UTF-8 too.
         return Err("not UTF-8".into());
@@ -117,7 +126,7 @@ fn every_file_of_the_packs_palette_serves() {
         let doc: serde_json::Value =
             serde_json::from_slice(&std::fs::read(pack.join("pack.json")).unwrap()).unwrap();
         let mut files = vec![("values", pack.join("values.yaml"))];
-        for (field, kind) in [("kubeManifests", "manifest")] {
+        for (field, kind) in [("kubeManifests", "manifest"), ("charts", "chart")] {
             for path in doc[field].as_array().into_iter().flatten() {
                 files.push((kind, pack.join(path.as_str().unwrap())));
             }
@@ -195,4 +204,9 @@ fn generated_yaml_agrees_with_go() {
 #[test]
 fn generated_manifests_agree_with_go() {
     generate::campaign("manifest", &["manifest"], generate::manifest_file);
+}
+
+#[test]
+fn generated_chart_archives_agree_with_helm() {
+    generate::campaign("chart", &["chart"], generate::chart_archive);
 }

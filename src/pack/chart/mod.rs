@@ -85,16 +85,18 @@ pub fn read_chart(path: &Path, links: LinkEntries) -> Result<Chart, Refusal> {
     let shown = escape(&path.display().to_string()).into_owned();
     let archive = read_capped(path, ARCHIVE_LIMIT, false)
         .map_err(|why| Refusal::Helm(format!("chart {shown} {why}")))?;
-    let loaded = helm::Load::new(links)
-        .archive(&archive)
-        .map_err(|refusal| match refusal {
-            Refusal::Helm(why) => {
-                Refusal::Helm(format!("chart {shown}: Helm cannot load it: {why}"))
-            }
-            Refusal::Safety(why) => Refusal::Safety(format!(
-                "chart {shown}: packpub's own safety rule (not Helm's) refuses it: {why}"
-            )),
-        })?;
+    load_chart(archive, links).map_err(|refusal| match refusal {
+        Refusal::Helm(why) => Refusal::Helm(format!("chart {shown}: Helm cannot load it: {why}")),
+        Refusal::Safety(why) => Refusal::Safety(format!(
+            "chart {shown}: packpub's own safety rule (not Helm's) refuses it: {why}"
+        )),
+    })
+}
+
+/// A chart archive's bytes loaded as Helm v3 does: what [`read_chart`] does once the file is
+/// read, and what the differential tests hold against Helm's loader.
+pub fn load_chart(archive: Vec<u8>, links: LinkEntries) -> Result<Chart, Refusal> {
+    let loaded = helm::Load::new(links).archive(&archive)?;
     Ok(chart(loaded, archive))
 }
 
