@@ -13,6 +13,7 @@ mod model;
 pub mod read;
 pub mod rules;
 mod settings;
+pub mod template;
 mod validate;
 mod values;
 mod walk;

@@ -541,18 +541,43 @@ fn manifest_file(entry: &Entry, findings: &mut Findings) {
 
 /// [`manifest_file`]'s checks of the text of `file`.
 fn manifest_text(file: &str, text: &str, findings: &mut Findings) {
-    let (rendered, unclosed) = render_away(text);
-    if let Some((line, action)) = unclosed {
-        findings.add_at(
-            Rule::Manifest,
+    let functions = match super::template::parse(text) {
+        Ok(functions) => functions,
+        Err(refused) => {
+            let line = refused.line as u64;
+            findings.add_at(
+                Rule::Manifest,
+                file,
+                Some((line, 1)),
+                None,
+                format!(
+                    "is not a template Go's parser reads (text/template: line {line}: {}); Palette cannot render it",
+                    refused.message
+                ),
+                "correct the template action on that line (a `{{` that is not an action is written {{ \"{{\" }})",
+            );
+            return;
+        }
+    };
+    let unknown: Vec<&str> = functions
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !super::template::KNOWN_FUNCTIONS.contains(name))
+        .collect();
+    if !unknown.is_empty() {
+        findings.add(
+            Rule::Template,
             file,
-            Some((line, 1)),
             None,
-            unclosed_message(line, &action),
-            UNCLOSED_FIX,
+            format!(
+                "calls {}, which neither Go, Sprig nor Helm defines; Palette renders the file only if its own functions include them",
+                unknown.join(", ")
+            ),
+            "check the spelling, or quote text that only looks like an action",
         );
-        return;
     }
+    // The template parsed, so every block is closed; what is left open here is text.
+    let (rendered, _) = render_away(text);
     let documents = match yaml::kubectl_documents(&rendered) {
         Ok(documents) => documents,
         Err(problem) => {

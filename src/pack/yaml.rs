@@ -4,9 +4,10 @@
 //!
 //! Palette, Helm and kubectl read YAML with go-yaml v2 behind sigs.k8s.io/yaml (`YAMLToJSON`,
 //! `Unmarshal`). go-yaml is a line-by-line port of libyaml, so the syntax is judged by libyaml
-//! itself (the `unsafe-libyaml` crate, a mechanical translation of libyaml 0.2.5), and what
-//! go-yaml and sigs.k8s.io/yaml add on top of the syntax is ported here, each rule citing its
-//! source (gopkg.in/yaml.v2 2.4.0 and sigs.k8s.io/yaml 1.3.0, as Debian ships them):
+//! itself (unsafe-libyaml's translation of libyaml 0.2.5, vendored as `vendor/libyaml-goyaml`
+//! with the scanner and reader differences go-yaml has), and what go-yaml and sigs.k8s.io/yaml
+//! add on top of the syntax is ported here, each rule citing its source (gopkg.in/yaml.v2 2.4.0
+//! and sigs.k8s.io/yaml 1.3.0, as Debian ships them):
 //! - only the first document is read (`yaml.Unmarshal` parses one document);
 //! - `%YAML` other than 1.1 is refused (parserc.go; libyaml 0.2.5 also takes 1.2);
 //! - nesting deeper than 10,000 levels is refused (scannerc.go `max_flow_level`, `max_indents`);
@@ -228,109 +229,8 @@ pub enum Target {
 
 /// [`first_document`], decoded into `target`.
 pub fn first_document_into(text: &str, target: Target) -> Result<Document, Problem> {
-    let (text, placeheld) = bom_as_text(text);
-    let mut text = text.into_owned();
-    let mut retries = 0;
-    let mut document = loop {
-        match Pass::new(target).run(&text) {
-            Ok(document) => break document,
-            Err(Stopped {
-                tag_char: Some(index),
-                problem,
-            }) => {
-                retries += 1;
-                if retries > TAG_RETRIES || !tag_char_as_go_reads_it(&mut text, index) {
-                    return Err(problem);
-                }
-            }
-            Err(stopped) => return Err(stopped.problem),
-        }
-    };
-    if placeheld {
-        restore_boms(&mut document.root);
-    }
+    let document = Pass::new(target).run(text)?;
     Ok(document)
-}
-
-/// libyaml's error where a shorthand tag holds `,`, `[` or `]`: libyaml 0.2.5 ends a tag before
-/// them ("flow indicators can not be part of local tags"), go-yaml takes them into the tag.
-const TAG_ENDS_EARLY: &str = "while scanning a tag: did not find expected whitespace or line break";
-
-/// How many such characters are read Go's way before libyaml's error stands: tags with flow
-/// indicators are rare, and each costs a new parse.
-const TAG_RETRIES: usize = 64;
-
-/// Why a parse stopped, and where a tag's flow indicator stopped it.
-struct Stopped {
-    problem: Problem,
-    tag_char: Option<u64>,
-}
-
-impl From<Problem> for Stopped {
-    fn from(problem: Problem) -> Self {
-        Self {
-            problem,
-            tag_char: None,
-        }
-    }
-}
-
-/// A flow indicator in a tag, which go-yaml keeps in the tag, read as another character libyaml
-/// keeps there; the tag stays one no core tag names, as in Go.
-fn tag_char_as_go_reads_it(text: &mut String, index: u64) -> bool {
-    let Some((at, c)) = text.char_indices().nth(index as usize) else {
-        return false;
-    };
-    let stand_in = match c {
-        ',' => ";",
-        '[' => "(",
-        ']' => ")",
-        _ => return false,
-    };
-    text.replace_range(at..at + 1, stand_in);
-    true
-}
-
-/// Stands in for a byte-order mark inside the text (same UTF-8 length, so positions hold).
-const BOM_STAND_IN: char = '\u{E000}';
-
-/// libyaml skips a byte-order mark at the start of any line; go-yaml's test for it
-/// (yamlprivateh.go `is_bom`) looks at the start of its buffer instead of the mark, so past the
-/// first bytes Go reads the mark as text ("\u{feff}apiVersion"). A mark after the first
-/// character is turned into a stand-in libyaml reads as text too. (Where Go's buffer happens to
-/// be refilled right at a mark, Go skips it; that depends on its 512-byte reads, not on the
-/// file, and is not followed.)
-fn bom_as_text(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
-    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if !body.contains('\u{feff}') {
-        return (std::borrow::Cow::Borrowed(text), false);
-    }
-    let start = text.len() - body.len();
-    let replaced = format!(
-        "{}{}",
-        &text[..start],
-        body.replace('\u{feff}', &BOM_STAND_IN.to_string())
-    );
-    (std::borrow::Cow::Owned(replaced), true)
-}
-
-/// Puts the marks back into the tree (at most [`TREE_DEPTH`] levels deep, so recursion is safe).
-fn restore_boms(node: &mut Node) {
-    let back = |text: &str| text.replace(BOM_STAND_IN, "\u{feff}");
-    match node {
-        Node::Scalar(s) => s.text = back(&s.text),
-        Node::Seq(items) => items.iter_mut().for_each(restore_boms),
-        Node::Map(map) => {
-            *map = std::mem::take(map)
-                .into_iter()
-                .map(|(k, mut v)| {
-                    restore_boms(&mut v);
-                    (back(&k), v)
-                })
-                .collect();
-        }
-        Node::Null => {}
-    }
 }
 
 /// Splits a manifest file into documents the way kubectl does (k8s.io/apimachinery
@@ -446,8 +346,6 @@ mod libyaml {
     pub struct Failure {
         pub message: String,
         pub at: Mark,
-        /// The problem's position in characters from the start.
-        pub index: u64,
     }
 
     /// A parser over a borrowed text; boxed so libyaml's pointers to it stay put.
@@ -564,7 +462,6 @@ mod libyaml {
                     line: mark.line + 1,
                     column: mark.column + 1,
                 },
-                index: mark.index,
             }
         }
     }
@@ -712,20 +609,12 @@ impl Pass {
         }
     }
 
-    /// Reads the first document; a tag libyaml ends where go-yaml does not is reported with the
-    /// character's index (see [`first_document_into`]).
-    fn run(mut self, text: &str) -> Result<Document, Stopped> {
+    fn run(mut self, text: &str) -> Result<Document, Problem> {
         let mut parser = libyaml::Parser::new(text.as_bytes());
         let mut root: Option<Done> = None;
         let fail = |message: String, at: Mark| Problem { message, at };
         loop {
-            let (event, mark) = parser.next().map_err(|f| {
-                let tag_char = (f.message == TAG_ENDS_EARLY).then_some(f.index);
-                Stopped {
-                    problem: fail(f.message, f.at),
-                    tag_char,
-                }
-            })?;
+            let (event, mark) = parser.next().map_err(|f| fail(f.message, f.at))?;
             let done = match event {
                 libyaml::Event::StreamEnd => break,
                 libyaml::Event::DocumentStart { version } => {
@@ -737,8 +626,7 @@ impl Pass {
                                 "declares %YAML {major}.{minor}; Go's YAML reads only 1.1 (\"found incompatible YAML document\")"
                             ),
                             mark,
-                        )
-                        .into());
+                        ));
                     }
                     // The document node itself is one decode.
                     self.decoded += 1;
@@ -768,7 +656,7 @@ impl Pass {
             None => (Node::Null, Json::default()),
         };
         if let Some(problem) = json.problem {
-            return Err(problem.into());
+            return Err(problem);
         }
         Ok(Document {
             root: tree,
@@ -1228,11 +1116,13 @@ fn resolve(tag: Option<&str>, text: &str) -> Result<Resolved, String> {
             value
         }),
         Some(t) if t == rtag => Ok(value),
-        Some("float") if rtag == "int" => Ok(Resolved::Float(match value {
-            Resolved::Int(Int::Signed(v)) => v as f64,
-            Resolved::Int(Int::Unsigned(v)) => v as f64,
-            _ => 0.0,
-        })),
+        // resolve.go converts an int or int64 for `!!float`; a uint64 fails.
+        Some("float") if matches!(value, Resolved::Int(Int::Signed(_))) => {
+            Ok(Resolved::Float(match value {
+                Resolved::Int(Int::Signed(v)) => v as f64,
+                _ => 0.0,
+            }))
+        }
         Some(t) => Err(format!(
             "has a value {} tagged {} that is not one (Go: \"cannot decode !!{rtag} `{}` as a {}\")",
             shown(text),

@@ -95,6 +95,11 @@ pub fn all() -> Vec<Case> {
         ("!!int on a word", "a: !!int abc\n", no),
         ("!!int on a number", "a: !!int 12\n", ok),
         ("!!float on an int", "a: !!float 1\n", ok),
+        (
+            "!!float on an int past int64",
+            "a: !!float 18446744073709551615\n",
+            no,
+        ),
         ("!!bool yes", "a: !!bool yes\n", ok),
         ("!!bool maybe", "a: !!bool maybe\n", no),
         ("!!null on a word", "a: !!null x\n", no),
@@ -169,6 +174,18 @@ pub fn all() -> Vec<Case> {
         ),
         ("a flow mapping with a plain colon", "a: {b:c}\n", None),
         ("a question mark in flow", "a: [?x]\n", None),
+        (
+            "a question mark inside a flow scalar",
+            "a: [http://x?a=b]\n",
+            no,
+        ),
+        ("a colon before a flow comma", "a: [1.5:, b]\n", ok),
+        (
+            "a control character past the first document",
+            "a: 1\n...\n\u{7f}\n",
+            no,
+        ),
+        ("a tag starting with a flow indicator", "a: !!]map x\n", ok),
         ("colons in plain scalars", "url: http://x:80/y\n", ok),
         (
             "a key over 1024 characters",

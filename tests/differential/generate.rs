@@ -496,6 +496,31 @@ const ACTIONS: &[&str] = &[
     "{{ \"a\\qb\" }}",
 ];
 
+/// Actions Go parses wherever they stand: most of a generated file, so that the YAML behind them
+/// is reached as often as the template's own near-misses.
+const VALID_ACTIONS: &[&str] = &[
+    "{{ .Values.x }}",
+    "{{/* c */}}",
+    "{{- /* c */ -}}",
+    "{{ \"str\" }}",
+    "{{ `raw` }}",
+    "{{ .a | default \"x\" | quote }}",
+    "{{ (.a) }}",
+    "{{ nil }}",
+    "{{ 0x1F }}",
+    "{{ .a.b.c }}",
+    "{{ $.a }}",
+    "{{ index .m \"k\" }}",
+    "{{pod.name}}",
+    "{{ fn .x }}",
+    "{{ .x -}}",
+    "{{ $z := 1 }}{{ $z }}",
+    "{{ toYaml .v | indent 4 }}",
+    "{{ .spectro.system.cluster.name }}",
+    "{{ if .a }}x{{ end }}",
+    "{{ range .l }}{{ . }}{{ end }}",
+];
+
 /// A kubeManifests file: Kubernetes objects whose values and lines hold template actions.
 pub fn manifest_file(rng: &mut Rng) -> Vec<u8> {
     let mut text = String::new();
@@ -516,7 +541,11 @@ pub fn manifest_file(rng: &mut Rng) -> Vec<u8> {
         }
         text.push_str("metadata:\n  name: x\ndata:\n");
         for _ in 0..rng.below(5) {
-            let action = rng.pick(ACTIONS);
+            let action = if rng.chance(85) {
+                rng.pick(VALID_ACTIONS)
+            } else {
+                rng.pick(ACTIONS)
+            };
             match rng.below(4) {
                 0 => text.push_str(&format!("{action}\n")),
                 1 => text.push_str(&format!("  k{}: {action}\n", rng.below(9))),
@@ -535,7 +564,7 @@ pub fn manifest_file(rng: &mut Rng) -> Vec<u8> {
             text.push_str(&extra);
         }
     }
-    if rng.chance(50) {
+    if rng.chance(30) {
         mutate(rng, &mut text);
     }
     text.into_bytes()
@@ -768,4 +797,22 @@ pub fn chart_archive(rng: &mut Rng) -> Vec<u8> {
         _ => {}
     }
     out
+}
+
+/// Template text alone: actions from the pool joined with text, quotes, parens, trim markers and
+/// comments, then mutated around the delimiters.
+pub fn template_file(rng: &mut Rng) -> Vec<u8> {
+    const GLUE: &[&str] = &[
+        "", " ", "\n", "x", "{", "}", "\"", "'", "`", "(", ")", "|", "$", "-", "/*", "*/", ":=",
+        "=", ".", ",",
+    ];
+    let mut text = String::new();
+    for _ in 0..1 + rng.below(8) {
+        text.push_str(rng.pick(ACTIONS));
+        text.push_str(rng.pick(GLUE));
+    }
+    if rng.chance(50) {
+        mutate(rng, &mut text);
+    }
+    text.into_bytes()
 }

@@ -13,7 +13,7 @@ mod generate;
 mod oracle;
 
 use oracle::{Answer, Oracle};
-use packpub::pack::{Role, Severity, chart, file_findings, yaml};
+use packpub::pack::{Role, Severity, chart, file_findings, template, yaml};
 use std::path::Path;
 
 /// packpub's verdict on `data` read as `kind` (the oracle's kinds): `Ok` when no rule reports
@@ -42,6 +42,7 @@ fn packpub_verdict(kind: &str, data: &[u8]) -> Result<(), String> {
     match kind {
         "values" => errors_of(Role::Values),
         "manifest" => errors_of(Role::Manifest),
+        "template" => template::check(text).map_err(|e| e.to_string()),
         "yaml" => yaml::first_document(text).map(drop).map_err(|p| p.message),
         "yaml-map" => match yaml::first_document(text) {
             Ok(doc) if doc.json_depth_problem().is_some() => Err("too deep for JSON".into()),
@@ -204,6 +205,11 @@ fn generated_yaml_agrees_with_go() {
 #[test]
 fn generated_manifests_agree_with_go() {
     generate::campaign("manifest", &["manifest"], generate::manifest_file);
+}
+
+#[test]
+fn generated_templates_agree_with_go() {
+    generate::campaign("template", &["template"], generate::template_file);
 }
 
 #[test]
