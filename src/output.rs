@@ -247,10 +247,17 @@ impl Output {
 
     /// The one JSON document of a `--json` run; later calls print nothing.
     pub fn print_json(&self, value: &impl Serialize) {
-        if self.json
-            && !self
-                .json_done
-                .swap(true, std::sync::atomic::Ordering::SeqCst)
+        if self.json {
+            self.print_document(value);
+        }
+    }
+
+    /// Prints `value` as the run's one JSON document on stdout whether or not `--json` was
+    /// given: for a format the user chose another way (`lint --format json`).
+    pub fn print_document(&self, value: &impl Serialize) {
+        if !self
+            .json_done
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
         {
             let mut out = std::io::stdout().lock();
             let _ = serde_json::to_writer_pretty(&mut out, value);

@@ -72,6 +72,25 @@ fn lint_reports_every_pack_and_builds_nothing() {
     let doc = json.json();
     assert_eq!(doc["errors"], 1);
     assert_eq!(doc["packs"][0]["findings"], Value::Array(vec![]));
+    // The README's `--format json` and PACKPUB_FORMAT=json print the same document.
+    let chosen = run(&[
+        "lint",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .expect(3);
+    assert_eq!(chosen.json(), doc);
+    let by_env = Run::of(
+        packpub()
+            .args(["lint", good.to_str().unwrap(), bad.to_str().unwrap()])
+            .env("PACKPUB_FORMAT", "json")
+            .output()
+            .unwrap(),
+    )
+    .expect(3);
+    assert_eq!(by_env.json(), doc);
     let yaml = &doc["packs"][1]["findings"]
         .as_array()
         .unwrap()

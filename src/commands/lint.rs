@@ -68,7 +68,7 @@ pub fn run(args: &LintArgs, out: &Output) -> anyhow::Result<()> {
                 allowed_line(pack);
             }
         }
-        LintFormat::Json => out.print_json(&json!({
+        LintFormat::Json => out.print_document(&json!({
             "packs": linted,
             "errors": errors,
             "warnings": warnings,

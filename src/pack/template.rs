@@ -1036,6 +1036,15 @@ impl<'a> Lexer<'a> {
     /// lexChar scans a character constant. The initial quote is already
     /// scanned. Syntax checking is done by the parser.
     fn lex_char(&mut self) -> Option<StateFn> {
+        self.lex_escaped(
+            '\'',
+            ItemType::CharConstant,
+            "unterminated character constant",
+        )
+    }
+
+    /// lexChar and lexQuote, one loop: up to `close`, backslash escapes, no newline.
+    fn lex_escaped(&mut self, close: char, item: ItemType, unterminated: &str) -> Option<StateFn> {
         loop {
             match self.next() {
                 Some('\\') => {
@@ -1043,14 +1052,14 @@ impl<'a> Lexer<'a> {
                     if r.is_some() && r != Some('\n') {
                         continue;
                     }
-                    return self.errorf("unterminated character constant".into());
+                    return self.errorf(unterminated.into());
                 }
-                None | Some('\n') => return self.errorf("unterminated character constant".into()),
-                Some('\'') => break,
+                None | Some('\n') => return self.errorf(unterminated.into()),
+                Some(c) if c == close => break,
                 Some(_) => {}
             }
         }
-        self.emit(ItemType::CharConstant);
+        self.emit(item);
         Some(StateFn::LexInsideAction)
     }
 
@@ -1122,22 +1131,7 @@ impl<'a> Lexer<'a> {
 
     /// lexQuote scans a quoted string.
     fn lex_quote(&mut self) -> Option<StateFn> {
-        loop {
-            match self.next() {
-                Some('\\') => {
-                    let r = self.next();
-                    if r.is_some() && r != Some('\n') {
-                        continue;
-                    }
-                    return self.errorf("unterminated quoted string".into());
-                }
-                None | Some('\n') => return self.errorf("unterminated quoted string".into()),
-                Some('"') => break,
-                Some(_) => {}
-            }
-        }
-        self.emit(ItemType::String);
-        Some(StateFn::LexInsideAction)
+        self.lex_escaped('"', ItemType::String, "unterminated quoted string")
     }
 
     /// lexRawQuote scans a raw quoted string.
