@@ -235,8 +235,9 @@ pub fn first_document_into(text: &str, target: Target) -> Result<Document, Probl
 
 /// Splits a manifest file into documents the way kubectl does (k8s.io/apimachinery
 /// `pkg/util/yaml` `YAMLReader.Read`): at every line that starts with `---`, which must be
-/// followed by nothing but spaces or a comment. Each document with the 0-based line it starts
-/// on; empty ones are kept (kubectl skips them when decoding).
+/// followed by nothing but spaces or a comment; a separator before anything else stays in the
+/// document it opens. Each document with the 0-based line it starts on; empty ones are kept
+/// (kubectl skips them when decoding).
 pub fn kubectl_documents(text: &str) -> Result<Vec<(u64, &str)>, Problem> {
     let mut documents = Vec::new();
     let mut start = 0usize;
@@ -258,11 +259,13 @@ pub fn kubectl_documents(text: &str) -> Result<Vec<(u64, &str)>, Problem> {
                     },
                 });
             }
+            // A separator ends the document read so far and is dropped; with nothing read yet,
+            // apimachinery writes it into the next document (`---# x` is then YAML text).
             if offset > start {
                 documents.push((start_line, &text[start..offset]));
+                start = offset + line.len();
+                start_line = number + 1;
             }
-            start = offset + line.len();
-            start_line = number + 1;
         }
         offset += line.len();
     }
@@ -1608,6 +1611,11 @@ mod tests {
         let docs = kubectl_documents("a: 1\n--- # c\nb: 2\n---\n\u{feff}c: 3\n").unwrap();
         assert_eq!(docs.len(), 3);
         assert_eq!(docs[1], (2, "b: 2\n"));
+        // A leading separator is part of the first document, as apimachinery writes it.
+        assert_eq!(
+            kubectl_documents("---# x\na: 1\n").unwrap(),
+            [(0, "---# x\na: 1\n")]
+        );
         assert!(kubectl_documents("a: 1\n--- x\n").is_err());
     }
 }

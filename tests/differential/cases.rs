@@ -264,6 +264,16 @@ pub fn all() -> Vec<Case> {
             None,
         ),
         ("empty documents", format!("---\n---\n{K8S}---\n"), ok),
+        (
+            "a leading separator glued to its comment",
+            format!("---# next\n{K8S}"),
+            no,
+        ),
+        (
+            "a document end after a leading separator",
+            format!("---\n...\n\n{K8S}"),
+            ok,
+        ),
         ("a null document", format!("~\n---\n{K8S}"), ok),
         ("no kind", "apiVersion: v1\nmetadata: {}\n".into(), no),
         ("no apiVersion", "kind: ConfigMap\n".into(), no),

@@ -43,8 +43,10 @@ pub fn campaign(target: &str, kinds: &[&str], generate: fn(&mut Rng) -> Vec<u8>)
             .as_nanos() as u64,
         None => 19,
     };
+    eprintln!("differential campaign {target}: seed {seed}");
     let mut rng = Rng::new(seed);
     let mut oracle = Oracle::start();
+    let watchdog = Watchdog::start();
     let started = Instant::now();
     let deadline = seconds.map(Duration::from_secs);
     let mut executions = 0u64;
@@ -59,6 +61,7 @@ pub fn campaign(target: &str, kinds: &[&str], generate: fn(&mut Rng) -> Vec<u8>)
         let data = generate(&mut rng);
         let kind = kinds[executions as usize % kinds.len()];
         executions += 1;
+        watchdog.now(kind, &data);
         match compare(&mut oracle, kind, &data) {
             Some(d) => {
                 if disagreements.len() < 50 {
@@ -78,6 +81,50 @@ pub fn campaign(target: &str, kinds: &[&str], generate: fn(&mut Rng) -> Vec<u8>)
         disagreements.len()
     );
     assert_none(&format!("campaign {target} (seed {seed})"), &disagreements);
+}
+
+/// Ends the run naming the file when one comparison takes longer than any file should (a
+/// reader that is not linear on it), since a stuck verdict cannot be interrupted in place.
+struct Watchdog {
+    current: std::sync::Arc<std::sync::Mutex<(u64, Instant, String)>>,
+}
+
+impl Watchdog {
+    const LIMIT: Duration = Duration::from_secs(30);
+
+    fn start() -> Self {
+        let current =
+            std::sync::Arc::new(std::sync::Mutex::new((0, Instant::now(), String::new())));
+        let watched = current.clone();
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+                let (count, since, case) = &*watched.lock().unwrap();
+                if *count == u64::MAX {
+                    return;
+                }
+                if since.elapsed() > Self::LIMIT {
+                    eprintln!("differential: one file took over {:?}: {case}", Self::LIMIT);
+                    std::process::exit(101);
+                }
+            }
+        });
+        Self { current }
+    }
+
+    /// The comparison about to run.
+    fn now(&self, kind: &str, data: &[u8]) {
+        let mut current = self.current.lock().unwrap();
+        current.0 += 1;
+        current.1 = Instant::now();
+        current.2 = format!("kind {kind}: {:?}", String::from_utf8_lossy(data));
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.current.lock().unwrap().0 = u64::MAX;
+    }
 }
 
 const WORDS: &[&str] = &[
