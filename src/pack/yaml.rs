@@ -229,7 +229,11 @@ pub enum Target {
 
 /// [`first_document`], decoded into `target`.
 pub fn first_document_into(text: &str, target: Target) -> Result<Document, Problem> {
-    let document = Pass::new(target).run(text)?;
+    let (text, placeheld) = bom_as_text(text);
+    let mut document = Pass::new(target).run(&text)?;
+    if placeheld {
+        restore_boms(&mut document.root);
+    }
     Ok(document)
 }
 
@@ -1013,6 +1017,49 @@ impl Pass {
     }
 }
 
+/// Stands in for a byte-order mark inside the text (same UTF-8 length, so positions hold).
+const BOM_STAND_IN: char = '\u{E000}';
+
+/// libyaml skips a byte-order mark at the start of any line; go-yaml's test for it
+/// (yamlprivateh.go `is_bom`) looks at the start of its buffer instead of the mark, so past the
+/// first bytes Go reads the mark as text ("\u{feff}apiVersion"). A mark after the first
+/// character is turned into a stand-in libyaml reads as text too. (Where Go's buffer happens to
+/// be refilled right at a mark, Go skips it; that depends on its 512-byte reads, not on the
+/// file, and is not followed. Emulating it inside libyaml's scanner was tried and dropped: it
+/// skipped past the end of the input.)
+fn bom_as_text(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if !body.contains('\u{feff}') {
+        return (std::borrow::Cow::Borrowed(text), false);
+    }
+    let start = text.len() - body.len();
+    let replaced = format!(
+        "{}{}",
+        &text[..start],
+        body.replace('\u{feff}', &BOM_STAND_IN.to_string())
+    );
+    (std::borrow::Cow::Owned(replaced), true)
+}
+
+/// Puts the marks back into the tree (at most [`TREE_DEPTH`] levels deep, so recursion is safe).
+fn restore_boms(node: &mut Node) {
+    let back = |text: &str| text.replace(BOM_STAND_IN, "\u{feff}");
+    match node {
+        Node::Scalar(s) => s.text = back(&s.text),
+        Node::Seq(items) => items.iter_mut().for_each(restore_boms),
+        Node::Map(map) => {
+            *map = std::mem::take(map)
+                .into_iter()
+                .map(|(k, mut v)| {
+                    restore_boms(&mut v);
+                    (back(&k), v)
+                })
+                .collect();
+        }
+        Node::Null => {}
+    }
+}
+
 /// Findings of duplicate keys kept per file: enough to act on, bounded for hostile files.
 const MAX_DUPLICATES: usize = 1_000;
 
@@ -1617,5 +1664,22 @@ mod tests {
             [(0, "---# x\na: 1\n")]
         );
         assert!(kubectl_documents("a: 1\n--- x\n").is_err());
+    }
+}
+
+#[cfg(test)]
+mod byte_order_marks {
+    /// Found by the campaign: a byte-order mark inside a flow collection, before the end.
+    #[test]
+    fn marks_inside_the_text_end_like_go() {
+        for text in [
+            "---\n{\u{feff}!\n",
+            "\u{feff}---\n{\u{feff}!\n",
+            "{\u{feff}\n",
+        ] {
+            assert!(super::first_document(text).is_err(), "{text:?}");
+        }
+        let doc = super::first_document("\u{feff}a: 1\n\u{feff}b: 2\n").unwrap();
+        assert!(doc.root.get("\u{feff}b").is_some());
     }
 }

@@ -926,14 +926,7 @@ unsafe fn yaml_parser_scan_to_next_token(parser: *mut yaml_parser_t) -> Success 
         if CACHE(parser, 1_u64).fail {
             return FAIL;
         }
-        // go-yaml v2: its `is_bom` tests the start of the buffer, not the position, so a mark
-        // inside the text is skipped only where the buffer was just refilled.
-        if (*parser).mark.column == 0_u64
-            && (*parser).buffer.last.c_offset_from((*parser).buffer.start) >= 3
-            && *(*parser).buffer.start == b'\xEF'
-            && *(*parser).buffer.start.add(1) == b'\xBB'
-            && *(*parser).buffer.start.add(2) == b'\xBF'
-        {
+        if (*parser).mark.column == 0_u64 && IS_BOM!((*parser).buffer) {
             SKIP(parser);
         }
         if CACHE(parser, 1_u64).fail {
