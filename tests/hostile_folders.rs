@@ -413,3 +413,30 @@ fn links_to_excluded_paths_stay_excluded() {
         );
     }
 }
+
+/// A values.yaml near its 16 MiB cap that is one huge flow sequence, or one flow mapping of a
+/// million keys: read and judged in bounded memory (the rules' tree stops at its node budget,
+/// the key bookkeeping at its own), and packed.
+#[test]
+fn huge_flow_collections_are_read_in_bounded_memory() {
+    let images = "pack:\n  content:\n    images:\n      - image: nginx:1.27\n";
+    for values in [
+        format!("{images}a: [{}]\n", "1, ".repeat(4_000_000)),
+        format!(
+            "{images}b: {{{}}}\n",
+            (0..1_000_000)
+                .map(|i| format!("k{i}: 1"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ] {
+        assert!(values.len() < 16 << 20);
+        let tmp = TempDir::new().unwrap();
+        let dir = example_in(tmp.path(), "hello-1.0.0");
+        fs::write(dir.join("values.yaml"), values).unwrap();
+        let (run, rss, written) = pack(&tmp, &dir, &[]);
+        run.expect(0);
+        assert_eq!(written, ["hello-1.0.0.tar.gz"]);
+        assert!(rss < MAX_RSS_KIB, "peak RSS {rss} KiB");
+    }
+}

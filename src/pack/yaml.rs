@@ -551,8 +551,10 @@ struct Open {
     key: Option<Key>,
     /// In a mapping: keys so far and their lines (duplicate detection).
     seen: HashMap<String, u64>,
-    /// In a mapping: what each Go entry brings to the JSON; in a sequence, every item.
+    /// In a mapping: what each Go entry brings to the JSON (up to [`TRACKED_KEYS`] of them, then
+    /// `overflow`); in a sequence, every item (`items`).
     entries: IndexMap<GoKey, Json>,
+    overflow: Json,
     items: Json,
     /// This sequence is the value of a merge key: its items must be mappings; it is not
     /// decoded as a node itself.
@@ -716,6 +718,7 @@ impl Pass {
             key: None,
             seen: HashMap::new(),
             entries: IndexMap::new(),
+            overflow: Json::default(),
             items: Json {
                 problem: None,
                 height: 1,
@@ -730,7 +733,7 @@ impl Pass {
         let (shape, json, entries) = match open.kind {
             OpenKind::Map => (
                 Shape::Map,
-                Json::of_collection(open.entries.values()),
+                Json::of_collection(open.entries.values().chain([&open.overflow])),
                 Some(open.entries),
             ),
             // A merge key's sequence is never converted itself: its entries are.
@@ -842,7 +845,12 @@ impl Pass {
             }
         };
         let done = Done {
-            tree: Some(tree),
+            // Scalars count against the tree's budget like collections: past it they are read
+            // and judged, not kept.
+            tree: (self.tree_nodes < TREE_NODES).then(|| {
+                self.tree_nodes += 1;
+                tree
+            }),
             decodes: 1,
             shape: Shape::Scalar,
             json: Json {
@@ -976,9 +984,10 @@ impl Pass {
                                 });
                             }
                             Some(_) => {}
-                            None => {
+                            None if parent.seen.len() < TRACKED_KEYS => {
                                 parent.seen.insert(name.clone(), mark.line);
                             }
+                            None => {}
                         }
                         name.clone()
                     }
@@ -1007,7 +1016,15 @@ impl Pass {
                     problem: key_problem.or(done.json.problem),
                     height: done.json.height,
                 };
-                parent.entries.insert(identity, json);
+                if parent.entries.len() < TRACKED_KEYS || parent.entries.contains_key(&identity) {
+                    parent.entries.insert(identity, json);
+                } else {
+                    // Past the cap an entry is not kept to be replaced: it counts at once.
+                    if parent.overflow.problem.is_none() {
+                        parent.overflow.problem = json.problem;
+                    }
+                    parent.overflow.height = parent.overflow.height.max(json.height);
+                }
                 if let (Some(Node::Map(map)), Some(tree)) = (&mut parent.node, done.tree) {
                     map.insert(name, tree);
                 }
@@ -1059,6 +1076,11 @@ fn restore_boms(node: &mut Node) {
         Node::Null => {}
     }
 }
+
+/// Keys of one mapping followed one by one (duplicates, values a later key replaces): far
+/// more than any values file has; past it, memory stays bounded and a NaN a later duplicate
+/// would have replaced is refused anyway.
+const TRACKED_KEYS: usize = 200_000;
 
 /// Findings of duplicate keys kept per file: enough to act on, bounded for hostile files.
 const MAX_DUPLICATES: usize = 1_000;
