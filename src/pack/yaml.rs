@@ -506,26 +506,66 @@ enum GoKey {
     NaN(u64),
 }
 
-/// What the JSON sigs.k8s.io/yaml makes of a decoded node will meet: the first thing it cannot
-/// convert (a null or unsigned key, a NaN or infinite value) and how deep it nests. Only what
-/// survives decoding counts: a value a later duplicate key replaced is never converted.
+/// What the JSON sigs.k8s.io/yaml makes of a decoded node will meet, and how deep it nests.
+/// Only what survives decoding counts: a value a later duplicate key replaced is never
+/// converted.
 #[derive(Debug, Clone, Default)]
 struct Json {
+    /// What `convertToJSONableObject` cannot convert (a null or unsigned key): every entry of
+    /// Go's map is converted, so this counts wherever it stands.
     problem: Option<Problem>,
+    /// A NaN or infinite value `json.Marshal` refuses: it counts only if it is the value left
+    /// under its JSON key name (two Go keys of one name, `1` and `"1"`, leave either: Go's map
+    /// order decides, so packpub refuses only when both hold one).
+    nan: Option<Problem>,
     height: usize,
+    /// As a mapping entry: its JSON key name.
+    name: String,
 }
 
 impl Json {
+    /// A sequence, or entries that all count.
     fn of_collection<'a>(items: impl Iterator<Item = &'a Json>) -> Json {
         let mut json = Json {
-            problem: None,
             height: 1,
+            ..Json::default()
         };
         for item in items {
-            if json.problem.is_none() {
-                json.problem.clone_from(&item.problem);
+            json.add(item);
+        }
+        json
+    }
+
+    fn add(&mut self, item: &Json) {
+        if self.problem.is_none() {
+            self.problem.clone_from(&item.problem);
+        }
+        if self.nan.is_none() {
+            self.nan.clone_from(&item.nan);
+        }
+        self.height = self.height.max(item.height + 1);
+    }
+
+    /// A mapping: its entries by Go key, grouped by JSON name for the NaN check.
+    fn of_mapping(entries: &IndexMap<GoKey, Json>, overflow: &Json) -> Json {
+        let mut json = Json::of_collection(std::iter::once(overflow));
+        let mut by_name: HashMap<&str, (usize, Option<&Problem>, usize)> = HashMap::new();
+        for entry in entries.values() {
+            let nan = json.nan.take();
+            json.add(entry);
+            json.nan = nan;
+            let slot = by_name.entry(&entry.name).or_default();
+            slot.0 += 1;
+            if let Some(problem) = &entry.nan {
+                slot.1.get_or_insert(problem);
+                slot.2 += 1;
             }
-            json.height = json.height.max(item.height + 1);
+        }
+        if json.nan.is_none() {
+            json.nan = by_name
+                .values()
+                .filter(|(entries, _, nans)| nans == entries)
+                .find_map(|(_, problem, _)| problem.cloned());
         }
         json
     }
@@ -541,7 +581,8 @@ enum Key {
 
 /// An open collection of the first document.
 struct Open {
-    anchor: Option<String>,
+    /// Its anchor: the name and which definition of it this is.
+    anchor: Option<(String, u64)>,
     /// `decoded` when it began (go-yaml's decodeCount), to size its anchor.
     decoded_at_start: u64,
     /// The tree being built, `None` past [`TREE_DEPTH`] or [`TREE_NODES`].
@@ -588,13 +629,24 @@ enum Shape {
     Map,
 }
 
+/// An anchor's definition: open (its id), or complete with its tree's size.
+enum Defined {
+    Open(u64),
+    Done(Box<Done>, u64),
+}
+
 /// The streaming reader of one document.
 struct Pass {
     /// go-yaml's decodeCount and aliasCount (decode.go `unmarshal`).
     decoded: u64,
     alias_decoded: u64,
     /// Each anchor's node as defined, its tree dropped past [`TREE_NODES`].
-    anchors: HashMap<String, (Done, u64)>,
+    /// Each anchor name's latest definition: go-yaml registers an anchor when its node starts
+    /// (yaml.go `parser.node`), so an alias names the latest one started, and one still open
+    /// is the node around the alias.
+    anchors: HashMap<String, Defined>,
+    /// Tells definitions of one name apart.
+    next_anchor: u64,
     open: Vec<Open>,
     tree_nodes: u64,
     duplicates: Vec<Duplicate>,
@@ -610,6 +662,7 @@ impl Pass {
             decoded: 0,
             alias_decoded: 0,
             anchors: HashMap::new(),
+            next_anchor: 0,
             open: Vec::new(),
             tree_nodes: 0,
             duplicates: Vec::new(),
@@ -664,7 +717,7 @@ impl Pass {
             Some(done) => (done.tree.unwrap_or_default(), done.json),
             None => (Node::Null, Json::default()),
         };
-        if let Some(problem) = json.problem {
+        if let Some(problem) = json.problem.or(json.nan) {
             return Err(problem);
         }
         Ok(Document {
@@ -707,6 +760,12 @@ impl Pass {
         if keep {
             self.tree_nodes += 1;
         }
+        let anchor = anchor.map(|name| {
+            self.next_anchor += 1;
+            self.anchors
+                .insert(name.clone(), Defined::Open(self.next_anchor));
+            (name, self.next_anchor)
+        });
         self.open.push(Open {
             anchor,
             decoded_at_start: self.decoded,
@@ -720,8 +779,8 @@ impl Pass {
             entries: IndexMap::new(),
             overflow: Json::default(),
             items: Json {
-                problem: None,
                 height: 1,
+                ..Json::default()
             },
             merge_list,
         });
@@ -733,7 +792,7 @@ impl Pass {
         let (shape, json, entries) = match open.kind {
             OpenKind::Map => (
                 Shape::Map,
-                Json::of_collection(open.entries.values().chain([&open.overflow])),
+                Json::of_mapping(&open.entries, &open.overflow),
                 Some(open.entries),
             ),
             // A merge key's sequence is never converted itself: its entries are.
@@ -748,15 +807,19 @@ impl Pass {
             entries,
             key: Err("a mapping or a sequence"),
         };
-        if let Some(anchor) = open.anchor {
-            self.anchor(anchor, &done);
+        // Completed, the definition is this node's unless another of its name started since.
+        if let Some((name, id)) = open.anchor
+            && matches!(self.anchors.get(&name), Some(Defined::Open(open)) if *open == id)
+        {
+            self.anchor(name, &done);
         }
         done
     }
 
     fn anchor(&mut self, name: String, done: &Done) {
         let size = done.tree.as_ref().map_or(0, count_nodes);
-        self.anchors.insert(name, (done.clone(), size));
+        self.anchors
+            .insert(name, Defined::Done(Box::new(done.clone()), size));
     }
 
     fn scalar(&mut self, scalar: libyaml::Scalar, mark: Mark) -> Result<Done, Problem> {
@@ -854,8 +917,8 @@ impl Pass {
             decodes: 1,
             shape: Shape::Scalar,
             json: Json {
-                problem: value_problem,
-                height: 0,
+                nan: value_problem,
+                ..Json::default()
             },
             entries: None,
             key: Ok(key),
@@ -875,19 +938,18 @@ impl Pass {
 
     fn alias(&mut self, anchor: &str, mark: Mark) -> Result<Done, Problem> {
         let fail = |message: String| Problem { message, at: mark };
-        if self
-            .open
-            .iter()
-            .any(|o| o.anchor.as_deref() == Some(anchor))
-        {
-            return Err(fail(format!(
-                "has the alias *{anchor} inside the node it repeats (Go: \"anchor '{anchor}' value contains itself\")"
-            )));
-        }
-        let Some((anchored, size)) = self.anchors.get(anchor) else {
-            return Err(fail(format!(
-                "has the alias *{anchor} to no anchor defined before it (Go: \"unknown anchor '{anchor}' referenced\")"
-            )));
+        let (anchored, size) = match self.anchors.get(anchor) {
+            Some(Defined::Done(done, size)) => (done, size),
+            Some(Defined::Open(_)) => {
+                return Err(fail(format!(
+                    "has the alias *{anchor} inside the node it repeats (Go: \"anchor '{anchor}' value contains itself\")"
+                )));
+            }
+            None => {
+                return Err(fail(format!(
+                    "has the alias *{anchor} to no anchor defined before it (Go: \"unknown anchor '{anchor}' referenced\")"
+                )));
+            }
         };
         let merge_item = matches!(
             self.open.last(),
@@ -913,7 +975,7 @@ impl Pass {
                 "has aliases that stand for too much of the document once expanded (a \"billion laughs\" file; Go: \"document contains excessive aliasing\")".to_string(),
             ));
         }
-        let mut done = anchored.clone();
+        let mut done = Done::clone(anchored);
         let size = *size;
         done.tree = match done.tree {
             Some(tree) if self.tree_nodes + size <= TREE_NODES => {
@@ -947,10 +1009,7 @@ impl Pass {
                     parent.entries.entry(k).or_insert(v);
                 }
             } else {
-                if parent.items.problem.is_none() {
-                    parent.items.problem = done.json.problem;
-                }
-                parent.items.height = parent.items.height.max(done.json.height + 1);
+                parent.items.add(&done.json);
             }
             if let (Some(Node::Seq(items)), Some(tree)) = (&mut parent.node, done.tree) {
                 items.push(tree);
@@ -1014,16 +1073,16 @@ impl Pass {
                 self.path.pop();
                 let json = Json {
                     problem: key_problem.or(done.json.problem),
-                    height: done.json.height,
+                    name: name.clone(),
+                    ..done.json
                 };
                 if parent.entries.len() < TRACKED_KEYS || parent.entries.contains_key(&identity) {
                     parent.entries.insert(identity, json);
                 } else {
                     // Past the cap an entry is not kept to be replaced: it counts at once.
-                    if parent.overflow.problem.is_none() {
-                        parent.overflow.problem = json.problem;
-                    }
-                    parent.overflow.height = parent.overflow.height.max(json.height);
+                    let height = parent.overflow.height;
+                    parent.overflow.add(&json);
+                    parent.overflow.height = height.max(json.height);
                 }
                 if let (Some(Node::Map(map)), Some(tree)) = (&mut parent.node, done.tree) {
                     map.insert(name, tree);
@@ -1045,7 +1104,10 @@ const BOM_STAND_IN: char = '\u{E000}';
 /// file, and is not followed. Emulating it inside libyaml's scanner was tried and dropped: it
 /// skipped past the end of the input.)
 fn bom_as_text(text: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    // The reader drops a first mark; a mark right after it starts Go's buffer, and is skipped
+    // there by go-yaml as by libyaml.
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let body = body.strip_prefix('\u{feff}').unwrap_or(body);
     if !body.contains('\u{feff}') {
         return (std::borrow::Cow::Borrowed(text), false);
     }

@@ -44,6 +44,22 @@ pub fn all() -> Vec<Case> {
         ("U+0085 next line", "a: b\u{85}c\n", None),
         ("a byte-order mark first", "\u{feff}a: 1\n", ok),
         ("a byte-order mark mid-file", "a: 1\n\u{feff}b: 2\n", None),
+        ("two byte-order marks first", "\u{feff}\u{feff}a: 1\n", ok),
+        (
+            "an anchor redefined inside its own node",
+            "a: &x [&x b, *x]\n",
+            ok,
+        ),
+        (
+            "an escaped single quote in double quotes",
+            "a: \"it\\'s\"\n",
+            ok,
+        ),
+        (
+            "a NaN under a key a later NaN key replaces",
+            "a:\n  1: .nan\n  1: 2\n",
+            ok,
+        ),
         ("NUL in a value", "a: b\u{0}c\n", no),
         ("a control character in a value", "a: b\u{1}c\n", no),
         ("DEL in a value", "a: b\u{7f}c\n", no),

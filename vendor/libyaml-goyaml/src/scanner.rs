@@ -2254,6 +2254,12 @@ unsafe fn yaml_parser_scan_flow_scalar(
                                 string.pointer = string.pointer.wrapping_offset(1);
                                 *fresh553 = b'/';
                             }
+                            // go-yaml v2: `\'` escapes a single quote (libyaml 0.2.1 forbade it).
+                            b'\'' => {
+                                let quote = string.pointer;
+                                string.pointer = string.pointer.wrapping_offset(1);
+                                *quote = b'\'';
+                            }
                             b'\\' => {
                                 let fresh554 = string.pointer;
                                 string.pointer = string.pointer.wrapping_offset(1);
