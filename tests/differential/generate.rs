@@ -642,6 +642,13 @@ fn tar_entry(builder: &mut tar::Builder<Vec<u8>>, name: &[u8], kind: u8, data: &
     builder.append(&header, data).unwrap();
 }
 
+/// Appends one of `choices` to `text`, `percent` of the time.
+fn sometimes(rng: &mut Rng, text: &mut String, percent: usize, choices: &[&str]) {
+    if rng.chance(percent) {
+        text.push_str(rng.pick(choices));
+    }
+}
+
 fn chart_yaml(rng: &mut Rng) -> String {
     if rng.chance(8) {
         return String::from_utf8_lossy(&yaml_file(rng)).into_owned();
@@ -686,38 +693,50 @@ fn chart_yaml(rng: &mut Rng) -> String {
         let kind = rng.pick(&["application", "library", "plugin", "''", "Application"]);
         text.push_str(&format!("type: {kind}\n"));
     }
-    if rng.chance(20) {
-        text.push_str(rng.pick(&[
+    sometimes(
+        rng,
+        &mut text,
+        20,
+        &[
             "appVersion: 1.10\n",
             "appVersion: [x]\n",
             "appVersion: \"1.0\"\n",
-        ]));
-    }
-    if rng.chance(20) {
-        text.push_str(rng.pick(&[
+        ],
+    );
+    sometimes(
+        rng,
+        &mut text,
+        20,
+        &[
             "maintainers: [~, {name: a}]\n",
             "maintainers: [{name: a, email: b}]\n",
             "maintainers: x\n",
-        ]));
-    }
-    if rng.chance(25) {
-        text.push_str(rng.pick(&[
+        ],
+    );
+    sometimes(
+        rng,
+        &mut text,
+        25,
+        &[
             "dependencies:\n  - name: sub\n    version: 0.1.0\n",
             "dependencies:\n  - name: sub\n    alias: s-1\n  - name: sub\n    alias: s-1\n",
             "dependencies:\n  - name: sub\n    alias: 'bad alias'\n",
             "dependencies: [~]\n",
             "dependencies:\n  - name: a\n  - name: b\n    alias: a\n",
-        ]));
-    }
-    if rng.chance(10) {
-        text.push_str(rng.pick(&[
+        ],
+    );
+    sometimes(
+        rng,
+        &mut text,
+        10,
+        &[
             "deprecated: \"yes\"\n",
             "keywords: one\n",
             "annotations: {a: .inf}\n",
             "x: .nan\n",
             "icon: 5\n",
-        ]));
-    }
+        ],
+    );
     text
 }
 
