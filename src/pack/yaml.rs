@@ -335,9 +335,9 @@ mod libyaml {
         DocumentEnd,
         Alias { anchor: String },
         Scalar(Scalar),
-        SequenceStart { anchor: Option<String> },
+        SequenceStart { anchor: Option<String>, flow: bool },
         SequenceEnd,
-        MappingStart { anchor: Option<String> },
+        MappingStart { anchor: Option<String>, flow: bool },
         MappingEnd,
         Other,
     }
@@ -427,10 +427,13 @@ mod libyaml {
                     }
                     unsafe_sys::YAML_SEQUENCE_START_EVENT => Event::SequenceStart {
                         anchor: text(event.data.sequence_start.anchor),
+                        flow: event.data.sequence_start.style
+                            == unsafe_sys::YAML_FLOW_SEQUENCE_STYLE,
                     },
                     unsafe_sys::YAML_SEQUENCE_END_EVENT => Event::SequenceEnd,
                     unsafe_sys::YAML_MAPPING_START_EVENT => Event::MappingStart {
                         anchor: text(event.data.mapping_start.anchor),
+                        flow: event.data.mapping_start.style == unsafe_sys::YAML_FLOW_MAPPING_STYLE,
                     },
                     unsafe_sys::YAML_MAPPING_END_EVENT => Event::MappingEnd,
                     _ => Event::Other,
@@ -600,6 +603,10 @@ struct Open {
     /// This sequence is the value of a merge key: its items must be mappings; it is not
     /// decoded as a node itself.
     merge_list: bool,
+    flow: bool,
+    start: Mark,
+    /// Nodes placed in it so far.
+    placed: usize,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -620,6 +627,11 @@ struct Done {
     entries: Option<IndexMap<GoKey, Json>>,
     /// As a key: its JSON name and Go identity, or why it cannot be a key.
     key: Result<(String, GoKey, Option<Problem>), &'static str>,
+    /// A flow collection (`[...]`, `{...}`), and an empty one.
+    flow: bool,
+    empty: bool,
+    /// Where it starts.
+    start: Mark,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -698,19 +710,25 @@ impl Pass {
                 libyaml::Event::DocumentEnd => break,
                 libyaml::Event::Scalar(scalar) => self.scalar(scalar, mark)?,
                 libyaml::Event::Alias { anchor } => self.alias(&anchor, mark)?,
-                libyaml::Event::SequenceStart { anchor, .. } => {
-                    self.start(OpenKind::Seq, anchor, mark)?;
+                libyaml::Event::SequenceStart { anchor, flow } => {
+                    self.start(OpenKind::Seq, anchor, flow, mark)?;
                     continue;
                 }
-                libyaml::Event::MappingStart { anchor, .. } => {
-                    self.start(OpenKind::Map, anchor, mark)?;
+                libyaml::Event::MappingStart { anchor, flow } => {
+                    self.start(OpenKind::Map, anchor, flow, mark)?;
                     continue;
                 }
                 libyaml::Event::SequenceEnd | libyaml::Event::MappingEnd => self.end(),
                 libyaml::Event::Other => continue,
             };
             if let Some(done) = self.complete(done, mark)? {
+                // A root handed back while collections are open: the empty flow collection
+                // go-yaml takes for the whole document (see `complete`).
+                let stop = !self.open.is_empty();
                 root = Some(done);
+                if stop {
+                    break;
+                }
             }
         }
         let (tree, json) = match root {
@@ -739,7 +757,13 @@ impl Pass {
         )
     }
 
-    fn start(&mut self, kind: OpenKind, anchor: Option<String>, mark: Mark) -> Result<(), Problem> {
+    fn start(
+        &mut self,
+        kind: OpenKind,
+        anchor: Option<String>,
+        flow: bool,
+        mark: Mark,
+    ) -> Result<(), Problem> {
         if self.open.len() >= MAX_DEPTH {
             return Err(Problem {
                 message: format!(
@@ -783,6 +807,9 @@ impl Pass {
                 ..Json::default()
             },
             merge_list,
+            flow,
+            start: mark,
+            placed: 0,
         });
         Ok(())
     }
@@ -806,6 +833,9 @@ impl Pass {
             json,
             entries,
             key: Err("a mapping or a sequence"),
+            flow: open.flow,
+            empty: open.placed == 0,
+            start: open.start,
         };
         // Completed, the definition is this node's unless another of its name started since.
         if let Some((name, id)) = open.anchor
@@ -922,6 +952,9 @@ impl Pass {
             },
             entries: None,
             key: Ok(key),
+            flow: false,
+            empty: false,
+            start: mark,
         };
         if let Some(anchor) = scalar.anchor {
             self.anchor(anchor, &done);
@@ -989,9 +1022,11 @@ impl Pass {
 
     /// Places a completed node in its parent; returns it when it is the document's root.
     fn complete(&mut self, done: Done, mark: Mark) -> Result<Option<Done>, Problem> {
+        let root_mapping = self.open.len() == 1;
         let Some(parent) = self.open.last_mut() else {
             return Ok(Some(done));
         };
+        parent.placed += 1;
         let not_a_map_merged = || {
             Problem {
             message: "merges (<<) something that is not a mapping (Go: \"map merge requires map or sequence of maps as the value\")".to_string(),
@@ -1020,6 +1055,18 @@ impl Pass {
             None => {
                 let key = match done.key {
                     Err("<<") => Key::Merge,
+                    // go-yaml v2.4.0 never takes an empty flow collection that opens the
+                    // document as a key (its simple_keys_by_tok bookkeeping loses it): the
+                    // collection is the document, and nothing after it is read.
+                    Err(_)
+                        if root_mapping
+                            && parent.placed == 1
+                            && parent.start == done.start
+                            && done.flow
+                            && done.empty =>
+                    {
+                        return Ok(Some(done));
+                    }
                     Err(what) => {
                         return Err(Problem {
                             message: format!(

@@ -243,6 +243,18 @@ pub fn all() -> Vec<Case> {
     // The same YAML straight through sigs.k8s.io/yaml (no macros, any document shape).
     for (name, text, expect) in [
         ("a bare string is YAML", "just text\n", ok),
+        ("text after a root flow collection", "[a] x\n", ok),
+        (
+            "an empty flow collection opening the document, as a key",
+            "{}: 1\nb: 2\n",
+            ok,
+        ),
+        ("a flow collection as the first key", "[a]: 1\n", no),
+        (
+            "an empty flow collection as a later key",
+            "a: 1\n? []\n: 2\n",
+            no,
+        ),
         ("a list is YAML", "- a\n", ok),
         ("braces are flow YAML", "a: {{ .x }}\n", no),
         ("NaN in a list", "[.NaN]\n", no),
