@@ -19,7 +19,7 @@ pub const PASSWORD_ENV: &str = "PACKPUB_PASSWORD";
 /// Rules allowed for every pack of a run, comma-separated: read here by name because, unlike
 /// the other variables (which a flag replaces), it adds to `--allow`, so a CI job's own
 /// `--allow` keeps its pipeline's list.
-pub const ALLOW_ENV: &str = "PACKPUB_ALLOW";
+pub use crate::pack::allow::ALLOW_ENV;
 
 /// `packpub --version`: one line a script can read, naming the exact build a bug report is
 /// about. Commit, commit date and target come from build.rs ("unknown" without git).

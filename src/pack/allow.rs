@@ -24,11 +24,14 @@ pub enum By {
     Settings,
 }
 
+/// The variable that allows rules for every run of a job, as `--allow` does for one.
+pub const ALLOW_ENV: &str = "PACKPUB_ALLOW";
+
 impl By {
     fn name(self) -> &'static str {
         match self {
             By::Flag => "--allow",
-            By::Env => crate::cli::ALLOW_ENV,
+            By::Env => ALLOW_ENV,
             By::Settings => super::settings::SETTINGS_FILE,
         }
     }

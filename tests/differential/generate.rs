@@ -213,7 +213,15 @@ struct Yaml<'r> {
     out: String,
 }
 
-impl Yaml<'_> {
+impl<'r> Yaml<'r> {
+    fn new(rng: &'r mut Rng) -> Self {
+        Self {
+            rng,
+            anchors: Vec::new(),
+            out: String::new(),
+        }
+    }
+
     fn scalar(&mut self, indent: usize) -> String {
         let r = self.rng.below(100);
         let word = self.rng.pick(WORDS).to_string();
@@ -461,20 +469,19 @@ pub fn yaml_file(rng: &mut Rng) -> Vec<u8> {
     if rng.chance(5) {
         out.push('\u{feff}');
     }
-    if rng.chance(8) {
-        out.push_str(rng.pick(&[
+    sometimes(
+        rng,
+        &mut out,
+        8,
+        &[
             "%YAML 1.1\n---\n",
             "%YAML 1.2\n---\n",
             "%TAG !e! tag:e.com,2000:\n---\n",
             "---\n",
             "--- ",
-        ]));
-    }
-    let mut y = Yaml {
-        rng,
-        anchors: Vec::new(),
-        out: String::new(),
-    };
+        ],
+    );
+    let mut y = Yaml::new(rng);
     let doc = y.document();
     y.out.push_str(&doc);
     if y.rng.chance(15) {
@@ -578,14 +585,17 @@ pub fn manifest_file(rng: &mut Rng) -> Vec<u8> {
         if rng.chance(85) {
             text.push_str("apiVersion: v1\n");
         }
-        if rng.chance(85) {
-            text.push_str(rng.pick(&[
+        sometimes(
+            rng,
+            &mut text,
+            85,
+            &[
                 "kind: ConfigMap\n",
                 "kind: 5\n",
                 "kind: ''\n",
                 "kind: Secret\n",
-            ]));
-        }
+            ],
+        );
         text.push_str("metadata:\n  name: x\ndata:\n");
         for _ in 0..rng.below(5) {
             let action = if rng.chance(85) {
@@ -601,11 +611,7 @@ pub fn manifest_file(rng: &mut Rng) -> Vec<u8> {
             }
         }
         if rng.chance(30) {
-            let mut y = Yaml {
-                rng,
-                anchors: Vec::new(),
-                out: String::new(),
-            };
+            let mut y = Yaml::new(rng);
             let extra = y.mapping(2, 1);
             text.push_str("extra:\n");
             text.push_str(&extra);
