@@ -15,6 +15,7 @@ use std::net::{IpAddr, TcpListener};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 /// One request as a test server (a hostile liar, the Palette stand-in) received it, and the
 /// status it was answered with.
@@ -253,11 +254,18 @@ pub fn write_mixed(path: &Path, size: usize, seed: u64) {
 
 /// Runs a command and returns its outcome with the child's own peak RSS in KiB (wait4), so
 /// other tests running in parallel do not count.
+pub fn run_measured(cmd: Command) -> (Run, u64) {
+    run_measured_within(cmd, None)
+}
+
+/// [`run_measured`] with a deadline on the child: past it the child is killed (SIGKILL) and
+/// the test fails saying so, with what the child had printed. This is how a hostile test
+/// asserts "it ends": a bound on the child, not a performance threshold.
 #[allow(
     clippy::zombie_processes,
     reason = "the child is reaped by wait4 below"
 )]
-pub fn run_measured(mut cmd: Command) -> (Run, u64) {
+fn run_measured_within(mut cmd: Command, deadline: Option<Duration>) -> (Run, u64) {
     use std::io::Read;
     let mut child = cmd
         .stdout(std::process::Stdio::piped())
@@ -280,8 +288,24 @@ pub fn run_measured(mut cmd: Command) -> (Run, u64) {
     // SAFETY: rusage is plain data, and wait4 reaps only our own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;
+    let (reaped, reaped_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = deadline.map(|limit| {
+        std::thread::spawn(move || {
+            let expired = matches!(
+                reaped_rx.recv_timeout(limit),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            );
+            if expired {
+                // SAFETY: kill(2) on our own child, not yet reaped (wait4 has not returned).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            expired
+        })
+    });
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(rc, pid, "wait4 failed");
+    let _ = reaped.send(());
+    let expired = watchdog.is_some_and(|w| w.join().unwrap());
     let code = if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else {
@@ -292,6 +316,13 @@ pub fn run_measured(mut cmd: Command) -> (Run, u64) {
         stdout: String::from_utf8_lossy(&out_reader.join().unwrap()).into_owned(),
         stderr: String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned(),
     };
+    assert!(
+        !expired,
+        "killed after {:?}: it did not end by itself\nstdout:\n{}\nstderr:\n{}",
+        deadline.unwrap_or_default(),
+        run.stdout,
+        run.stderr
+    );
     (run, usage.ru_maxrss as u64)
 }
 
@@ -301,7 +332,13 @@ pub const HOSTILE_MEMORY: u64 = 256 << 20;
 /// [`run_measured`] with the child's data size capped at [`HOSTILE_MEMORY`] (RLIMIT_DATA: heap
 /// and every private writable mapping), so a runaway allocation fails inside the child instead
 /// of swamping the machine, and the test sees it as a crash.
-pub fn run_capped(mut cmd: Command) -> (Run, u64) {
+pub fn run_capped(cmd: Command) -> (Run, u64) {
+    run_capped_within(cmd, Duration::from_secs(600))
+}
+
+/// [`run_capped`] that must also end within `deadline` (the child is killed, and the test
+/// fails, past it).
+pub fn run_capped_within(mut cmd: Command, deadline: Duration) -> (Run, u64) {
     use std::os::unix::process::CommandExt;
     // SAFETY: setrlimit is async-signal-safe and touches only the child about to exec.
     unsafe {
@@ -316,7 +353,7 @@ pub fn run_capped(mut cmd: Command) -> (Run, u64) {
             Ok(())
         });
     }
-    run_measured(cmd)
+    run_measured_within(cmd, Some(deadline))
 }
 
 /// Runs tests/support/oras_peer.py (the ORAS Python SDK as another tool's hands) with `args`.
