@@ -58,6 +58,11 @@ pub struct GlobalArgs {
     /// When to colour stderr; `auto` honours NO_COLOR and whether stderr is a terminal
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// How long a registry, token service or Palette may take to answer one request (and to
+    /// send all of a small answer); a blob's transfer gets this plus the time its size takes
+    /// at 4 KiB/s, and must move 4 KiB/s in every such window
+    #[arg(long, global = true, env = "PACKPUB_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "2m", value_parser = parse_positive_duration)]
+    pub request_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -853,6 +858,14 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     scaled(text, units)
         .map(std::time::Duration::from_secs)
         .ok_or_else(|| format!("{text:?} is not a duration: use e.g. 15m, 900s or 1h"))
+}
+
+/// [`parse_duration`], more than zero.
+fn parse_positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match parse_duration(text)? {
+        zero if zero.is_zero() => Err(format!("{text:?} is no time at all: use e.g. 30s or 2m")),
+        duration => Ok(duration),
+    }
 }
 
 #[cfg(test)]

@@ -95,6 +95,7 @@ pub fn values_yaml(data: &[u8]) {
         quiet: true,
         verbose: false,
         color: ColorChoice::Never,
+        request_timeout: crate::http::DEFAULT_REQUEST_TIMEOUT,
     });
     let build = BuildArgs {
         strict: true,

@@ -50,6 +50,15 @@ pub fn check() -> io::Result<()> {
     }
 }
 
+/// Resolves once a signal has arrived, for waits that poll nothing (a socket, a timer): the
+/// handler may only store to an atomic, so this looks at it every 50 ms.
+pub async fn arrived() -> io::Error {
+    while !requested() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    io::Error::other(Interrupted)
+}
+
 /// Marker error: a signal asked the command to stop.
 #[derive(Debug)]
 pub struct Interrupted;

@@ -19,6 +19,7 @@ pub mod files;
 #[doc(hidden)]
 pub mod fuzz_targets;
 pub mod host;
+pub mod http;
 pub mod interrupt;
 pub mod lock;
 pub mod output;
@@ -54,6 +55,7 @@ pub fn main() -> ExitCode {
         }
     };
     interrupt::install();
+    http::set_request_timeout(cli.global.request_timeout);
     let out = output::Output::new(&cli.global);
     match commands::run(cli.command, &out) {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,15 +9,15 @@
 //! again with backoff, a 401/403 exits 4 and an unreachable Palette exits 7.
 
 use crate::exit::{Code, Failure};
+use crate::http::{host_of, read_prefix};
 use crate::output::Notes;
 use crate::redacted::Secret;
-use crate::registry::client::{host_of, read_prefix};
 use crate::registry::errors::chain;
 use crate::registry::tls;
 use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The most read of one answer: Palette's lists of registries and packs are far smaller.
 const MAX_ANSWER: u64 = 8 << 20;
@@ -26,7 +26,7 @@ const MAX_ANSWER: u64 = 8 << 20;
 const TRIES: u32 = 5;
 const PAUSE_START: Duration = Duration::from_millis(250);
 /// The longest `Retry-After` honoured before trying anyway.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 pub struct Palette {
     http: reqwest::Client,
@@ -35,6 +35,8 @@ pub struct Palette {
     key: Secret,
     project: Option<String>,
     notes: Notes,
+    /// When every call must have ended (`--timeout`), and that timeout, for messages.
+    deadline: Option<(Instant, Duration)>,
 }
 
 /// One OCI registry as the summary lists it.
@@ -133,12 +135,9 @@ impl Palette {
         }
         // No redirects: the API key travels in a header reqwest would carry to any host a
         // redirect names, and a 307 would re-send a posted registry password with it.
-        let http = reqwest::Client::builder()
+        let http = crate::http::client()
             .redirect(reqwest::redirect::Policy::none())
             .tls_backend_preconfigured(config)
-            .connect_timeout(Duration::from_secs(15))
-            .read_timeout(Duration::from_secs(60))
-            .user_agent(concat!("packpub/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| usage(e.to_string()))?;
         Ok(Self {
@@ -147,7 +146,46 @@ impl Palette {
             key,
             project,
             notes,
+            deadline: None,
         })
+    }
+
+    /// The same client, with every call (its tries, its waits for `Retry-After`) ending
+    /// within `timeout` from now.
+    pub fn within(mut self, timeout: Duration) -> Self {
+        self.deadline = Some((Instant::now() + timeout, timeout));
+        self
+    }
+
+    /// When the calls must have ended, if [`Self::within`] said.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline.map(|(at, _)| at)
+    }
+
+    /// What is left of the deadline (the request timeout when there is none): an error once
+    /// nothing is.
+    fn left(&self, path: &str) -> anyhow::Result<Duration> {
+        let request = crate::http::request_timeout();
+        let Some((at, timeout)) = self.deadline else {
+            return Ok(request);
+        };
+        match at.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => Ok(left.min(request)),
+            _ => Err(Failure::err(
+                Code::Unreachable,
+                format!(
+                    "Palette at {} did not answer {path} within the {} s --timeout allows",
+                    self.host(),
+                    timeout.as_secs()
+                ),
+            )),
+        }
+    }
+
+    /// Sleeps `pause`, or what is left of the deadline if that is less.
+    async fn pause(&self, pause: Duration, path: &str) -> anyhow::Result<()> {
+        tokio::time::sleep(pause.min(self.left(path)?)).await;
+        Ok(())
     }
 
     /// `host[:port]` of Palette, for messages.
@@ -328,6 +366,7 @@ impl Palette {
         let mut tries = 0;
         loop {
             tries += 1;
+            let left = self.left(path)?;
             let mut key =
                 reqwest::header::HeaderValue::from_str(self.key.expose()).map_err(|_| {
                     Failure::err(
@@ -339,6 +378,7 @@ impl Palette {
             let mut request = self
                 .http
                 .request(method.clone(), url.clone())
+                .timeout(left)
                 .header("ApiKey", key)
                 .header("Accept", "application/json");
             if in_project && let Some(project) = &self.project {
@@ -351,11 +391,12 @@ impl Palette {
             let mut response = match sent {
                 Ok(response) => response,
                 Err(err) if tries < most && !crate::interrupt::requested() && !err.is_builder() => {
-                    tokio::time::sleep(delay).await;
+                    self.pause(delay, path).await?;
                     delay = (delay * 2).min(Duration::from_secs(16));
                     continue;
                 }
                 Err(err) => {
+                    self.left(path)?;
                     return Err(Failure::err(
                         Code::Unreachable,
                         format!("cannot reach Palette at {}: {}", self.host(), chain(&err)),
@@ -368,13 +409,14 @@ impl Palette {
                 Err(err) if tries < most => {
                     self.notes
                         .verbose(&format!("Palette's answer was cut ({err}); asking again"));
-                    tokio::time::sleep(delay).await;
+                    self.pause(delay, path).await?;
                     continue;
                 }
                 Err(err) => {
+                    self.left(path)?;
                     return Err(Failure::err(
                         Code::Unreachable,
-                        format!("cannot read Palette's answer to {path}: {err}"),
+                        format!("cannot read Palette's answer to {path}: {}", chain(&err)),
                     ));
                 }
             };
@@ -384,12 +426,12 @@ impl Palette {
                     "Palette asks to slow down (429); waiting {:.1} s",
                     wait.as_secs_f64()
                 ));
-                tokio::time::sleep(wait).await;
+                self.pause(wait, path).await?;
                 delay = (delay * 2).min(Duration::from_secs(16));
                 continue;
             }
             if status.is_server_error() && tries < most {
-                tokio::time::sleep(delay).await;
+                self.pause(delay, path).await?;
                 delay = (delay * 2).min(Duration::from_secs(16));
                 continue;
             }

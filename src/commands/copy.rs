@@ -7,7 +7,7 @@
 //! rules (same layer: unchanged; other content: exit 5 unless `--force`). The tag is written
 //! last, so an interrupted copy leaves no tag, and running it again copies only what is missing.
 
-use super::{fetch_pack, ls, open_target, runtime};
+use super::{block_on, fetch_pack, ls, open_target};
 use crate::cli::{self, CopyArgs, Selector, Versions};
 use crate::credentials::Given;
 use crate::digest::Digest;
@@ -81,7 +81,7 @@ pub fn run(args: &CopyArgs, out: &Output) -> anyhow::Result<()> {
         dst,
         base: OnceCell::new(),
     };
-    let outcomes = runtime()?.block_on(async {
+    let outcomes = block_on(async {
         let packs = ctx.plan(&selectors).await?;
         if packs.is_empty() {
             out.warn(&format!(

@@ -1,7 +1,7 @@
 //! `packpub login`: check credentials against the registry, then keep them where the user
 //! expects: the OS keyring, or docker's config when no keyring is reachable (the usual CI case).
 
-use super::runtime;
+use super::block_on;
 use crate::cli::{LoginArgs, StoreChoice};
 use crate::credentials::{Credential, docker, keyring, read_password_stdin};
 use crate::exit::{Code, Failure};
@@ -38,7 +38,7 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
         again: None,
     };
     let registry = super::open_registry(host, "", &args.transport, given, out)?;
-    runtime()?.block_on(registry.check_login(BASE_PATH))?;
+    block_on(registry.check_login(BASE_PATH))?;
 
     let stored = store(host, &username, &password, args.store, out)?;
     out.success(
@@ -62,7 +62,7 @@ fn palette(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
     let key = secret(args, "Palette API key: ")?;
     let tls = crate::registry::client::Transport::from(&args.transport).tls;
     let palette = crate::palette::Palette::new(&host, key.clone(), None, &tls, out.notes())?;
-    runtime()?.block_on(palette.oci_registries())?;
+    block_on(palette.oci_registries())?;
     let stored = store(
         &crate::credentials::palette_entry(&palette.host()),
         "apikey",

@@ -1,7 +1,7 @@
 //! `packpub ls`: the packs under `TARGET/spectro-packs/archive/` and their versions, as
 //! Palette's sync finds them (catalog, then each repository's tags, page by page).
 
-use super::{open_store, runtime};
+use super::{block_on, open_store};
 use crate::cli::LsArgs;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
@@ -20,7 +20,7 @@ struct Listing {
 pub fn run(args: &LsArgs, out: &Output) -> anyhow::Result<()> {
     let store = open_store(&args.remote, out, false)?;
     let page = usize::from(args.page_size);
-    let listings = runtime()?.block_on(async {
+    let listings = block_on(async {
         let names = match &args.name {
             Some(name) => vec![name.clone()],
             None => pack_names(store.as_ref(), page).await?,

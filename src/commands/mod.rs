@@ -150,10 +150,23 @@ fn is_bad_content(err: &anyhow::Error) -> bool {
     ) && !crate::interrupt::requested()
 }
 
-/// A tokio runtime for the registry calls of one command.
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
+/// Runs `work` (the registry and Palette calls of one command) on a tokio runtime of its own.
+/// The first Ctrl-C or SIGTERM ends it at once, wherever it waits (a connection, an answer,
+/// a pause between tries): `work` is dropped, its temp files with it, and as tags are written
+/// last nothing half-published stays.
+fn block_on<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()?)
+        .build()?;
+    let done = runtime.block_on(async {
+        tokio::select! {
+            done = work => done,
+            interrupted = crate::interrupt::arrived() => Err(interrupted.into()),
+        }
+    });
+    // A blocking task still reading (an archive being built) sees the flag or its closed
+    // channel and stops; the process does not wait longer than this for it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    done
 }

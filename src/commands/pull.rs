@@ -3,7 +3,7 @@
 //! extract, whose pack.json names the tag: otherwise exit 6 — with `--extract` nothing at all is
 //! written; without it the download is kept for a look, with the reasons.
 
-use super::{fetch_pack, open_store, runtime};
+use super::{block_on, fetch_pack, open_store};
 use crate::atomic::AtomicFile;
 use crate::cli::PullArgs;
 use crate::exit::{Code, Failure};
@@ -23,7 +23,7 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     let download = AtomicFile::create(&args.output.join(&title), 0o666)?;
     let limits = args.read.limits();
-    let (inspected, problems) = runtime()?.block_on(async {
+    let (inspected, problems) = block_on(async {
         let manifest = store
             .manifest(&repository, ManifestRef::Tag(tag))
             .await?

@@ -4,7 +4,7 @@
 //! published version is never replaced silently ([`decide`]). Blobs go first and the tag last,
 //! so an interrupted push never leaves a tag pointing at missing content.
 
-use super::{open_store, runtime};
+use super::{block_on, open_store};
 use crate::cache::{self, Cache};
 use crate::cli::{LocalInput, PushArgs};
 use crate::digest::Digest;
@@ -112,7 +112,7 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
         created,
         cache: Cache::new(args.cache_dir.as_deref(), args.no_cache),
     };
-    let outcomes = runtime()?.block_on(async {
+    let outcomes = block_on(async {
         let outcomes = futures_util::stream::iter(&args.packs)
             .map(|input| ctx.push_one(input))
             .buffered(usize::from(args.concurrency))
@@ -124,7 +124,7 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
     })?;
     report(&outcomes, out);
     if args.sync && outcomes.iter().all(|o| o.code.is_none()) {
-        let synced = runtime()?.block_on(sync_pushed(args, &outcomes, out))?;
+        let synced = block_on(sync_pushed(args, &outcomes, out))?;
         out.print_json(&serde_json::json!({"packs": outcomes, "sync": synced}));
     }
     out.print_json(&outcomes);

@@ -8,7 +8,7 @@
 //! only after an hour). `--register` creates the registry when none points at TARGET, after
 //! Palette has validated it can log in.
 
-use super::runtime;
+use super::block_on;
 use crate::cli::{PaletteArgs, SyncArgs};
 use crate::credentials::{self, Credential, Given};
 use crate::exit::{Code, Failure};
@@ -90,14 +90,15 @@ pub fn run(args: &SyncArgs, out: &Output) -> anyhow::Result<()> {
         register: args.register.then_some(&given),
         dry_run: args.dry_run,
     };
-    let report = runtime()?.block_on(sync(&request, out))?;
+    let report = block_on(sync(&request, out))?;
     out.print_json(&report);
     Ok(())
 }
 
 /// Syncs and waits as `request` says; the outcome, also printed for people.
 pub async fn sync(request: &Request<'_>, out: &Output) -> anyhow::Result<Report> {
-    let palette = connect(request.palette, out)?;
+    // --timeout bounds everything from here, each call to Palette included.
+    let palette = connect(request.palette, out)?.within(request.palette.timeout);
     let target = match request.prefix {
         "" => request.host.to_string(),
         prefix => format!("{}/{prefix}", request.host),
@@ -427,7 +428,9 @@ async fn wait(
     // A sync that was running when packpub came may have read the registry before this push:
     // when it ends without the packs, one of packpub's own follows.
     let mut ours = !seen_running;
-    let deadline = Instant::now() + request.palette.timeout;
+    let deadline = palette
+        .deadline()
+        .unwrap_or_else(|| Instant::now() + request.palette.timeout);
     let mut pause = POLL_START;
     let mut visible: Vec<Identity> = Vec::new();
     let mut phase = out.phase(&format!("waiting for Palette to sync {}", found.name));

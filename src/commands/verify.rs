@@ -3,7 +3,7 @@
 //! Palette's 24-hour sync. Each check is reported; any failure exits 6. A bundle
 //! (`oci-archive:FILE`) with no pack named checks every pack it lists.
 
-use super::{open_store, runtime};
+use super::{block_on, open_store};
 use crate::cli::{LocalInput, VerifyArgs, VerifyInput};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
@@ -74,7 +74,7 @@ pub fn run(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
     let allowed = local
         .as_ref()
         .map_or(&args.build.allowed, |pack| &pack.allowed);
-    let verified = runtime()?.block_on(verify(
+    let verified = block_on(verify(
         store.as_ref(),
         &id,
         local.as_ref(),
@@ -97,7 +97,7 @@ fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
     let store = open_store(&args.remote, out, false)?;
     let store = store.as_ref();
     let read = (args.read.limits(), &args.build.allowed);
-    let all = runtime()?.block_on(async {
+    let all = block_on(async {
         let mut all = Vec::new();
         for name in super::ls::pack_names(store, 0).await? {
             let repository = pack_repository(&name);

@@ -20,28 +20,34 @@ mod upload;
 use super::errors::{self, is_not_found, is_transient, translate};
 use super::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
 use super::store::{self, Blob, Growing, ManifestRef, Progress, Store};
-use super::{proxy, tls};
+use super::tls;
 use crate::credentials::Resolved;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
+use crate::http::{host_of, proxy, read_prefix};
 use crate::interrupt;
 use crate::output::Notes;
 use auth::{Auth, Scope};
-use futures_util::TryStreamExt;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, LINK, LOCATION};
 use oci_client::Reference;
 use oci_client::errors::OciDistributionError;
 use reqwest::{Method, StatusCode, Url};
 use std::collections::HashSet;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Every page of one listing together (tags or catalog): what a registry can make packpub hold.
-/// A million 60-byte names fit.
-const MAX_LISTING: u64 = 64 * 1024 * 1024;
-/// Pages of one listing: 10,000 pages of the default 100 are a million names, and a registry
-/// that names a next page forever is stopped here.
+/// [`MAX_ENTRIES`] names of 100 bytes fit, JSON quoting included.
+const MAX_LISTING: u64 = 32 * 1024 * 1024;
+/// Names in one listing: a pack's versions or a project's repositories are far fewer, and a
+/// registry that invents names forever is stopped here.
+const MAX_ENTRIES: usize = 250_000;
+/// Pages of one listing: a registry that names a next page forever, a name at a time, is
+/// stopped here.
 const MAX_PAGES: usize = 10_000;
+/// How many request timeouts one whole listing may take (6 minutes by default), so pages
+/// answered slowly, each within its own timeout, still end.
+const LISTING_TIMEOUTS: u32 = 3;
 /// What is read of an error answer: far more than any registry's error document.
 const MAX_ERROR_BODY: u64 = 16 * 1024;
 
@@ -106,9 +112,6 @@ struct Page {
 /// Retry pacing: 250 ms doubling, capped at 8 s, each wait jittered by up to half.
 const BACKOFF_START: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(8);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-const READ_TIMEOUT: Duration = Duration::from_secs(120);
-const USER_AGENT: &str = concat!("packpub/", env!("CARGO_PKG_VERSION"));
 
 impl Registry {
     /// A registry at `host`, its repositories under `prefix`; `note` sees what `-v` shows
@@ -139,21 +142,14 @@ impl Registry {
         let base = Url::parse(&format!("{scheme}://{}/", resolved.resolve_registry()))
             .map_err(|e| setup(&e))?;
         let probe = base.join("v2/").map_err(|e| setup(&e))?;
-        let proxies = proxy::Proxies::from_env();
-        if let Some(through) = proxies.for_url(&base) {
+        if let Some(through) = proxy::Proxies::from_env().for_url(&base) {
             notes.verbose(&format!(
                 "reaching {host} through the proxy {}",
                 proxy::shown(through)
             ));
         }
-        let http = reqwest::Client::builder()
-            .proxy(reqwest::Proxy::custom(move |url| {
-                proxies.for_url(url).cloned()
-            }))
+        let http = crate::http::client()
             .tls_backend_preconfigured(tls)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
-            .user_agent(USER_AGENT)
             .build()
             .map_err(|e| setup(&e))?;
         let auth = Auth::new(credential, probe, host, transport.plain_http, notes.clone());
@@ -495,7 +491,10 @@ impl Store for Registry {
         let download = self
             .retry("download the pack", &full, || async {
                 let answer = self
-                    .send(Scope::Pull(&full), &url, |http, url| http.get(url.clone()))
+                    .send(Scope::Pull(&full), &url, |http, url| {
+                        http.get(url.clone())
+                            .timeout(crate::http::transfer_timeout(expected_size))
+                    })
                     .await?;
                 Self::expect(answer, &[StatusCode::OK]).await
             })
@@ -512,8 +511,9 @@ impl Store for Registry {
                 ),
             ));
         }
-        let stream = download.bytes_stream().map_err(std::io::Error::other);
-        let source = tokio_util::io::StreamReader::new(stream);
+        let source = tokio_util::io::StreamReader::new(Box::pin(crate::http::paced(
+            download.bytes_stream(),
+        )));
         store::copy_blob(source, dest, digest, expected_size, &self.host).await
     }
 
@@ -656,32 +656,6 @@ fn location(answer: &reqwest::Response, url: &Url) -> anyhow::Result<Url> {
     })
 }
 
-/// `host[:port]` of a URL, for messages.
-pub(crate) fn host_of(url: &Url) -> String {
-    let host = url.host_str().unwrap_or_default();
-    match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_string(),
-    }
-}
-
-/// Reads `response`'s body up to `cap` bytes; says whether that was all of it.
-pub(crate) async fn read_prefix(
-    response: &mut reqwest::Response,
-    cap: u64,
-) -> Result<(Vec<u8>, bool), reqwest::Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = usize::try_from(cap).unwrap_or(usize::MAX) - body.len();
-        if chunk.len() > room {
-            body.extend_from_slice(&chunk[..room]);
-            return Ok((body, false));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok((body, true))
-}
-
 /// `first` asking for `n` entries after `last`.
 fn page_url(first: &Url, n: usize, last: Option<&str>) -> Url {
     let mut url = first.clone();
@@ -754,7 +728,22 @@ where
     let mut requested = HashSet::new();
     let mut budget = MAX_LISTING;
     let mut url = page_url(first, page, None);
+    let deadline = Instant::now() + crate::http::request_timeout() * LISTING_TIMEOUTS;
+    let stopped = |why: String| {
+        Failure::err(
+            Code::Unexpected,
+            format!(
+                "{what}: {why}; stopped there (a listing that never ends is a broken or hostile registry)"
+            ),
+        )
+    };
     for _ in 0..MAX_PAGES {
+        if Instant::now() > deadline {
+            return Err(stopped(format!(
+                "the listing was not over after {} s",
+                (crate::http::request_timeout() * LISTING_TIMEOUTS).as_secs()
+            )));
+        }
         requested.insert(url.clone());
         let batch = fetch(url, budget).await?;
         budget = budget.saturating_sub(batch.bytes);
@@ -769,18 +758,19 @@ where
                 all.push(entry);
             }
         }
+        if all.len() > MAX_ENTRIES {
+            return Err(stopped(format!(
+                "the registry named over {MAX_ENTRIES} entries"
+            )));
+        }
         match batch.next.or(after_full) {
             Some(next) if !requested.contains(&next) => url = next,
             _ => return Ok(all),
         }
     }
-    Err(Failure::err(
-        Code::Unexpected,
-        format!(
-            "{what}: the registry still named a next page after {MAX_PAGES} pages; stopped there \
-             (a listing that never ends is a broken or hostile registry)"
-        ),
-    ))
+    Err(stopped(format!(
+        "the registry still named a next page after {MAX_PAGES} pages"
+    )))
 }
 
 /// The pacing of retries: how many are left, and the backoff before the next.

@@ -16,7 +16,6 @@ pub mod client;
 pub(crate) mod errors;
 pub mod layout;
 pub mod manifest;
-mod proxy;
 pub mod reference;
 pub mod store;
 pub mod tls;

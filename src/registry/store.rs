@@ -12,7 +12,6 @@ use super::reference::BASE_PATH;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::pack::PackName;
-use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -210,8 +209,17 @@ pub async fn copy_blob(
     loop {
         // One byte past the declared end is asked for, to notice a source that has more.
         let room = (expected - written + 1).min(buffer.len() as u64) as usize;
-        let read = source.read(&mut buffer[..room]).await.with_context(|| {
-            format!("reading {digest} from {from} broke off after {written} of {expected} bytes")
+        let read = source.read(&mut buffer[..room]).await.map_err(|err| {
+            let what = format!(
+                "reading {digest} from {from} broke off after {written} of {expected} bytes"
+            );
+            // Too slow is the server's doing, as an unreachable one is (exit 7), not bad content.
+            match err.kind() {
+                std::io::ErrorKind::TimedOut => {
+                    Failure::err(Code::Unreachable, format!("{what}: {err}"))
+                }
+                _ => anyhow::Error::new(err).context(what),
+            }
         })?;
         if read == 0 {
             break;

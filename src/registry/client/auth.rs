@@ -13,9 +13,9 @@
 //! never sent to the registry itself.
 
 use super::challenge;
-use super::{host_of, read_prefix};
 use crate::credentials::{Again, Credential, Resolved};
 use crate::exit::{Code, Failure};
+use crate::http::{host_of, read_prefix};
 use crate::output::Notes;
 use crate::registry::errors;
 use base64::Engine;

@@ -173,6 +173,7 @@ impl Registry {
                     http.put(url.clone())
                         .header(CONTENT_TYPE, OCTET_STREAM)
                         .header(CONTENT_LENGTH, size)
+                        .timeout(crate::http::transfer_timeout(size))
                         .body(body(source.blob(size), 0, size, progress))
                 })
                 .await?;
@@ -198,6 +199,7 @@ impl Registry {
                         .header(CONTENT_TYPE, OCTET_STREAM)
                         .header("Content-Range", format!("{offset}-{}", offset + len - 1))
                         .header(CONTENT_LENGTH, len)
+                        .timeout(crate::http::transfer_timeout(len))
                         .body(body(blob, offset, len, progress))
                 })
                 .await?;
