@@ -5,7 +5,7 @@
 //! is checked for its exit code and words, and for what it must not leave behind: a file, a
 //! request, a password.
 
-use crate::support::hostile::{Reply, Seen, Server, TlsFront, put_manifest};
+use crate::support::hostile::{Raw, Reply, Seen, Server, TlsFront, put_manifest};
 use crate::support::registry::Registry;
 use crate::support::*;
 use base64::Engine;
@@ -823,4 +823,43 @@ fn a_password_in_the_target_is_never_shown() {
             "Use --registry 127.0.0.1:5000/proj with `packpub login 127.0.0.1:5000`, or with --username USER --password-stdin",
         );
     }
+}
+
+#[test]
+fn a_blob_that_trickles_ends_the_pull_after_one_window_of_the_request_timeout() {
+    let blob = vec![7u8; 64 * 1024];
+    let digest = sha256(&blob);
+    let manifest = lying_manifest(&digest, blob.len() as u64);
+    let blob_path = format!("/v2/spectro-packs/archive/hello/blobs/{digest}");
+    // The registry sends its blob from storage elsewhere, as S3-backed ones do; that trickles.
+    let storage = Raw::trickling(blob, 32 * 1024, std::time::Duration::from_millis(50));
+    let stored = format!("http://{}/blob", storage.host());
+    let server = liar(move |seen| match seen.path() {
+        MANIFEST => Some(
+            Reply::bytes(manifest.clone())
+                .header("Content-Type", "application/vnd.oci.image.manifest.v1+json"),
+        ),
+        path if path == blob_path => Some(Reply::status(307).header("Location", &stored)),
+        _ => None,
+    });
+    let tmp = TempDir::new().unwrap();
+    let dest = tmp.path().join("dest");
+    let mut pull = packpub();
+    pull.args([
+        "pull",
+        "hello:1.0.0",
+        "--registry",
+        &server.host(),
+        "--plain-http",
+        "--retries",
+        "0",
+        "-o",
+        dest.to_str().unwrap(),
+    ])
+    .env("PACKPUB_REQUEST_TIMEOUT", "2s");
+    // 64 KiB at 20 bytes a second would take almost an hour.
+    let (pulled, _) = run_capped_within(pull, std::time::Duration::from_secs(40));
+    let pulled = pulled.expect(7);
+    assert_contains(&pulled, "under the 4 KiB/s packpub waits for");
+    assert_eq!(list(&dest), Vec::<String>::new(), "{}", pulled.stderr);
 }

@@ -9,6 +9,7 @@ mod bundle;
 mod charts;
 mod copy;
 mod credentials;
+mod deadlines;
 mod differential;
 mod fuzz_corpus;
 mod harness_smoke;

@@ -12,8 +12,10 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 use tempfile::TempDir;
 
 /// What a [`Server`] answers.
@@ -262,4 +264,93 @@ pub fn put_manifest(host: &str, repository: &str, tag: &str, manifest: &[u8]) {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+}
+
+/// A plain-HTTP server below HTTP: each connection gets a thread of its own running the
+/// behaviour it was started with, on the raw socket. Stops on drop.
+pub struct Raw {
+    addr: SocketAddr,
+    stopping: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Raw {
+    /// Accepts connections and never answers, nor reads: Palette or a registry hung after the
+    /// handshake.
+    pub fn silent() -> Self {
+        Self::start(|_, stopping| {
+            while !stopping.load(Ordering::SeqCst) {
+                thread::sleep(Duration::from_millis(50));
+            }
+        })
+    }
+
+    /// Answers every request `200` with `body`: the headers and the first `head` bytes at
+    /// once, then a byte per `pause`, each written straight to the socket (no buffer in
+    /// between, as a slow link or a hostile server sends them).
+    pub fn trickling(body: Vec<u8>, head: usize, pause: Duration) -> Self {
+        Self::start(move |mut client, stopping| {
+            let mut request = BufReader::new(client.try_clone().unwrap());
+            let mut line = String::new();
+            while request.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let head = head.min(body.len());
+            let start = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+            if client.write_all(start.as_bytes()).is_err()
+                || client.write_all(&body[..head]).is_err()
+            {
+                return;
+            }
+            for byte in &body[head..] {
+                thread::sleep(pause);
+                if stopping.load(Ordering::SeqCst)
+                    || client.write_all(std::slice::from_ref(byte)).is_err()
+                {
+                    return;
+                }
+            }
+        })
+    }
+
+    fn start(behaviour: impl Fn(TcpStream, &AtomicBool) + Send + Sync + 'static) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let behaviour = Arc::new(behaviour);
+        let accept = thread::spawn({
+            let stopping = Arc::clone(&stopping);
+            move || {
+                for client in listener.incoming() {
+                    if stopping.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(client) = client else { continue };
+                    let (stopping, behaviour) = (Arc::clone(&stopping), Arc::clone(&behaviour));
+                    thread::spawn(move || behaviour(client, &stopping));
+                }
+            }
+        });
+        Self {
+            addr,
+            stopping,
+            accept: Some(accept),
+        }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+impl Drop for Raw {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        // `accept` has no timeout; a connection of our own wakes it to see `stopping`.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
 }

@@ -342,12 +342,28 @@ impl Auth {
             ));
         }
         let started = Instant::now();
-        let mut response = request.send().await.map_err(OciDistributionError::from)?;
+        let service_name = host_of(realm);
+        // A token service too slow to answer is named as the culprit, not the registry.
+        let slow = |err: reqwest::Error| -> anyhow::Error {
+            if err.is_timeout() {
+                Failure::err(
+                    Code::Unreachable,
+                    format!(
+                        "the token service of {} on {service_name} did not answer within {} s \
+                         (--request-timeout)",
+                        self.host,
+                        crate::http::request_timeout().as_secs()
+                    ),
+                )
+            } else {
+                OciDistributionError::from(err).into()
+            }
+        };
+        let mut response = request.send().await.map_err(slow)?;
         let status = response.status();
         let (body, whole) = read_prefix(&mut response, MAX_TOKEN_ANSWER)
             .await
-            .map_err(OciDistributionError::from)?;
-        let service_name = host_of(realm);
+            .map_err(slow)?;
         if status.is_server_error() || status.as_u16() == 429 {
             return Err(errors::from_status(status.as_u16(), &body, realm.as_str()).into());
         }
