@@ -801,6 +801,10 @@ pub struct SyncArgs {
     /// credential to Palette; needs a tenant admin's API key)
     #[arg(long)]
     pub register: bool,
+    /// With --register, hand the registry password to a Palette reached over http:// (anyone
+    /// on the network path can read it); refused otherwise
+    #[arg(long, requires = "register")]
+    pub send_password_in_clear_text: bool,
     /// Check the API key and find the registry (with --register: let Palette validate it);
     /// trigger nothing
     #[arg(long)]
@@ -819,7 +823,7 @@ pub struct PaletteArgs {
     )]
     pub palette_host: String,
     /// The project to act in (registries are tenant-level: only pack lookups carry it)
-    #[arg(long, env = "SPECTROCLOUD_DEFAULT_PROJECT_ID", value_name = "UID")]
+    #[arg(long, env = "SPECTROCLOUD_DEFAULT_PROJECT_ID", value_name = "UID", value_parser = parse_uid)]
     pub project_uid: Option<String>,
     /// The Palette registry to sync, by name, when several point at TARGET or none does
     #[arg(long, env = "PACKPUB_PALETTE_REGISTRY", value_name = "NAME")]
@@ -858,6 +862,21 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     scaled(text, units)
         .map(std::time::Duration::from_secs)
         .ok_or_else(|| format!("{text:?} is not a duration: use e.g. 15m, 900s or 1h"))
+}
+
+/// A Palette uid (24 hex digits in practice): letters, digits, `-` and `_`, as it travels in
+/// a header; anything else (a stray CR/LF from a copied value) is a usage error here rather
+/// than a failed request after the sync has begun.
+fn parse_uid(text: &str) -> Result<String, String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if !text.is_empty() && text.len() <= 128 && text.chars().all(fine) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "{text:?} is not a Palette uid (letters, digits, - and _; Palette console: Project \
+             Settings)"
+        ))
+    }
 }
 
 /// [`parse_duration`], more than zero.

@@ -188,6 +188,11 @@ impl Palette {
         Ok(())
     }
 
+    /// Whether what is sent to Palette crosses the network unencrypted (`http://`).
+    pub fn in_clear_text(&self) -> bool {
+        self.base.scheme() == "http"
+    }
+
     /// `host[:port]` of Palette, for messages.
     pub fn host(&self) -> String {
         host_of(&self.base)

@@ -260,13 +260,33 @@ fn register_creates_the_registry_once_and_a_non_admin_key_is_refused() {
     let hint = sync(ADMIN_KEY, &[]).expect(8);
     assert_said(&hint, "packpub sync --register");
 
+    // The stand-in is on http://: the password is not handed over unless the user says so.
+    let clear = sync(ADMIN_KEY, &["--register"]).expect(2);
+    assert_said(
+        &clear,
+        &format!(
+            "refusing to send the password for {} to Palette at {}",
+            registry.host(),
+            palette.url()
+        ),
+    );
+    assert_said(&clear, "--send-password-in-clear-text");
+    assert!(
+        palette
+            .requests()
+            .iter()
+            .all(|r| r.method != "POST" && !r.body.contains("r0bot-pw")),
+        "nothing was posted to Palette"
+    );
+    let register = ["--register", "--send-password-in-clear-text"];
+
     // A key without tenant-admin rights: exit 4, nothing created.
-    let refused = sync(USER_KEY, &["--register"]).expect(4);
+    let refused = sync(USER_KEY, &register).expect(4);
     assert_said(&refused, "tenant admin");
     assert!(palette.registries().is_empty());
 
     // --dry-run: Palette validates, nothing is created.
-    let dry = sync(ADMIN_KEY, &["--register", "--dry-run"]).expect(0);
+    let dry = sync(ADMIN_KEY, &[&register[..], &["--dry-run"]].concat()).expect(0);
     assert_said(&dry, "dry run: Palette can log in to");
     assert!(palette.registries().is_empty());
 
@@ -275,6 +295,7 @@ fn register_creates_the_registry_once_and_a_non_admin_key_is_refused() {
         &[
             "hello:1.0.0",
             "--register",
+            "--send-password-in-clear-text",
             "--palette-registry",
             "harbor-lab",
             "--json",
@@ -301,9 +322,9 @@ fn register_creates_the_registry_once_and_a_non_admin_key_is_refused() {
     assert!(!registered.stderr.contains("r0bot-pw") && !registered.stdout.contains("r0bot-pw"));
 
     // A second --register finds it instead of creating another.
-    sync(ADMIN_KEY, &["--register"]).expect(0);
+    sync(ADMIN_KEY, &register).expect(0);
     assert_eq!(palette.registries().len(), 1);
-    assert_no_key(&[&hint, &refused, &dry, &registered]);
+    assert_no_key(&[&hint, &clear, &refused, &dry, &registered]);
 }
 
 #[test]
@@ -588,4 +609,54 @@ fn a_running_sync_that_missed_the_push_is_followed_by_a_new_one() {
     );
     assert_eq!(palette.sync_count(&uid), 2);
     assert_eq!(palette.visible(&uid), ["hello:1.0.0"]);
+}
+
+#[test]
+fn a_project_uid_with_a_line_break_is_a_usage_error_before_any_request() {
+    let (registry, palette, _) = lab();
+    let mut cmd = packpub_for(&palette, ADMIN_KEY);
+    cmd.args([
+        "sync",
+        "--registry",
+        &format!("{}/proj", registry.host()),
+        "--plain-http",
+    ])
+    .env(
+        "SPECTROCLOUD_DEFAULT_PROJECT_ID",
+        "5eea74e9f3d81c9a2ff3a7c0\r\nX-Injected: 1",
+    );
+    let run = Run::of(cmd.output().unwrap()).expect(2);
+    assert_said(
+        &run,
+        r#""5eea74e9f3d81c9a2ff3a7c0\r\nX-Injected: 1" is not a Palette uid"#,
+    );
+    assert!(palette.requests().is_empty());
+}
+
+#[test]
+fn palette_on_loopback_is_reached_directly_whatever_the_proxy_variables_say() {
+    let (registry, palette, uid) = lab();
+    // No proxy listens there: a request sent through it would fail.
+    let nowhere = format!(
+        "http://127.0.0.1:{}",
+        free_port("127.0.0.1".parse().unwrap())
+    );
+    let mut cmd = packpub_for(&palette, ADMIN_KEY);
+    cmd.args([
+        "sync",
+        "--registry",
+        &format!("{}/proj", registry.host()),
+        "--plain-http",
+    ]);
+    for proxy in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "ALL_PROXY",
+    ] {
+        cmd.env(proxy, &nowhere);
+    }
+    Run::of(cmd.output().unwrap()).expect(0);
+    assert_eq!(palette.sync_count(&uid), 1);
 }

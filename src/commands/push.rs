@@ -157,6 +157,7 @@ async fn sync_pushed(
         ca_file: transport.ca_file.as_deref(),
         insecure: transport.insecure,
         register: None,
+        in_clear_text: false,
         dry_run: args.dry_run,
     };
     super::sync::sync(&request, out).await

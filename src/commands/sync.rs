@@ -37,6 +37,8 @@ pub struct Request<'a> {
     pub insecure: bool,
     /// With `--register`: the registry credential to hand to Palette.
     pub register: Option<&'a Given>,
+    /// `--send-password-in-clear-text`: the credential may go to an `http://` Palette.
+    pub in_clear_text: bool,
     pub dry_run: bool,
 }
 
@@ -88,6 +90,7 @@ pub fn run(args: &SyncArgs, out: &Output) -> anyhow::Result<()> {
         ca_file: transport.ca_file.as_deref(),
         insecure: transport.insecure,
         register: args.register.then_some(&given),
+        in_clear_text: args.send_password_in_clear_text,
         dry_run: args.dry_run,
     };
     let report = block_on(sync(&request, out))?;
@@ -349,6 +352,18 @@ async fn register(
     let resolved = credentials::resolve(request.host, given, out)?;
     let auth = match resolved.credential {
         None => json!({"type": "noAuth"}),
+        Some(Credential::Basic { .. }) if palette.in_clear_text() && !request.in_clear_text => {
+            return Err(Failure::err(
+                Code::Usage,
+                format!(
+                    "refusing to send the password for {} to Palette at http://{}: anyone on \
+                     the network path could read it. Reach Palette over https://, or pass \
+                     --send-password-in-clear-text to accept that risk",
+                    request.host,
+                    palette.host()
+                ),
+            ));
+        }
         Some(Credential::Basic { username, password }) => {
             json!({"type": "basic", "username": username, "password": password.expose()})
         }
