@@ -863,3 +863,40 @@ fn a_blob_that_trickles_ends_the_pull_after_one_window_of_the_request_timeout() 
     assert_contains(&pulled, "under the 4 KiB/s packpub waits for");
     assert_eq!(list(&dest), Vec::<String>::new(), "{}", pulled.stderr);
 }
+
+#[test]
+fn a_layer_declared_past_the_inflated_ceiling_is_refused_before_any_byte_is_read() {
+    let layer = format!("sha256:{}", "ab".repeat(32));
+    let manifest = lying_manifest(&layer, 1 << 30);
+    let server = liar(move |seen| {
+        (seen.path() == MANIFEST).then(|| {
+            Reply::bytes(manifest.clone())
+                .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+        })
+    });
+    let tmp = TempDir::new().unwrap();
+    let dest = tmp.path().join("dest");
+    let host = server.host();
+    let common = [
+        "--registry",
+        &host,
+        "--plain-http",
+        "--max-inflated-size",
+        "64MiB",
+    ];
+    let mut pull = packpub();
+    pull.args(["pull", "hello:1.0.0", "-o", dest.to_str().unwrap()])
+        .args(common);
+    let (pulled, rss) = run_capped_within(pull, std::time::Duration::from_secs(60));
+    let pulled = pulled.expect(6);
+    let words = "its manifest declares a 1073741824-byte archive, which inflates past the 67108864-byte ceiling (--max-inflated-size, PACKPUB_MAX_INFLATED_SIZE); nothing was downloaded";
+    assert_contains(&pulled, words);
+    assert!(rss < HOSTILE_MEMORY / 1024, "peak RSS {rss} KiB");
+    assert_eq!(list(&dest), Vec::<String>::new());
+    let verified = run(&[&["verify", "hello:1.0.0"][..], &common].concat()).expect(6);
+    assert_contains(&verified, &format!("✘ download: {words}"));
+    assert!(
+        server.seen().iter().all(|s| !s.path().contains("/blobs/")),
+        "no blob was asked for"
+    );
+}

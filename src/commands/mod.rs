@@ -105,6 +105,9 @@ async fn fetch_pack(
 ) -> anyhow::Result<(read::Tarball, Vec<String>)> {
     let bad = |why: String| Failure::err(Code::VerifyFailed, format!("{shown}: {why}; {then}"));
     let (digest, size) = check_shape(manifest, &id.archive_name()).map_err(bad)?;
+    if let Some(why) = limits.refuses_compressed(size) {
+        return Err(bad(why));
+    }
     let mut file = tokio::fs::File::create(into).await?;
     match store
         .fetch_blob(&pack_repository(&id.name), &digest, size, &mut file)

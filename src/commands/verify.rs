@@ -264,6 +264,10 @@ async fn run_checks(
         }
     };
 
+    if let Some(why) = limits.refuses_compressed(size) {
+        check(CheckName::Download, false, why);
+        return Ok(checks);
+    }
     let temp = crate::pack::write::temp_file()?;
     let mut file = tokio::fs::File::create(temp.path()).await?;
     if let Err(err) = store.fetch_blob(repository, &layer, size, &mut file).await {

@@ -45,6 +45,24 @@ pub struct Limits {
 impl Limits {
     /// 4 GiB: hundreds of times the largest pack-central pack (about 6 MB).
     pub const DEFAULT_MAX_INFLATED: u64 = 4 << 30;
+
+    /// Why an archive of `compressed` bytes (its manifest's declared size) need not be
+    /// downloaded: gzip never shrinks data by more than its stored blocks' framing (5 bytes in
+    /// 64 KiB) and its header and trailer, so an archive that large inflates past the ceiling.
+    pub fn refuses_compressed(&self, compressed: u64) -> Option<String> {
+        let most = self
+            .max_inflated
+            .saturating_add(self.max_inflated / 8192)
+            .saturating_add(1024);
+        (compressed > most).then(|| {
+            format!(
+                "its manifest declares a {compressed}-byte archive, which inflates past the \
+                 {}-byte ceiling (--max-inflated-size, PACKPUB_MAX_INFLATED_SIZE); nothing was \
+                 downloaded",
+                self.max_inflated
+            )
+        })
+    }
 }
 
 impl Default for Limits {
