@@ -2,6 +2,7 @@
 //! on several packs, without building anything; findings for people, for scripts (`--json`),
 //! for GitHub code scanning (SARIF 2.1.0) or as GitHub Actions workflow commands. Findings the
 //! user allowed are in every document, marked as suppressed; people get one line about them.
+//! Each document lists the first findings of each rule in each file and counts the rest.
 
 use crate::cli::{LintArgs, LintFormat, LocalInput};
 use crate::exit::{Code, Failure};
@@ -127,9 +128,9 @@ fn shown(input: &LocalInput) -> String {
         .to_string()
 }
 
-/// SARIF 2.1.0: one run, every rule described once, a result per finding located in its file;
-/// an allowed finding's result carries its suppression: `external` for `--allow` and
-/// `PACKPUB_ALLOW`, `inSource` for the pack's own `.packpub.yaml`, justified by the reason given.
+/// SARIF 2.1.0: one run, every rule described once, a result per finding located in its file
+/// and a note per rule and file counting those past the cap; an allowed finding's result
+/// carries its suppression ([`suppressed`]), justified by the reason given.
 fn sarif(linted: &[Linted]) -> Value {
     let level = |severity: Severity| match severity {
         Severity::Error => "error",

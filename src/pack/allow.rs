@@ -262,6 +262,32 @@ mod tests {
         );
     }
 
+    /// Findings past the cap share their rule's allowance in the file, and count as it says.
+    #[test]
+    fn findings_past_the_cap_are_allowed_as_their_file_is() {
+        let many = [(Rule::Manifest, "crds.yaml"); 30];
+        let mut found = findings(&many);
+        found.add(
+            Rule::Manifest,
+            "app.yaml",
+            None,
+            "is wrong".into(),
+            "fix it",
+        );
+        found.add_omitted(Rule::Manifest, "app.yaml", 4);
+        let pack = vec![grant(Rule::Manifest, Some(&["crds.yaml"]))];
+        Allowed::default().with_pack(pack).apply(&mut found);
+        assert_eq!(found.omitted.len(), 2);
+        assert!(found.omitted[0].allowed.is_some());
+        assert!(found.omitted[1].allowed.is_none());
+        assert_eq!(found.count(crate::pack::Severity::Error), 5);
+        assert_eq!(found.allowed(), 30);
+        assert_eq!(
+            summary(&found.list, &found.omitted).as_deref(),
+            Some("30 finding(s) allowed (PP025 ×30): .packpub.yaml")
+        );
+    }
+
     #[test]
     fn the_pack_comes_first_and_identity_is_never_covered() {
         let mut run = Allowed::default();

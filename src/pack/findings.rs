@@ -250,3 +250,64 @@ impl Findings {
         self.list.len() + self.omitted.iter().map(|o| o.count as usize).sum::<usize>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` findings of `rule` in `file`, numbered from `from`.
+    fn add(found: &mut Findings, rule: Rule, file: &str, from: usize, n: usize) {
+        for i in from..from + n {
+            found.add(rule, file, None, format!("is wrong {i}"), "fix it");
+        }
+    }
+
+    #[test]
+    fn each_rule_keeps_its_first_findings_per_file_and_counts_the_rest() {
+        let mut found = Findings::default();
+        add(&mut found, Rule::Manifest, "a.yaml", 0, 25);
+        add(&mut found, Rule::Manifest, "b.yaml", 0, 3);
+        add(&mut found, Rule::DuplicateKey, "a.yaml", 0, 1);
+        // A reader that kept its own first few and counted the rest.
+        found.add_omitted(Rule::DuplicateKey, "a.yaml", 1000);
+        assert_eq!(found.list.len(), KEPT_PER_RULE_AND_FILE + 3 + 1);
+        assert_eq!(
+            found.list[KEPT_PER_RULE_AND_FILE - 1].message,
+            "is wrong 19"
+        );
+        let omitted = |found: &Findings| -> Vec<(&str, String, u64)> {
+            found
+                .omitted
+                .iter()
+                .map(|o| (o.rule, o.file.clone(), o.count))
+                .collect()
+        };
+        assert_eq!(
+            omitted(&found),
+            [
+                ("PP025", "a.yaml".into(), 5),
+                ("PP026", "a.yaml".into(), 1000)
+            ]
+        );
+        // A capped error is still an error.
+        assert_eq!(found.count(Severity::Error), 28);
+        assert_eq!(found.count(Severity::Warning), 1001);
+        assert_eq!(found.found(), 1029);
+        assert_eq!(
+            found.omitted_lines(Severity::Error).collect::<Vec<_>>(),
+            [
+                "and 5 more PP025 findings in a.yaml (only the first 20 of each rule in each file are listed)"
+            ]
+        );
+
+        // Found apart (another thread) and taken in: the cap holds across both.
+        let mut apart = Findings::default();
+        add(&mut apart, Rule::Manifest, "a.yaml", 25, 2);
+        add(&mut apart, Rule::Manifest, "c.yaml", 0, 1);
+        found.absorb(apart);
+        assert_eq!(found.list.len(), KEPT_PER_RULE_AND_FILE + 3 + 1 + 1);
+        assert_eq!(found.list.last().unwrap().file, "c.yaml");
+        assert_eq!(omitted(&found)[0], ("PP025", "a.yaml".into(), 7));
+        assert_eq!(found.count(Severity::Error), 31);
+    }
+}

@@ -935,11 +935,7 @@ fn render_away(text: &str) -> (String, Option<(u64, String)>) {
                         skipping += 1;
                     }
                 }
-                "end" => {
-                    if blocks.pop() == Some(true) {
-                        skipping -= 1;
-                    }
-                }
+                "end" => skipping -= usize::from(blocks.pop() == Some(true)),
                 _ => {}
             }
             rest = &rest[open + close + 2..];
@@ -1013,6 +1009,12 @@ mod tests {
             assert!(first_document(&rendered).is_ok(), "{text:?} → {rendered:?}");
             assert_eq!(rendered.lines().count(), text.lines().count(), "{text:?}");
         }
+        // An else branch closed inside a kept block: what follows its end is kept again.
+        let (rendered, unclosed) = render_away(
+            "{{ if .a }}\nx: 1\n{{ if .b }}\n{{ else }}\ny: [\n{{ end }}\nz: 2\n{{ end }}\n",
+        );
+        assert_eq!(unclosed, None);
+        assert_eq!(rendered, "\nx: 1\n\n\n\n\nz: 2\n\n");
         // A block no {{ end }} closes (pack-central has `{- end}` for `{{- end}}` once).
         let (_, unclosed) = render_away(
             "metadata:\n  annotations:\n    {{- if .Values.isDefaultClass }}\n    a: b\n    {- end}\ndriver: x\n",
