@@ -15,6 +15,7 @@ mod fuzz_corpus;
 mod harness_smoke;
 mod hostile_archives;
 mod hostile_folders;
+mod hostile_lint;
 mod hostile_registry;
 mod init;
 mod lint;

@@ -2,12 +2,13 @@
 //! on several packs, without building anything; findings for people, for scripts (`--json`),
 //! for GitHub code scanning (SARIF 2.1.0) or as GitHub Actions workflow commands. Findings the
 //! user allowed are in every document, marked as suppressed; people get one line about them.
+//! Each document lists the first findings of each rule in each file and counts the rest.
 
 use crate::cli::{LintArgs, LintFormat, LocalInput};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::pack::allow::{self, By};
-use crate::pack::findings::{Finding, Severity};
+use crate::pack::allow::{self, Allowance, By};
+use crate::pack::findings::{Finding, Omitted, Severity};
 use crate::pack::rules::Rule;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -20,7 +21,10 @@ struct Linted {
     warnings: usize,
     /// Findings the user allowed: listed, counted in neither of the above.
     allowed: usize,
+    /// The first findings of each rule in each file.
     findings: Vec<Finding>,
+    /// Per rule and file, how many more there were.
+    omitted: Vec<Omitted>,
 }
 
 pub fn run(args: &LintArgs, out: &Output) -> anyhow::Result<()> {
@@ -43,8 +47,9 @@ pub fn run(args: &LintArgs, out: &Output) -> anyhow::Result<()> {
             path: shown(input),
             errors: findings.count(Severity::Error),
             warnings: findings.count(Severity::Warning),
-            allowed: findings.list.iter().filter(|f| f.allowed.is_some()).count(),
+            allowed: findings.allowed(),
             findings: findings.list,
+            omitted: findings.omitted,
         });
     }
     let errors: usize = linted.iter().map(|l| l.errors).sum();
@@ -52,7 +57,7 @@ pub fn run(args: &LintArgs, out: &Output) -> anyhow::Result<()> {
     let allowed: usize = linted.iter().map(|l| l.allowed).sum();
     // Nothing allowed is hidden silently: one line per pack for people.
     let allowed_line = |pack: &Linted| {
-        if let Some(summary) = allow::summary(&pack.findings) {
+        if let Some(summary) = allow::summary(&pack.findings, &pack.omitted) {
             out.warn(&format!("{}: {summary}", pack.path));
         }
     };
@@ -63,7 +68,11 @@ pub fn run(args: &LintArgs, out: &Output) -> anyhow::Result<()> {
                     let text = finding.to_string();
                     let rest = text.strip_prefix(finding.file.as_str()).unwrap_or(&text);
                     let line = format!("{}{rest}", artifact(&pack.path, &finding.file));
-                    crate::pack::print_finding(finding, &line, out);
+                    crate::pack::print_finding(finding.severity, &finding.allowed, &line, out);
+                }
+                for omitted in &pack.omitted {
+                    let line = omitted.line(&artifact(&pack.path, &omitted.file));
+                    crate::pack::print_finding(omitted.severity, &omitted.allowed, &line, out);
                 }
                 allowed_line(pack);
             }
@@ -79,6 +88,9 @@ pub fn run(args: &LintArgs, out: &Output) -> anyhow::Result<()> {
             for pack in &linted {
                 for finding in pack.findings.iter().filter(|f| f.allowed.is_none()) {
                     println!("{}", workflow_command(&pack.path, finding));
+                }
+                for omitted in pack.omitted.iter().filter(|o| o.allowed.is_none()) {
+                    println!("{}", omitted_command(&pack.path, omitted));
                 }
                 allowed_line(pack);
             }
@@ -116,9 +128,9 @@ fn shown(input: &LocalInput) -> String {
         .to_string()
 }
 
-/// SARIF 2.1.0: one run, every rule described once, a result per finding located in its file;
-/// an allowed finding's result carries its suppression: `external` for `--allow` and
-/// `PACKPUB_ALLOW`, `inSource` for the pack's own `.packpub.yaml`, justified by the reason given.
+/// SARIF 2.1.0: one run, every rule described once, a result per finding located in its file
+/// and a note per rule and file counting those past the cap; an allowed finding's result
+/// carries its suppression ([`suppressed`]), justified by the reason given.
 fn sarif(linted: &[Linted]) -> Value {
     let level = |severity: Severity| match severity {
         Severity::Error => "error",
@@ -137,7 +149,7 @@ fn sarif(linted: &[Linted]) -> Value {
     let results: Vec<Value> = linted
         .iter()
         .flat_map(|pack| {
-            pack.findings.iter().map(move |finding| {
+            let findings = pack.findings.iter().map(move |finding| {
                 let mut region = serde_json::Map::new();
                 if let Some(line) = finding.line {
                     region.insert("startLine".into(), line.into());
@@ -151,26 +163,27 @@ fn sarif(linted: &[Linted]) -> Value {
                 if !region.is_empty() {
                     location["region"] = Value::Object(region);
                 }
-                let mut result = json!({
+                let result = json!({
                     "ruleId": finding.rule,
                     "level": level(finding.severity),
                     "message": {"text": message(finding)},
                     "locations": [{"physicalLocation": location}],
                 });
-                if let Some(allowance) = &finding.allowed {
-                    let kind = match allowance.by {
-                        By::Flag | By::Env => "external",
-                        By::Settings => "inSource",
-                    };
-                    let justification = allowance
-                        .reason
-                        .clone()
-                        .unwrap_or_else(|| format!("allowed by {}", allowance.by));
-                    result["suppressions"] =
-                        json!([{"kind": kind, "justification": justification}]);
-                }
-                result
-            })
+                suppressed(result, &finding.allowed)
+            });
+            // Those past the cap: one note per rule and file, their count in its properties.
+            let omitted = pack.omitted.iter().map(move |omitted| {
+                let uri = artifact(&pack.path, &omitted.file);
+                let result = json!({
+                    "ruleId": omitted.rule,
+                    "level": "note",
+                    "message": {"text": omitted.line(&uri)},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}}}],
+                    "properties": {"omitted": omitted.count, "severity": level(omitted.severity)},
+                });
+                suppressed(result, &omitted.allowed)
+            });
+            findings.chain(omitted)
         })
         .collect();
     json!({
@@ -186,6 +199,23 @@ fn sarif(linted: &[Linted]) -> Value {
             "results": results,
         }],
     })
+}
+
+/// A SARIF `result` with the suppression of what the user allowed: `external` for `--allow`
+/// and `PACKPUB_ALLOW`, `inSource` for the pack's own `.packpub.yaml`.
+fn suppressed(mut result: Value, allowed: &Option<Allowance>) -> Value {
+    if let Some(allowance) = allowed {
+        let kind = match allowance.by {
+            By::Flag | By::Env => "external",
+            By::Settings => "inSource",
+        };
+        let justification = allowance
+            .reason
+            .clone()
+            .unwrap_or_else(|| format!("allowed by {}", allowance.by));
+        result["suppressions"] = json!([{"kind": kind, "justification": justification}]);
+    }
+    result
 }
 
 /// The finding's file as a relative URI from where lint ran.
@@ -210,29 +240,49 @@ fn message(finding: &Finding) -> String {
 /// A GitHub Actions workflow command (`::error file=…,line=…,col=…,title=PP012::…`), escaped
 /// as the runner reads them, so no finding can inject a command of its own.
 fn workflow_command(pack: &str, finding: &Finding) -> String {
+    let at = finding.line.map(|line| (line, finding.column));
+    command(
+        finding.severity,
+        &artifact(pack, &finding.file),
+        at,
+        finding.rule,
+        &message(finding),
+    )
+}
+
+/// The workflow command of the findings of one rule in one file past the cap.
+fn omitted_command(pack: &str, omitted: &Omitted) -> String {
+    let file = artifact(pack, &omitted.file);
+    let text = omitted.line(&file);
+    command(omitted.severity, &file, None, omitted.rule, &text)
+}
+
+fn command(
+    severity: Severity,
+    file: &str,
+    at: Option<(u64, Option<u64>)>,
+    rule: &str,
+    text: &str,
+) -> String {
     let data = |text: &str| {
         text.replace('%', "%25")
             .replace('\r', "%0D")
             .replace('\n', "%0A")
     };
     let property = |text: &str| data(text).replace(':', "%3A").replace(',', "%2C");
-    let mut properties = vec![format!("file={}", property(&artifact(pack, &finding.file)))];
-    if let Some(line) = finding.line {
+    let mut properties = vec![format!("file={}", property(file))];
+    if let Some((line, column)) = at {
         properties.push(format!("line={line}"));
-        if let Some(column) = finding.column {
+        if let Some(column) = column {
             properties.push(format!("col={column}"));
         }
     }
-    properties.push(format!("title={}", property(finding.rule)));
-    let command = match finding.severity {
+    properties.push(format!("title={}", property(rule)));
+    let command = match severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    format!(
-        "::{command} {}::{}",
-        properties.join(","),
-        data(&message(finding))
-    )
+    format!("::{command} {}::{}", properties.join(","), data(text))
 }
 
 #[cfg(test)]
@@ -271,6 +321,7 @@ mod tests {
             warnings: 0,
             allowed: 0,
             findings: vec![finding("is not valid YAML")],
+            omitted: Vec::new(),
         }]);
         assert_eq!(doc["version"], "2.1.0");
         let run = &doc["runs"][0];
@@ -310,6 +361,7 @@ mod tests {
                 allowed(By::Settings, Some("kubectl reads it")),
                 allowed(By::Env, None),
             ],
+            omitted: Vec::new(),
         }]);
         let results = &doc["runs"][0]["results"];
         assert_eq!(

@@ -138,7 +138,8 @@ async fn fetch_pack(
             .findings
             .counted(Severity::Error)
             .filter(|f| !inspected.unsafe_entries.contains(&f.message))
-            .map(ToString::to_string),
+            .map(ToString::to_string)
+            .chain(inspected.findings.omitted_lines(Severity::Error)),
     );
     Ok((inspected, problems))
 }

@@ -345,6 +345,7 @@ async fn run_checks(
         .findings
         .counted(Severity::Error)
         .map(ToString::to_string)
+        .chain(inspected.findings.omitted_lines(Severity::Error))
         .collect();
     let detail = if errors.is_empty() {
         "passes the same validation as `packpub pack`".to_string()

@@ -5,7 +5,7 @@
 //! nothing, so it neither fails `lint` nor blocks `push`. The rules that make a pack what it is
 //! or keep its archive safe can never be allowed ([`Rule::never_allowed`]), whatever asks.
 
-use super::findings::{Finding, Findings};
+use super::findings::{Finding, Findings, Omitted};
 use super::rules::Rule;
 use ignore::gitignore::Gitignore;
 use serde::{Serialize, Serializer};
@@ -70,8 +70,8 @@ pub(super) struct Grant {
 impl Grant {
     /// Whether this grant allows `finding`. A rule that can never be allowed is never
     /// covered, whatever made the grant.
-    fn covers(&self, finding: &Finding) -> bool {
-        self.rule.id() == finding.rule && self.covers_file(&finding.file)
+    fn covers(&self, rule: &str, file: &str) -> bool {
+        self.rule.id() == rule && self.covers_file(file)
     }
 
     /// Whether the grant reaches `file` (its rule aside).
@@ -118,17 +118,23 @@ impl Allowed {
             .any(|grant| grant.rule == rule && grant.covers_file(file))
     }
 
-    /// Marks every finding a grant covers as allowed, by the first grant that does.
+    /// Marks every finding a grant covers as allowed, by the first grant that does; those
+    /// past the cap as their rule's kept ones in the file.
     pub fn apply(&self, findings: &mut Findings) {
-        for finding in &mut findings.list {
-            finding.allowed = self
-                .grants
+        let allowance = |rule: &str, file: &str| {
+            self.grants
                 .iter()
-                .find(|grant| grant.covers(finding))
+                .find(|grant| grant.covers(rule, file))
                 .map(|grant| Allowance {
                     by: grant.by,
                     reason: grant.reason.clone(),
-                });
+                })
+        };
+        for finding in &mut findings.list {
+            finding.allowed = allowance(finding.rule, &finding.file);
+        }
+        for omitted in &mut findings.omitted {
+            omitted.allowed = allowance(omitted.rule, &omitted.file);
         }
     }
 }
@@ -164,13 +170,15 @@ pub fn allowable(id: &str) -> Result<Rule, String> {
 
 /// One line for people about the allowed findings among `findings`, so none is hidden
 /// silently: how many, of which rules, by what (`2 finding(s) allowed (PP025 ×1, PP029 ×1):
-/// --allow, .packpub.yaml`); `None` when none is allowed.
-pub fn summary(findings: &[Finding]) -> Option<String> {
-    let mut rules: BTreeMap<&str, usize> = BTreeMap::new();
+/// --allow, .packpub.yaml`), those past the cap included; `None` when none is allowed.
+pub fn summary(findings: &[Finding], omitted: &[Omitted]) -> Option<String> {
+    let mut rules: BTreeMap<&str, u64> = BTreeMap::new();
     let mut by = BTreeSet::new();
-    for finding in findings {
-        if let Some(allowance) = &finding.allowed {
-            *rules.entry(finding.rule).or_default() += 1;
+    let kept = findings.iter().map(|f| (f.rule, &f.allowed, 1));
+    for (rule, allowed, count) in kept.chain(omitted.iter().map(|o| (o.rule, &o.allowed, o.count)))
+    {
+        if let Some(allowance) = allowed {
+            *rules.entry(rule).or_default() += count;
             by.insert(allowance.by);
         }
     }
@@ -181,7 +189,7 @@ pub fn summary(findings: &[Finding]) -> Option<String> {
     let by_shown: Vec<&str> = by.iter().map(|by| by.name()).collect();
     Some(format!(
         "{} finding(s) allowed ({}): {}",
-        rules.values().sum::<usize>(),
+        rules.values().sum::<u64>(),
         rules_shown.join(", "),
         by_shown.join(", ")
     ))
@@ -254,6 +262,32 @@ mod tests {
         );
     }
 
+    /// Findings past the cap share their rule's allowance in the file, and count as it says.
+    #[test]
+    fn findings_past_the_cap_are_allowed_as_their_file_is() {
+        let many = [(Rule::Manifest, "crds.yaml"); 30];
+        let mut found = findings(&many);
+        found.add(
+            Rule::Manifest,
+            "app.yaml",
+            None,
+            "is wrong".into(),
+            "fix it",
+        );
+        found.add_omitted(Rule::Manifest, "app.yaml", 4);
+        let pack = vec![grant(Rule::Manifest, Some(&["crds.yaml"]))];
+        Allowed::default().with_pack(pack).apply(&mut found);
+        assert_eq!(found.omitted.len(), 2);
+        assert!(found.omitted[0].allowed.is_some());
+        assert!(found.omitted[1].allowed.is_none());
+        assert_eq!(found.count(crate::pack::Severity::Error), 5);
+        assert_eq!(found.allowed(), 30);
+        assert_eq!(
+            summary(&found.list, &found.omitted).as_deref(),
+            Some("30 finding(s) allowed (PP025 ×30): .packpub.yaml")
+        );
+    }
+
     #[test]
     fn the_pack_comes_first_and_identity_is_never_covered() {
         let mut run = Allowed::default();
@@ -272,7 +306,7 @@ mod tests {
         run.apply(&mut found);
         assert_eq!(found.list[0].allowed.as_ref().map(|a| a.by), Some(By::Flag));
         assert_eq!(
-            summary(&found.list).as_deref(),
+            summary(&found.list, &found.omitted).as_deref(),
             Some("1 finding(s) allowed (PP025 ×1): --allow")
         );
     }

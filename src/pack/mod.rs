@@ -20,8 +20,8 @@ mod walk;
 pub mod write;
 pub mod yaml;
 
-pub use allow::Allowed;
-pub use findings::{Finding, Findings, Severity};
+pub use allow::{Allowance, Allowed};
+pub use findings::{Finding, Findings, Omitted, Severity};
 /// How archives are compressed, by name ([`gzip::FORMAT`]).
 pub use gzip::FORMAT as COMPRESSION;
 pub use model::{Identity, LAYERS, PackName, PackVersion, component_problem};
@@ -377,9 +377,10 @@ impl Checked {
     }
 }
 
-/// Prints `finding` as `line`: an error, a warning, or when the user allowed it a `-v` note.
-pub fn print_finding(finding: &Finding, line: &str, out: &Output) {
-    match (&finding.allowed, finding.severity) {
+/// Prints a finding (or the count of those past the cap) of `severity` as `line`: an error, a
+/// warning, or when the user allowed it a `-v` note.
+pub fn print_finding(severity: Severity, allowed: &Option<Allowance>, line: &str, out: &Output) {
+    match (allowed, severity) {
         (Some(allowance), _) => out.verbose(&format!("allowed by {}: {line}", allowance.by)),
         (None, Severity::Error) => out.error(line),
         (None, Severity::Warning) => out.warn(line),
@@ -397,9 +398,22 @@ fn accept(
     out: &Output,
 ) -> anyhow::Result<Vec<Finding>> {
     for finding in &findings.list {
-        print_finding(finding, &finding.to_string(), out);
+        print_finding(
+            finding.severity,
+            &finding.allowed,
+            &finding.to_string(),
+            out,
+        );
     }
-    if let Some(summary) = allow::summary(&findings.list) {
+    for omitted in &findings.omitted {
+        print_finding(
+            omitted.severity,
+            &omitted.allowed,
+            &omitted.to_string(),
+            out,
+        );
+    }
+    if let Some(summary) = allow::summary(&findings.list, &findings.omitted) {
         out.warn(&format!("{}: {summary}", path.display()));
     }
     let errors = findings.count(Severity::Error);

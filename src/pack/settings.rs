@@ -192,9 +192,9 @@ impl Reader<'_> {
             }
         };
         for (i, item) in items.iter().enumerate() {
-            let problems = self.findings.list.len();
+            let problems = self.findings.found();
             let grant = self.entry(item, &format!("allow[{i}]"));
-            if let Some(grant) = grant.filter(|_| self.findings.list.len() == problems) {
+            if let Some(grant) = grant.filter(|_| self.findings.found() == problems) {
                 self.grants.push(grant);
             }
         }

@@ -427,7 +427,7 @@ fn manifest_files(manifests: &[&Entry], findings: &mut Findings) {
             .collect()
     });
     for part in found {
-        findings.list.extend(part.list);
+        findings.absorb(part);
     }
 }
 
@@ -595,7 +595,7 @@ fn manifest_text(file: &str, text: &str, findings: &mut Findings) {
                 continue;
             }
         };
-        duplicate_keys(file, &read.duplicates, *first_line, findings);
+        duplicate_keys(file, &read, *first_line, findings);
         let missing: Vec<&str> = match &read.root {
             Node::Null => continue,
             Node::Map(_) => ["apiVersion", "kind"]
@@ -646,14 +646,14 @@ pub(super) fn yaml_finding(
 }
 
 /// Warnings for keys written twice in one mapping: sigs.k8s.io/yaml (Helm, kubectl) keeps the
-/// last silently, yaml.v3 refuses the file.
+/// last silently, yaml.v3 refuses the file. Those the reader only counted are counted here too.
 pub(super) fn duplicate_keys(
     file: &str,
-    duplicates: &[yaml::Duplicate],
+    read: &yaml::Document,
     first_line: u64,
     findings: &mut Findings,
 ) {
-    for duplicate in duplicates {
+    for duplicate in &read.duplicates {
         let line = duplicate.at.line + first_line;
         findings.add_at(
             Rule::DuplicateKey,
@@ -667,6 +667,7 @@ pub(super) fn duplicate_keys(
             "keep one of them",
         );
     }
+    findings.add_omitted(Rule::DuplicateKey, file, read.more_duplicates);
 }
 
 /// The regular file at `path` among the walk's entries.
@@ -766,7 +767,7 @@ fn values_text(raw: &str, findings: &mut Findings) -> Option<Node> {
             return None;
         }
     };
-    duplicate_keys(VALUES_YAML, &read.duplicates, 0, findings);
+    duplicate_keys(VALUES_YAML, &read, 0, findings);
     if matches!(read.root, Node::Null | Node::Map(_)) {
         return Some(read.root);
     }
@@ -873,8 +874,13 @@ fn render_away(text: &str) -> (String, Option<(u64, String)>) {
     let mut out = String::with_capacity(text.len());
     // Inside an action that spans lines: `Some(true)` when it is a comment.
     let mut inside_action: Option<bool> = None;
-    // Open blocks: the line and words that opened each, and whether its rest is skipped.
-    let mut blocks: Vec<(u64, String, bool)> = Vec::new();
+    // Open blocks, innermost last: whether each one's rest is skipped (an else branch, a
+    // definition). One flag each, and the count of those set, so that a file of nothing but
+    // opened blocks costs a byte per block and a constant per line.
+    let mut blocks: Vec<bool> = Vec::new();
+    let mut skipping = 0usize;
+    // The outermost open block's line and words: the one reported when it is left open.
+    let mut outermost: Option<(u64, String)> = None;
     for (index, line) in text.split_inclusive('\n').enumerate() {
         let number = index as u64 + 1;
         let (body, end) = match line.strip_suffix('\n') {
@@ -912,36 +918,37 @@ fn render_away(text: &str) -> (String, Option<(u64, String)>) {
             };
             let words =
                 rest[open + 2..open + close].trim_matches(|c: char| c == '-' || c.is_whitespace());
-            match words.split_whitespace().next().unwrap_or_default() {
-                "if" | "with" | "range" | "block" => {
-                    blocks.push((number, words.to_string(), false));
-                }
+            let keyword = words.split_whitespace().next().unwrap_or_default();
+            match keyword {
                 // A definition renders nowhere: its body is skipped whole.
-                "define" => blocks.push((number, words.to_string(), true)),
+                "if" | "with" | "range" | "block" | "define" => {
+                    if blocks.is_empty() {
+                        outermost = Some((number, words.to_string()));
+                    }
+                    let skipped = keyword == "define";
+                    blocks.push(skipped);
+                    skipping += usize::from(skipped);
+                }
                 "else" => {
-                    if let Some(top) = blocks.last_mut() {
-                        top.2 = true;
+                    if let Some(top) = blocks.last_mut().filter(|top| !**top) {
+                        *top = true;
+                        skipping += 1;
                     }
                 }
-                "end" => {
-                    blocks.pop();
-                }
+                "end" => skipping -= usize::from(blocks.pop() == Some(true)),
                 _ => {}
             }
             rest = &rest[open + close + 2..];
         }
         only_actions &= rest.trim().is_empty() && actions > 0;
         // A line of an else branch, or of nothing but actions, stays as an empty line.
-        let skipped = blocks.iter().any(|b| b.2);
-        if !(only_actions || skipped) {
+        if !(only_actions || skipping > 0) {
             out.push_str(&kept);
             out.push_str(rest);
         }
         out.push_str(end);
     }
-    let unclosed = blocks
-        .first()
-        .map(|(line, words, _)| (*line, words.clone()));
+    let unclosed = outermost.filter(|_| !blocks.is_empty());
     (out, unclosed)
 }
 
@@ -1002,6 +1009,12 @@ mod tests {
             assert!(first_document(&rendered).is_ok(), "{text:?} → {rendered:?}");
             assert_eq!(rendered.lines().count(), text.lines().count(), "{text:?}");
         }
+        // An else branch closed inside a kept block: what follows its end is kept again.
+        let (rendered, unclosed) = render_away(
+            "{{ if .a }}\nx: 1\n{{ if .b }}\n{{ else }}\ny: [\n{{ end }}\nz: 2\n{{ end }}\n",
+        );
+        assert_eq!(unclosed, None);
+        assert_eq!(rendered, "\nx: 1\n\n\n\n\nz: 2\n\n");
         // A block no {{ end }} closes (pack-central has `{- end}` for `{{- end}}` once).
         let (_, unclosed) = render_away(
             "metadata:\n  annotations:\n    {{- if .Values.isDefaultClass }}\n    a: b\n    {- end}\ndriver: x\n",

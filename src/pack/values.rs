@@ -42,7 +42,14 @@ pub fn check(
         None => Some(Vec::new()),
     };
     if let Some(presets) = presets {
-        enabled_presets(raw, &presets, findings);
+        enabled_presets(
+            raw,
+            &presets
+                .iter()
+                .map(|(g, n)| (g.as_str(), n.as_str()))
+                .collect(),
+            findings,
+        );
     }
 }
 
@@ -268,7 +275,7 @@ fn presets(doc: &Node, values: &Node, findings: &mut Findings) -> Vec<(String, S
 
 /// The first-line header `# spectrocloud.com/enabled-presets: Group:name,...` names presets
 /// that exist, one per group at most.
-fn enabled_presets(raw: &str, defined: &[(String, String)], findings: &mut Findings) {
+fn enabled_presets(raw: &str, defined: &HashSet<(&str, &str)>, findings: &mut Findings) {
     let Some(list) = raw
         .lines()
         .next()
@@ -279,7 +286,7 @@ fn enabled_presets(raw: &str, defined: &[(String, String)], findings: &mut Findi
     let mut groups = HashSet::new();
     for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (group, name) = pair.split_once(':').unwrap_or(("", pair));
-        let known = defined.iter().any(|(g, n)| g == group && n == name);
+        let known = defined.contains(&(group, name));
         if !known {
             findings.add_at(
                 Rule::Presets,

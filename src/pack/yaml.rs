@@ -191,6 +191,8 @@ pub struct Duplicate {
 pub struct Document {
     pub root: Node,
     pub duplicates: Vec<Duplicate>,
+    /// Duplicate keys past [`MAX_DUPLICATES`]: counted, not kept.
+    pub more_duplicates: u64,
     /// How deep collections nest (a root mapping alone is 1): Go's JSON decoder, through which
     /// Helm and kubectl pass what sigs.k8s.io/yaml makes, reads [`MAX_DEPTH`] levels at most.
     pub depth: usize,
@@ -662,6 +664,7 @@ struct Pass {
     open: Vec<Open>,
     tree_nodes: u64,
     duplicates: Vec<Duplicate>,
+    more_duplicates: u64,
     path: Vec<String>,
     nan_keys: u64,
     target: Target,
@@ -678,6 +681,7 @@ impl Pass {
             open: Vec::new(),
             tree_nodes: 0,
             duplicates: Vec::new(),
+            more_duplicates: 0,
             path: Vec::new(),
             nan_keys: 0,
         }
@@ -741,6 +745,7 @@ impl Pass {
         Ok(Document {
             root: tree,
             duplicates: self.duplicates,
+            more_duplicates: self.more_duplicates,
             depth: json.height,
         })
     }
@@ -1089,7 +1094,7 @@ impl Pass {
                                     at: mark,
                                 });
                             }
-                            Some(_) => {}
+                            Some(_) => self.more_duplicates += 1,
                             None if parent.seen.len() < TRACKED_KEYS => {
                                 parent.seen.insert(name.clone(), mark.line);
                             }
