@@ -330,6 +330,26 @@ fn an_existing_folder_is_kept_unless_forced() {
 }
 
 #[test]
+fn an_output_that_is_a_file_is_a_usage_error() {
+    let tmp = TempDir::new().unwrap();
+    let tgz = chart_tgz(tmp.path());
+    let file = tmp.path().join("notes.txt");
+    fs::write(&file, "mine").unwrap();
+    for output in [file.clone(), file.join("below")] {
+        let run = init(&["--chart", s(&tgz), "-o", s(&output)]).expect(2);
+        assert!(
+            run.stderr.contains(&format!(
+                "-o {}: a file is in the way; name a folder",
+                output.display()
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(fs::read_to_string(&file).unwrap(), "mine");
+}
+
+#[test]
 fn names_versions_and_namespaces_that_cannot_be_used_are_usage_errors() {
     let tmp = TempDir::new().unwrap();
     let tgz = chart_tgz(tmp.path());

@@ -517,8 +517,23 @@ fn place(
     if exists(&target) && !args.force {
         return Err(refuse_existing());
     }
-    fs::create_dir_all(&args.output)
-        .with_context(|| format!("cannot create output folder {}", args.output.display()))?;
+    // A file where the folder (or one above it) should be is the user's slip: a usage error.
+    let not_a_folder = || {
+        usage(format!(
+            "-o {}: a file is in the way; name a folder (it is created when missing)",
+            escape(&args.output.display().to_string())
+        ))
+    };
+    if fs::metadata(&args.output).is_ok_and(|m| !m.is_dir()) {
+        return Err(not_a_folder());
+    }
+    fs::create_dir_all(&args.output).map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotADirectory | std::io::ErrorKind::AlreadyExists => not_a_folder(),
+        _ => anyhow::Error::new(err).context(format!(
+            "cannot create output folder {}",
+            args.output.display()
+        )),
+    })?;
     let staging = tempfile::Builder::new()
         .prefix(".packpub-")
         .tempdir_in(&args.output)
