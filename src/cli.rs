@@ -58,6 +58,10 @@ pub struct GlobalArgs {
     /// When to colour stderr; `auto` honours NO_COLOR and whether stderr is a terminal
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// How long to wait for another packpub on this machine (a push of the same version, a
+    /// write to the same layout or bundle) before giving up with exit 7
+    #[arg(long, global = true, env = "PACKPUB_LOCK_TIMEOUT", value_name = "DURATION", default_value = crate::lock::DEFAULT_TIMEOUT, value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -848,7 +852,7 @@ pub struct ManArgs {
 }
 
 /// A duration: a whole number with `s`, `m` or `h` (seconds without a unit).
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let units: &[(&str, u64)] = &[("", 1), ("s", 1), ("m", 60), ("h", 3600)];
     scaled(text, units)
         .map(std::time::Duration::from_secs)

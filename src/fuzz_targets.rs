@@ -95,6 +95,8 @@ pub fn values_yaml(data: &[u8]) {
         quiet: true,
         verbose: false,
         color: ColorChoice::Never,
+        // Packing takes no lock.
+        lock_timeout: std::time::Duration::ZERO,
     });
     let build = BuildArgs {
         strict: true,

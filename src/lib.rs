@@ -54,6 +54,7 @@ pub fn main() -> ExitCode {
         }
     };
     interrupt::install();
+    lock::set_timeout(cli.global.lock_timeout);
     let out = output::Output::new(&cli.global);
     match commands::run(cli.command, &out) {
         Ok(()) => ExitCode::SUCCESS,
