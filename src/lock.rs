@@ -48,7 +48,14 @@ fn timeout() -> Duration {
 
 /// A lock; released when dropped (the file is closed).
 pub struct Held {
-    _file: File,
+    file: File,
+}
+
+impl Drop for Held {
+    /// Forgets the holder first, so no later waiter is told to wait for a finished process.
+    fn drop(&mut self) {
+        let _ = self.file.set_len(0);
+    }
 }
 
 /// Waits for, then takes, the lock named `key` (what is locked: a reference, a layout or
@@ -82,7 +89,7 @@ pub fn hold(key: &str, waiting: impl FnOnce()) -> anyhow::Result<Held> {
     let _ = file
         .set_len(0)
         .and_then(|()| file.write_all_at(holder.as_bytes(), 0));
-    Ok(Held { _file: file })
+    Ok(Held { file })
 }
 
 /// The timeout's failure: which lock, who holds it, and what to do.
