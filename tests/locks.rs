@@ -338,6 +338,7 @@ fn a_lock_held_past_the_bound_ends_in_exit_7() {
     assert!(started.elapsed() >= Duration::from_secs(2));
     assert!(
         run.stderr.contains(&folder.display().to_string())
+            && run.stderr.contains("gave up after 2s")
             && run.stderr.contains("PACKPUB_LOCK_TIMEOUT"),
         "{}",
         run.stderr
