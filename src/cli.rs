@@ -63,6 +63,10 @@ pub struct GlobalArgs {
     /// at 4 KiB/s, and must move 4 KiB/s in every such window
     #[arg(long, global = true, env = "PACKPUB_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "2m", value_parser = parse_positive_duration)]
     pub request_timeout: std::time::Duration,
+    /// How long to wait for another packpub on this machine (a push of the same version, a
+    /// write to the same layout or bundle) before giving up with exit 7
+    #[arg(long, global = true, env = "PACKPUB_LOCK_TIMEOUT", value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -901,6 +905,16 @@ mod tests {
             Command::Push(push) => push,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_documented_defaults_are_the_domain_defaults() {
+        let cli = parse(&["ls", "--registry", "r.io"]).unwrap();
+        assert_eq!(
+            cli.global.request_timeout,
+            crate::http::DEFAULT_REQUEST_TIMEOUT
+        );
+        assert_eq!(cli.global.lock_timeout, crate::lock::DEFAULT_TIMEOUT);
     }
 
     #[test]

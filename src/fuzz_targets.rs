@@ -96,6 +96,8 @@ pub fn values_yaml(data: &[u8]) {
         verbose: false,
         color: ColorChoice::Never,
         request_timeout: crate::http::DEFAULT_REQUEST_TIMEOUT,
+        // Packing takes no lock.
+        lock_timeout: std::time::Duration::ZERO,
     });
     let build = BuildArgs {
         strict: true,

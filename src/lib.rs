@@ -56,6 +56,7 @@ pub fn main() -> ExitCode {
     };
     interrupt::install();
     http::set_request_timeout(cli.global.request_timeout);
+    lock::set_timeout(cli.global.lock_timeout);
     let out = output::Output::new(&cli.global);
     match commands::run(cli.command, &out) {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,6 +20,7 @@ mod hostile_registry;
 mod init;
 mod lint;
 mod lint_macros;
+mod locks;
 mod login;
 mod pack;
 mod palette_standin;

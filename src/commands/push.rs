@@ -110,7 +110,9 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
         store,
         base: OnceCell::new(),
         created,
-        cache: Cache::new(args.cache_dir.as_deref(), args.no_cache),
+        cache: Cache::new(args.cache_dir.as_deref(), args.no_cache, |why| {
+            out.warn(why)
+        }),
     };
     let outcomes = block_on(async {
         let outcomes = futures_util::stream::iter(&args.packs)

@@ -15,8 +15,10 @@
 //! end of the run ([`Store::commit`]), if a tag was written, a new tar (the bundle's blobs, the
 //! new ones, the merged index) is written beside the file and renamed over it: a reader never
 //! sees half a bundle, and a failed run leaves the old one as it was. The same content makes
-//! the same bytes (entries sorted, one fixed time, owner 0). A lock on the file makes two runs
-//! writing it take turns, so neither loses the other's packs.
+//! the same bytes (entries sorted, one fixed time, owner 0). A lock on the bundle, named by its
+//! real path, makes two runs writing it take turns, so neither loses the other's packs, however
+//! each names it. A bundle path that is a link is written through: the new bundle replaces the
+//! link's target, and the link stays.
 
 use super::layout::{self, Layout, MARKER, MODE, REF_NAME, Ref};
 use super::manifest::{self, MAX_MANIFEST_SIZE};
@@ -40,7 +42,10 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 const MAX_ENTRIES: usize = 100_000;
 
 pub struct Archive {
+    /// The bundle as the user named it, for messages.
     path: PathBuf,
+    /// Where it really is (links followed), to read, write and lock.
+    real: PathBuf,
     /// The bundle as it was when opened; `None` when the file does not exist yet.
     base: Option<Bundle>,
     /// The run's additions; `None` when the bundle was opened to read.
@@ -90,9 +95,14 @@ impl Archive {
     /// the end of the run, and `waiting` is called if another run is writing the bundle. To
     /// read, a missing file is a usage error.
     pub fn open(path: &Path, create: bool, waiting: impl FnOnce()) -> anyhow::Result<Self> {
+        let real = if create {
+            resolve(path)?
+        } else {
+            path.to_path_buf()
+        };
         // The lock comes first: the bundle is read only once the previous writer is done.
-        let staged = create.then(|| Staged::new(path, waiting)).transpose()?;
-        let base = match layout::open_regular(path)? {
+        let staged = create.then(|| Staged::new(&real, waiting)).transpose()?;
+        let base = match layout::open_regular(&real)? {
             Some(file) => Some(Bundle::read(file, path)?),
             None if create => None,
             None => {
@@ -104,6 +114,7 @@ impl Archive {
         };
         Ok(Self {
             path: path.to_path_buf(),
+            real,
             base,
             staged,
         })
@@ -154,7 +165,7 @@ impl Archive {
             }
         }
 
-        let mut file = AtomicFile::create(&self.path, MODE)?;
+        let mut file = AtomicFile::create(&self.real, MODE)?;
         let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, &mut file));
         append(&mut tar, "oci-layout", MARKER.len() as u64, MARKER)?;
         let index = serde_json::to_vec_pretty(&index)?;
@@ -219,24 +230,51 @@ fn append(
     Ok(())
 }
 
+/// Where the bundle `path` (to write) really is: links followed, its folder made when missing.
+/// One bundle then has one name, for its lock, and a rewrite replaces a link's target, not the
+/// link. A link to nothing is refused: where to make the bundle would be a guess.
+fn resolve(path: &Path) -> anyhow::Result<PathBuf> {
+    match fs::canonicalize(path) {
+        Ok(real) => return Ok(real),
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            return Err(err).with_context(|| format!("cannot resolve {}", path.display()));
+        }
+        Err(_) => {}
+    }
+    if let Ok(to) = fs::read_link(path) {
+        return Err(Failure::err(
+            Code::Usage,
+            format!(
+                "the bundle {} is a link to {}, which does not exist; name the bundle's real \
+                 place, or remove the link",
+                path.display(),
+                to.display()
+            ),
+        ));
+    }
+    let absolute =
+        std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))?;
+    let (Some(folder), Some(name)) = (absolute.parent(), absolute.file_name()) else {
+        anyhow::bail!("{} names no file", path.display());
+    };
+    fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    let folder =
+        fs::canonicalize(folder).with_context(|| format!("cannot resolve {}", folder.display()))?;
+    Ok(folder.join(name))
+}
+
 impl Staged {
-    /// Takes the bundle's lock, then makes the temp layout beside it (and its folder).
-    fn new(path: &Path, waiting: impl FnOnce()) -> anyhow::Result<Self> {
-        let absolute = std::path::absolute(path)
-            .with_context(|| format!("cannot resolve {}", path.display()))?;
-        let lock = crate::lock::hold(&format!("oci-archive:{}", absolute.display()), waiting)?;
-        let folder = match absolute.parent() {
-            Some(folder) => folder,
-            None => anyhow::bail!("{} names no file", path.display()),
-        };
-        fs::create_dir_all(folder)
-            .with_context(|| format!("cannot create {}", folder.display()))?;
+    /// Takes the lock of the bundle at `real` (its resolved path), then makes the temp layout
+    /// beside it.
+    fn new(real: &Path, waiting: impl FnOnce()) -> anyhow::Result<Self> {
+        let lock = crate::lock::hold(&format!("oci-archive:{}", real.display()), waiting)?;
+        let folder = real.parent().unwrap_or(Path::new("/"));
         let dir = tempfile::Builder::new()
             .prefix(".packpub-")
             .tempdir_in(folder)
             .with_context(|| format!("cannot write in {}", folder.display()))?;
         Ok(Self {
-            layout: Layout::open(dir.path(), true)?,
+            layout: Layout::private(dir.path())?,
             _dir: dir,
             tagged: AtomicBool::new(false),
             _lock: lock,
@@ -486,7 +524,7 @@ impl Store for Archive {
                     format!("the bundle {shown} lacks blob {digest}"),
                 )
             })?;
-        let mut file = tokio::fs::File::from_std(base.reopen(&self.path)?);
+        let mut file = tokio::fs::File::from_std(base.reopen(&self.real)?);
         file.seek(SeekFrom::Start(span.offset)).await?;
         let from = format!("the bundle {shown}");
         store::copy_blob(file.take(span.size), dest, digest, expected_size, &from).await

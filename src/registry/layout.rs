@@ -7,6 +7,13 @@
 //! read, a manifest or the index only up to 4 MiB, and a blob only to its declared size. The
 //! `index.json` helpers (parsing, ref names, replacing an entry) serve the single-file bundle
 //! too ([`super::archive`]), which is this layout in a tar.
+//!
+//! Writers of one layout take turns on `index.json`, threads of one run and runs on this
+//! machine alike: each tag write holds the layout's lock ([`crate::lock`], named by the
+//! layout's real path, so two paths to one folder share it), re-reads the index, adds its entry
+//! and writes the index atomically, so no writer drops another's packs. Blobs need no turn:
+//! each is named by its content and renamed into place whole. A layout whose `blobs` or
+//! `blobs/sha256` is a link is refused for writing: blobs would land wherever it points.
 
 use super::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
 use super::store::{self, Blob, ManifestRef, Progress, Store};
@@ -18,7 +25,7 @@ use serde_json::{Value, json};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
@@ -35,17 +42,17 @@ pub struct Layout {
     root: PathBuf,
     /// Serialises read-modify-write of `index.json` between packs pushed concurrently.
     index_lock: Mutex<()>,
+    /// The name of the lock other runs take to write `index.json`; `None` for a temp layout
+    /// only this run knows.
+    shared: Option<String>,
 }
 
 impl Layout {
     /// Opens the layout at `root`; `create` makes it when missing (to publish into), else a
     /// folder without `index.json` is a usage error (to read from).
     pub fn open(root: &Path, create: bool) -> anyhow::Result<Self> {
-        let layout = Self {
-            root: root.to_path_buf(),
-            index_lock: Mutex::new(()),
-        };
         if !create {
+            let layout = Self::at(root, None);
             if !layout.index_path().is_file() {
                 return Err(Failure::err(
                     Code::Usage,
@@ -56,14 +63,66 @@ impl Layout {
         }
         fs::create_dir_all(root.join("blobs/sha256"))
             .with_context(|| format!("cannot create the OCI layout at {}", root.display()))?;
-        let marker = root.join("oci-layout");
+        let real =
+            fs::canonicalize(root).with_context(|| format!("cannot resolve {}", root.display()))?;
+        Self::at(root, Some(format!("oci:{}", real.display()))).prepare()
+    }
+
+    /// A new layout in `root`, a temp folder no other run writes to.
+    pub(super) fn private(root: &Path) -> anyhow::Result<Self> {
+        fs::create_dir_all(root.join("blobs/sha256"))
+            .with_context(|| format!("cannot create the OCI layout at {}", root.display()))?;
+        Self::at(root, None).prepare()
+    }
+
+    fn at(root: &Path, shared: Option<String>) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            index_lock: Mutex::new(()),
+            shared,
+        }
+    }
+
+    /// Refuses linked blob folders, then writes the marker and an empty index where missing
+    /// (the index in turn: a run that found it missing must not empty another's).
+    fn prepare(self) -> anyhow::Result<Self> {
+        for folder in ["blobs", "blobs/sha256"] {
+            let path = self.root.join(folder);
+            if fs::symlink_metadata(&path)?.file_type().is_symlink() {
+                let to = fs::read_link(&path).unwrap_or_default();
+                return Err(Failure::err(
+                    Code::VerifyFailed,
+                    format!(
+                        "{} is a symbolic link (to {}); packpub writes a layout's blobs only \
+                         inside the layout. Replace the link with a folder (move the blobs in)",
+                        path.display(),
+                        to.display()
+                    ),
+                ));
+            }
+        }
+        let marker = self.root.join("oci-layout");
         if !marker.exists() {
             atomic::write(&marker, MARKER, MODE)?;
         }
-        if !layout.index_path().exists() {
-            layout.write_index(&empty_index())?;
+        {
+            let _turn = self.turn()?;
+            if !self.index_path().exists() {
+                self.write_index(&empty_index())?;
+            }
         }
-        Ok(layout)
+        Ok(self)
+    }
+
+    /// This run's turn to rewrite `index.json`: first among its own threads, then among runs.
+    fn turn(&self) -> anyhow::Result<(MutexGuard<'_, ()>, Option<crate::lock::Held>)> {
+        let guard = self.index_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let held = match &self.shared {
+            // Held for one read and one write of the index: too short to announce.
+            Some(key) => Some(crate::lock::hold(key, || {})?),
+            None => None,
+        };
+        Ok((guard, held))
     }
 
     fn index_path(&self) -> PathBuf {
@@ -341,7 +400,7 @@ impl Store for Layout {
             let ManifestRef::Tag(tag) = reference else {
                 return Ok(());
             };
-            let _guard = self.index_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let _turn = self.turn()?;
             let mut index = self.read_index()?;
             let entry = json!({
                 "mediaType": MANIFEST_MEDIA_TYPE,
