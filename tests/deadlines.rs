@@ -128,15 +128,19 @@ fn a_token_service_that_trickles_is_given_up_on_after_the_request_timeout() {
     assert!(!run.stderr.contains("a-password"), "{}", run.stderr);
 }
 
+/// The number after the `v<N>` a listing's `last` names (0 on the first page).
+fn next_number(seen: &crate::support::Seen) -> u64 {
+    seen.query("last")
+        .map_or(0, |last| last[1..].parse::<u64>().unwrap() + 1)
+}
+
 #[test]
 fn a_listing_that_never_ends_stops_on_entries_and_on_time() {
     // 1,000 new names a page: the entry cap ends it long before 10,000 pages.
     let wide = Server::start(|seen| match seen.path() {
         "/v2/" => Reply::json(&json!({})),
         TAGS => {
-            let n: u64 = seen
-                .query("last")
-                .map_or(0, |last| last[1..].parse::<u64>().unwrap() + 1);
+            let n = next_number(seen);
             let tags: Vec<String> = (n..n + 1000).map(|i| format!("v{i}")).collect();
             Reply::json(&json!({"tags": tags})).header(
                 "Link",
@@ -160,9 +164,7 @@ fn a_listing_that_never_ends_stops_on_entries_and_on_time() {
         "/v2/" => Reply::json(&json!({})),
         TAGS => {
             std::thread::sleep(Duration::from_millis(200));
-            let n: u64 = seen
-                .query("last")
-                .map_or(0, |last| last[1..].parse::<u64>().unwrap() + 1);
+            let n = next_number(seen);
             Reply::json(&json!({"tags": [format!("v{n}")]}))
                 .header("Link", &format!(r#"<{TAGS}?n=100&last=v{n}>; rel="next""#))
         }

@@ -317,17 +317,24 @@ fn hold_all(folder: &Path) -> Vec<fs::File> {
         .collect()
 }
 
+/// One pack pushed (so its lock files exist), then every lock in the shared folder held as
+/// another packpub would: the packs, the lock folder and the held locks.
+fn pushed_then_held(tmp: &Path) -> (Vec<PathBuf>, PathBuf, Vec<fs::File>) {
+    let all = packs(tmp, 1);
+    let folder = shared_temp(tmp);
+    run_capped_within(push_with_temp_locks(tmp, &all[0], "1h"), DEADLINE)
+        .0
+        .expect(0);
+    let held = hold_all(&folder);
+    (all, folder, held)
+}
+
 /// Another packpub holds the lock past PACKPUB_LOCK_TIMEOUT: exit 7 after the bound, naming
 /// the lock file and the process to wait for.
 #[test]
 fn a_lock_held_past_the_bound_ends_in_exit_7() {
     let tmp = TempDir::new().unwrap();
-    let all = packs(tmp.path(), 1);
-    let folder = shared_temp(tmp.path());
-    run_capped_within(push_with_temp_locks(tmp.path(), &all[0], "1h"), DEADLINE)
-        .0
-        .expect(0);
-    let _held = hold_all(&folder);
+    let (all, folder, _held) = pushed_then_held(tmp.path());
     let started = std::time::Instant::now();
     let (run, rss) = run_capped_within(push_with_temp_locks(tmp.path(), &all[0], "2s"), DEADLINE);
     eprintln!(
@@ -349,12 +356,7 @@ fn a_lock_held_past_the_bound_ends_in_exit_7() {
 #[test]
 fn sigterm_ends_a_lock_wait() {
     let tmp = TempDir::new().unwrap();
-    let all = packs(tmp.path(), 1);
-    let folder = shared_temp(tmp.path());
-    run_capped_within(push_with_temp_locks(tmp.path(), &all[0], "1h"), DEADLINE)
-        .0
-        .expect(0);
-    let _held = hold_all(&folder);
+    let (all, _, _held) = pushed_then_held(tmp.path());
     let push = push_with_temp_locks(tmp.path(), &all[0], "1h");
     // The shell becomes packpub (exec), so the deadline kills packpub itself and the exit code
     // is its own; a background shell sends the signal once the wait has begun.

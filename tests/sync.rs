@@ -611,17 +611,23 @@ fn a_running_sync_that_missed_the_push_is_followed_by_a_new_one() {
     assert_eq!(palette.visible(&uid), ["hello:1.0.0"]);
 }
 
-#[test]
-fn a_project_uid_with_a_line_break_is_a_usage_error_before_any_request() {
-    let (registry, palette, _) = lab();
-    let mut cmd = packpub_for(&palette, ADMIN_KEY);
+/// `sync` of [`lab`]'s target with the admin key.
+fn sync_of_lab(registry: &Registry, palette: &Palette) -> Command {
+    let mut cmd = packpub_for(palette, ADMIN_KEY);
     cmd.args([
         "sync",
         "--registry",
         &format!("{}/proj", registry.host()),
         "--plain-http",
-    ])
-    .env(
+    ]);
+    cmd
+}
+
+#[test]
+fn a_project_uid_with_a_line_break_is_a_usage_error_before_any_request() {
+    let (registry, palette, _) = lab();
+    let mut cmd = sync_of_lab(&registry, &palette);
+    cmd.env(
         "SPECTROCLOUD_DEFAULT_PROJECT_ID",
         "5eea74e9f3d81c9a2ff3a7c0\r\nX-Injected: 1",
     );
@@ -641,13 +647,7 @@ fn palette_on_loopback_is_reached_directly_whatever_the_proxy_variables_say() {
         "http://127.0.0.1:{}",
         free_port("127.0.0.1".parse().unwrap())
     );
-    let mut cmd = packpub_for(&palette, ADMIN_KEY);
-    cmd.args([
-        "sync",
-        "--registry",
-        &format!("{}/proj", registry.host()),
-        "--plain-http",
-    ]);
+    let mut cmd = sync_of_lab(&registry, &palette);
     for proxy in [
         "HTTP_PROXY",
         "HTTPS_PROXY",
