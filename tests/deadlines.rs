@@ -46,6 +46,7 @@ fn sync_timeout_holds_against_a_palette_that_trickles_its_answer() {
         Duration::from_millis(100),
     );
     let (run, rss) = run_capped_within(sync_within(&palette.host(), "3s"), Duration::from_secs(40));
+    eprintln!("sync against a trickling Palette: peak RSS {rss} KiB");
     let run = run.expect(7);
     assert_said(
         &run,
@@ -153,6 +154,7 @@ fn a_listing_that_never_ends_stops_on_entries_and_on_time() {
         ls_with_requests(&wide.host(), "1m"),
         Duration::from_secs(120),
     );
+    eprintln!("an endless listing of 1,000 names a page: peak RSS {rss} KiB");
     assert_said(
         &run.expect(1),
         "the registry named over 250000 entries; stopped there",
