@@ -86,7 +86,12 @@ fn private(root: &Path) -> Result<Option<PathBuf>, String> {
     let archives = root.join("archives");
     let entries = archives.join(crate::pack::COMPRESSION);
     for dir in [root, &archives, &entries] {
-        match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        // Recursive, so a first run makes `~/.cache` too; the checks below see what exists.
+        match std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+        {
             Ok(()) => {}
             Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(_) => return Ok(None),
