@@ -59,23 +59,27 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# A name for this machine other than `localhost`: loopback names and addresses never go through
-# a proxy (as in Go), so the proxy tests reach the registry by this one.
-if ! grep -qs 'registry\.packpub\.test' /etc/hosts; then
-  if [ -w /etc/hosts ]; then
-    echo "127.0.0.1 registry.packpub.test" >> /etc/hosts
-  elif command -v sudo >/dev/null; then
-    echo "127.0.0.1 registry.packpub.test" | sudo tee -a /etc/hosts >/dev/null
+# Names for this machine other than `localhost`: loopback names and addresses never go through
+# a proxy (as in Go), so the proxy tests reach the registry by the first; the second is the ECR
+# registry host the ECR stand-in answers as (tests/support/fronts.rs).
+for name in registry.packpub.test 123456789012.dkr.ecr.us-east-1.amazonaws.com; do
+  if ! grep -qs "[[:space:]]$name\$" /etc/hosts; then
+    if [ -w /etc/hosts ]; then
+      echo "127.0.0.1 $name" >> /etc/hosts
+    elif command -v sudo >/dev/null; then
+      echo "127.0.0.1 $name" | sudo tee -a /etc/hosts >/dev/null
+    fi
   fi
-fi
+done
 
 # The ORAS Python SDK, a second peer, in a venv of its own (PyPI `oras`), and PyPI's
-# `jsonschema`.
+# `jsonschema` and `moto[server]`.
 venv=target/test-venv
-# jsonschema validates `lint --format sarif` against tests/fixtures' SARIF 2.1.0 schema.
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import oras, jsonschema" 2>/dev/null; then
+# jsonschema validates `lint --format sarif` against tests/fixtures' SARIF 2.1.0 schema; moto's
+# server stands for AWS's ECR and STS APIs (tests/support/ecr_standin.py).
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import oras, jsonschema, moto.server, flask" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check oras jsonschema
+  "$venv/bin/pip" install --quiet --disable-pip-version-check oras jsonschema "moto[server]"
 fi
 
 if cargo nextest --version >/dev/null 2>&1; then

@@ -3,6 +3,7 @@
 
 pub mod certs;
 pub mod forward_proxy;
+pub mod fronts;
 pub mod hostile;
 pub mod nginx;
 pub mod palette;
