@@ -20,7 +20,6 @@ pub struct Front {
     child: Child,
     _upstream: Registry,
     host: String,
-    port: u16,
     control: u16,
     moto: Option<u16>,
     dir: TempDir,
@@ -107,7 +106,6 @@ impl Front {
             child,
             _upstream: upstream,
             host: format!("{name}:{port}"),
-            port,
             control: control.unwrap(),
             moto,
             dir,
@@ -117,10 +115,6 @@ impl Front {
     /// `HOST:PORT` as packpub is given it (the ECR name, or 127.0.0.1).
     pub fn host(&self) -> &str {
         &self.host
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
     }
 
     /// The PEM file that makes the front's certificate trusted (`--ca-file`).
