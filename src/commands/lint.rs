@@ -4,9 +4,10 @@
 //! user allowed are in every document, marked as suppressed; people get one line about them.
 //! Each document lists the first findings of each rule in each file and counts the rest.
 
-use crate::cli::{LintArgs, LintFormat, LocalInput};
+use crate::cli::{LintArgs, LintFormat};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
+use crate::pack::LocalInput;
 use crate::pack::allow::{self, Allowance, By};
 use crate::pack::findings::{Finding, Omitted, Severity};
 use crate::pack::rules::Rule;
@@ -42,7 +43,7 @@ pub fn run(args: &LintArgs, out: &Output) -> anyhow::Result<()> {
     let limits = args.read.limits();
     let mut linted = Vec::new();
     for input in &args.packs {
-        let findings = crate::pack::lint(input, &args.build, limits)?;
+        let findings = crate::pack::lint(input, &args.build.options(), limits)?;
         linted.push(Linted {
             path: shown(input),
             errors: findings.count(Severity::Error),

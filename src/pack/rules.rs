@@ -8,7 +8,7 @@ use serde::Serialize;
 
 /// Which rule set applies: Palette's own (`default`: reports no error on a pack Palette
 /// accepts), or pack-central's CI, which also rejects what Palette tolerates.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
     #[default]
