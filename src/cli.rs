@@ -4,7 +4,7 @@
 //! way. Arguments are parsed into types at parse time (a pack input, a target, `NAME:VERSION`),
 //! so the commands never look at raw strings.
 
-use crate::pack::allow::By;
+use crate::pack::allowance::By;
 use crate::pack::rules::Profile;
 use crate::pack::rules::Rule;
 use crate::pack::write::{DEFAULT_MTIME, Recipe};
@@ -21,7 +21,7 @@ pub use crate::credentials::{PASSWORD_ENV, USERNAME_ENV};
 /// Rules allowed for every pack of a run, comma-separated: read here by name because, unlike
 /// the other variables (which a flag replaces), it adds to `--allow`, so a CI job's own
 /// `--allow` keeps its pipeline's list.
-pub use crate::pack::allow::ALLOW_ENV;
+pub use crate::pack::allowance::ALLOW_ENV;
 
 /// `packpub --version`: one line a script can read, naming the exact build a bug report is
 /// about. Commit, commit date and target come from build.rs ("unknown" without git).

@@ -8,9 +8,11 @@ use crate::cli::{LintArgs, LintFormat};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::pack::LocalInput;
-use crate::pack::allow::{self, Allowance, By};
-use crate::pack::findings::{Finding, Omitted, Severity};
+use crate::pack::allow;
+use crate::pack::allowance::{Allowance, By};
+use crate::pack::findings::{Finding, Omitted};
 use crate::pack::rules::Rule;
+use crate::pack::rules::Severity;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::io::IsTerminal;
@@ -345,7 +347,6 @@ mod tests {
 
     #[test]
     fn sarif_marks_allowed_findings_as_suppressed() {
-        use crate::pack::allow::Allowance;
         let allowed = |by: By, reason: Option<&str>| Finding {
             allowed: Some(Allowance {
                 by,

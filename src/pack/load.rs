@@ -3,11 +3,13 @@
 //! [`Checked::build`] (or [`load`], both at once) gives the [`LocalPack`] with its archive, for
 //! `pack`, `push` and `verify` alike; [`lint`] reports every finding without building.
 
-use super::allow::{self, Allowance, Allowed};
-use super::findings::{Finding, Findings, Severity};
+use super::allow::{self, Allowed};
+use super::allowance::Allowance;
+use super::findings::{Finding, Findings};
 use super::listing::Listing;
 use super::model::Identity;
 use super::rules::Profile;
+use super::rules::Severity;
 use super::write::{self, Archive, ArchiveTo, Folder};
 use super::{read, settings, validate, walk};
 use crate::digest::Digest;

@@ -7,6 +7,7 @@
 //! sees of either ([`listing`]). This file only names the rooms and what they offer.
 
 pub mod allow;
+pub mod allowance;
 pub mod chart;
 pub mod findings;
 mod gzip;
@@ -23,12 +24,14 @@ mod walk;
 pub mod write;
 pub mod yaml;
 
-pub use allow::{Allowance, Allowed};
-pub use findings::{Finding, Findings, Omitted, Severity};
+pub use allow::Allowed;
+pub use allowance::Allowance;
+pub use findings::{Finding, Findings, Omitted};
 /// How archives are compressed, by name ([`gzip::FORMAT`]).
 pub use gzip::FORMAT as COMPRESSION;
 pub use listing::Listing;
 pub use load::{BuildOptions, Checked, LocalInput, LocalPack, check, lint, load, print_finding};
 pub use model::{Identity, LAYERS, PackName, PackVersion, component_problem};
+pub use rules::Severity;
 pub use validate::{Role, file_findings};
 pub use write::{Archive, ArchiveTo, Folder};
