@@ -4,22 +4,24 @@
 //! way. Arguments are parsed into types at parse time (a pack input, a target, `NAME:VERSION`),
 //! so the commands never look at raw strings.
 
-use crate::pack::allow::By;
+use crate::pack::allowance::By;
+use crate::pack::rules::Profile;
 use crate::pack::rules::Rule;
+use crate::pack::write::{DEFAULT_MTIME, Recipe};
 use crate::pack::{Allowed, Identity};
+pub use crate::pack::{BuildOptions, LocalInput};
+use crate::registry::client::Transport;
 use crate::registry::manifest::ImageSpec;
 use crate::registry::reference::Target;
+use clap::builder::{EnumValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-/// The environment variables read for credentials. They are not flags (a password in argv is
-/// visible to every user of the machine), so they are read here by name and shown in `--help`.
-pub const USERNAME_ENV: &str = "PACKPUB_USERNAME";
-pub const PASSWORD_ENV: &str = "PACKPUB_PASSWORD";
+pub use crate::credentials::{PASSWORD_ENV, USERNAME_ENV};
 /// Rules allowed for every pack of a run, comma-separated: read here by name because, unlike
 /// the other variables (which a flag replaces), it adds to `--allow`, so a CI job's own
 /// `--allow` keeps its pipeline's list.
-pub use crate::pack::allow::ALLOW_ENV;
+pub use crate::pack::allowance::ALLOW_ENV;
 
 /// `packpub --version`: one line a script can read, naming the exact build a bug report is
 /// about. Commit, commit date and target come from build.rs ("unknown" without git).
@@ -76,6 +78,23 @@ pub enum ColorChoice {
     Never,
 }
 
+impl GlobalArgs {
+    /// How this run prints.
+    pub fn style(&self) -> crate::output::Style {
+        use crate::output::Color;
+        crate::output::Style {
+            json: self.json,
+            quiet: self.quiet,
+            verbose: self.verbose,
+            color: match self.color {
+                ColorChoice::Auto => Color::Auto,
+                ColorChoice::Always => Color::Always,
+                ColorChoice::Never => Color::Never,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate a pack folder and build its reproducible <name>-<version>.tar.gz
@@ -105,39 +124,6 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Write the man pages (packpub.1, packpub-push.1, ...) into a folder
     Man(ManArgs),
-}
-
-/// A pack on this machine: a folder holding pack.json, or a `<name>-<version>.tar.gz` made by
-/// `pack`. Decided once, here: an existing folder is a folder, anything else is read as an
-/// archive when it is a file or is named like one, and otherwise as a (missing) folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LocalInput {
-    Folder(PathBuf),
-    Tarball(PathBuf),
-}
-
-impl LocalInput {
-    pub fn parse(input: &str) -> Result<Self, String> {
-        if input.is_empty() {
-            return Err(
-                "names no pack: pass a pack folder or a .tar.gz made by `packpub pack`".into(),
-            );
-        }
-        let path = PathBuf::from(input);
-        Ok(if path.is_dir() {
-            Self::Folder(path)
-        } else if path.is_file() || input.ends_with(".tar.gz") || input.ends_with(".tgz") {
-            Self::Tarball(path)
-        } else {
-            Self::Folder(path)
-        })
-    }
-
-    pub fn path(&self) -> &std::path::Path {
-        match self {
-            Self::Folder(path) | Self::Tarball(path) => path,
-        }
-    }
 }
 
 /// What `verify` checks: a local pack against its published copy, or a published
@@ -176,8 +162,8 @@ pub struct BuildArgs {
     #[arg(long, env = "PACKPUB_STRICT", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
     pub strict: bool,
     /// Which rules are errors: Palette's (default), or pack-central CI's stricter set
-    #[arg(long, env = "PACKPUB_PROFILE", value_enum, default_value_t = crate::pack::rules::Profile::Default)]
-    pub profile: crate::pack::rules::Profile,
+    #[arg(long, env = "PACKPUB_PROFILE", default_value = "default", value_parser = EnumValueParser::<ProfileChoice>::new().map(Profile::from))]
+    pub profile: Profile,
     /// The time stamped on every archive entry and the manifest's created time
     /// (reproducible-builds.org); default: 1980-01-01 for entries, now for the manifest
     #[arg(long, env = "SOURCE_DATE_EPOCH", value_name = "SECONDS", value_parser = parse_epoch)]
@@ -247,17 +233,42 @@ impl clap::FromArgMatches for Allowed {
     }
 }
 
+/// [`Profile`]'s spellings on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProfileChoice {
+    Default,
+    PackCentral,
+}
+
+impl From<ProfileChoice> for Profile {
+    fn from(choice: ProfileChoice) -> Self {
+        match choice {
+            ProfileChoice::Default => Profile::Default,
+            ProfileChoice::PackCentral => Profile::PackCentral,
+        }
+    }
+}
+
 impl BuildArgs {
+    /// How packs are read, checked and archived in this run.
+    pub fn options(&self) -> BuildOptions {
+        BuildOptions {
+            strict: self.strict,
+            profile: self.profile,
+            recipe: self.recipe(),
+            allowed: self.allowed.clone(),
+        }
+    }
+
     /// How archives are built in this run.
-    pub fn recipe(&self) -> crate::pack::write::Recipe {
-        crate::pack::write::Recipe {
-            mtime: self
-                .source_date_epoch
-                .unwrap_or(crate::pack::write::DEFAULT_MTIME),
-            jobs: self.jobs.map_or_else(
-                || std::thread::available_parallelism().map_or(1, usize::from),
-                usize::from,
-            ),
+    pub fn recipe(&self) -> Recipe {
+        let mtime = self.source_date_epoch.unwrap_or(DEFAULT_MTIME);
+        match self.jobs {
+            Some(jobs) => Recipe {
+                mtime,
+                jobs: jobs.into(),
+            },
+            None => Recipe::on_every_core(mtime),
         }
     }
 }
@@ -349,7 +360,7 @@ pub struct PushArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Manifest shape: v1.0 is what ORAS v1.0.0 writes and Palette reads
-    #[arg(long, value_enum, default_value = "v1.0")]
+    #[arg(long, default_value = "v1.0", value_parser = EnumValueParser::<ImageSpecChoice>::new().map(ImageSpec::from))]
     pub image_spec: ImageSpec,
     /// Then make Palette sync the registry and wait until it lists the pushed packs
     #[arg(long)]
@@ -367,6 +378,26 @@ pub struct PushArgs {
     pub build: BuildArgs,
     #[command(flatten)]
     pub read: ReadArgs,
+}
+
+/// [`ImageSpec`]'s spellings on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ImageSpecChoice {
+    /// ORAS v1.0.0's default (`vnd.unknown.config` config, no artifactType): what Palette reads.
+    #[value(name = "v1.0")]
+    V1_0,
+    /// ORAS ≥ 1.1's default (`artifactType`, `vnd.oci.empty` config with data).
+    #[value(name = "v1.1")]
+    V1_1,
+}
+
+impl From<ImageSpecChoice> for ImageSpec {
+    fn from(choice: ImageSpecChoice) -> Self {
+        match choice {
+            ImageSpecChoice::V1_0 => ImageSpec::V1_0,
+            ImageSpecChoice::V1_1 => ImageSpec::V1_1,
+        }
+    }
 }
 
 /// How to reach the registry. Never remembered: every command takes them again.
@@ -423,6 +454,31 @@ pub struct CredentialArgs {
     /// Read the password from stdin (trailing newline trimmed)
     #[arg(long, requires = "username")]
     pub password_stdin: bool,
+}
+
+impl From<&TransportArgs> for Transport {
+    fn from(args: &TransportArgs) -> Self {
+        Self {
+            plain_http: args.plain_http,
+            tls: crate::registry::tls::Settings {
+                insecure: args.insecure,
+                ca_file: args.ca_file.clone(),
+                cert_file: args.cert_file.clone(),
+                key_file: args.key_file.clone(),
+                certs_d: crate::registry::tls::Settings::default_certs_d(),
+            },
+            retries: args.retries,
+            chunk_size: args.chunk_size,
+        }
+    }
+}
+
+impl CredentialArgs {
+    /// The credential given for this run (the password read from stdin now, once).
+    pub fn given(&self) -> anyhow::Result<crate::credentials::Given> {
+        let stdin_user = self.username.as_deref().filter(|_| self.password_stdin);
+        crate::credentials::Given::read(stdin_user)
+    }
 }
 
 #[derive(Debug, Args)]

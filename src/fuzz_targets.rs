@@ -3,10 +3,10 @@
 //! the way packpub does. None returns anything: a target passes when it returns, without a
 //! panic, soon and within the memory ceiling the harness sets. Not part of packpub's API.
 
-use crate::cli::{BuildArgs, ColorChoice, GlobalArgs, LocalInput};
-use crate::output::Output;
+use crate::output::{Color, Output, Style};
 use crate::pack::read::{self, Item, Limits};
-use crate::pack::{self, ArchiveTo, Identity};
+use crate::pack::write::Recipe;
+use crate::pack::{self, ArchiveTo, BuildOptions, Identity, LocalInput};
 use crate::registry::reference::Target;
 use std::io::{self, Write};
 use std::path::Path;
@@ -90,20 +90,16 @@ pub fn values_yaml(data: &[u8]) {
     if written.is_err() {
         return;
     }
-    let out = Output::new(&GlobalArgs {
+    let out = Output::new(&Style {
         json: false,
         quiet: true,
         verbose: false,
-        color: ColorChoice::Never,
-        request_timeout: crate::http::DEFAULT_REQUEST_TIMEOUT,
-        // Packing takes no lock.
-        lock_timeout: std::time::Duration::ZERO,
+        color: Color::Never,
     });
-    let build = BuildArgs {
+    let build = BuildOptions {
         strict: true,
         profile: Default::default(),
-        source_date_epoch: Some(0),
-        jobs: None,
+        recipe: Recipe::on_every_core(0),
         allowed: Default::default(),
     };
     let _ = pack::load(

@@ -1,9 +1,13 @@
 //! packpub: validate, pack and publish Spectro Cloud Palette packs to OCI registries.
 //!
-//! The map: [`cli`] turns arguments into types; [`commands`] holds one file per verb; a local
-//! pack is loaded, validated and archived by [`pack`]; every target (registry, OCI layout) is a
-//! [`registry::store::Store`]; credentials come from [`credentials`]. [`output`] keeps stdout
-//! for `--json` and stderr for people, and [`exit`] holds the exit codes scripts rely on.
+//! The map: [`cli`] is the only module that knows the argument parser: it parses arguments
+//! and turns them into each part's own options once; [`commands`] holds the binary's entry
+//! ([`commands::main`]) and one file per verb; a local pack is loaded, validated and archived
+//! by [`pack`]; every target (registry, OCI layout, bundle) is a [`registry::store::Store`];
+//! credentials come from [`credentials`]. [`output`] keeps stdout for `--json` and stderr for
+//! people, and [`exit`] holds the exit codes scripts rely on. Layers point one way: `cli` and
+//! `commands` use the domain, `registry` uses `pack`, and what both share ([`growing`],
+//! [`digest`], ...) lives below them, so the library is usable without the command line.
 
 pub mod atomic;
 pub mod cache;
@@ -16,8 +20,11 @@ pub mod credentials;
 pub mod digest;
 pub mod exit;
 pub mod files;
+/// Entry points for the fuzz harness and its corpus replay; not part of packpub's API.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzz_targets;
+pub mod growing;
 pub mod host;
 pub mod http;
 pub mod interrupt;
@@ -27,59 +34,3 @@ pub mod pack;
 pub mod palette;
 pub mod redacted;
 pub mod registry;
-
-use clap::Parser;
-use std::process::ExitCode;
-
-/// Parses the arguments, runs the command, and reports its outcome under the exit-code
-/// contract: the error line on stderr and, with `--json`, `{error, exit_code, details}` on
-/// stdout, also for usage errors clap finds.
-pub fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            if !err.use_stderr() {
-                return ExitCode::SUCCESS;
-            }
-            if std::env::args_os().any(|a| a == "--json") {
-                let rendered = err.to_string();
-                let first = rendered.lines().next().unwrap_or_default();
-                let doc = error_json(first.trim_start_matches("error: "), exit::Code::Usage, None);
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&doc).expect("JSON serialises")
-                );
-            }
-            return ExitCode::from(exit::Code::Usage as u8);
-        }
-    };
-    interrupt::install();
-    http::set_request_timeout(cli.global.request_timeout);
-    lock::set_timeout(cli.global.lock_timeout);
-    let out = output::Output::new(&cli.global);
-    match commands::run(cli.command, &out) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            let failure = exit::failure_of(&err);
-            let code = interrupt::exit_code()
-                .unwrap_or_else(|| failure.map_or(exit::Code::Unexpected, |f| f.code));
-            out.error(&format!("{err:#}"));
-            // Printed only when the command has not printed its own document.
-            out.print_json(&error_json(
-                &format!("{err:#}"),
-                code,
-                failure.and_then(|f| f.details.clone()),
-            ));
-            ExitCode::from(code as u8)
-        }
-    }
-}
-
-fn error_json(
-    error: &str,
-    code: exit::Code,
-    details: Option<serde_json::Value>,
-) -> serde_json::Value {
-    serde_json::json!({ "error": error, "exit_code": code as u8, "details": details })
-}

@@ -1,5 +1,5 @@
 //! The `packpub` binary: everything lives in the library.
 
 fn main() -> std::process::ExitCode {
-    packpub::main()
+    packpub::commands::main()
 }

@@ -4,7 +4,6 @@
 //! through [`escape`] here, once: names and answers from archives and registries may hold
 //! terminal escapes, and none of them reaches the terminal raw.
 
-use crate::cli::{ColorChoice, GlobalArgs};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
@@ -88,28 +87,49 @@ pub struct Output {
 }
 
 #[derive(Clone, Copy)]
-enum Style {
+enum Tone {
     Error,
     Warning,
     Success,
 }
 
-impl Style {
+impl Tone {
     fn ansi(self) -> &'static str {
         match self {
-            Style::Error => "\x1b[1;31m",
-            Style::Warning => "\x1b[1;33m",
-            Style::Success => "\x1b[1;32m",
+            Tone::Error => "\x1b[1;31m",
+            Tone::Warning => "\x1b[1;33m",
+            Tone::Success => "\x1b[1;32m",
         }
     }
 }
 
+/// How this run speaks: what `--json`, `-q`, `-v` and `--color` ask for.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// One JSON document on stdout and nothing else there.
+    pub json: bool,
+    /// Only errors on stderr.
+    pub quiet: bool,
+    /// `-v` detail on stderr.
+    pub verbose: bool,
+    pub color: Color,
+}
+
+/// When stderr is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    /// Unless NO_COLOR is set or stderr is not a terminal.
+    Auto,
+    Always,
+    Never,
+}
+
 impl Output {
-    pub fn new(args: &GlobalArgs) -> Self {
+    pub fn new(args: &Style) -> Self {
         let color = match args.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
                 std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                     && std::io::stderr().is_terminal()
             }
@@ -125,7 +145,7 @@ impl Output {
         }
     }
 
-    fn paint(&self, style: Style, label: &str) -> String {
+    fn paint(&self, style: Tone, label: &str) -> String {
         if self.color {
             format!("{}{label}\x1b[0m", style.ansi())
         } else {
@@ -147,7 +167,7 @@ impl Output {
         let _ = writeln!(
             err,
             "{} {}",
-            self.paint(Style::Success, "✔"),
+            self.paint(Tone::Success, "✔"),
             escape(headline)
         );
         let width = details.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -208,7 +228,7 @@ impl Output {
         if !self.quiet {
             eprintln!(
                 "{} {}",
-                self.paint(Style::Warning, "warning:"),
+                self.paint(Tone::Warning, "warning:"),
                 escape(message)
             );
         }
@@ -216,7 +236,7 @@ impl Output {
 
     /// An error line; never silenced.
     pub fn error(&self, message: &str) {
-        eprintln!("{} {}", self.paint(Style::Error, "error:"), escape(message));
+        eprintln!("{} {}", self.paint(Tone::Error, "error:"), escape(message));
     }
 
     /// Detail shown with `-v` only.
@@ -230,7 +250,7 @@ impl Output {
     /// borrow (the registry client naming where a password goes).
     pub fn notes(&self) -> Notes {
         let verbose = self.verbose && !self.quiet;
-        let warning = (!self.quiet).then(|| self.paint(Style::Warning, "warning:"));
+        let warning = (!self.quiet).then(|| self.paint(Tone::Warning, "warning:"));
         Notes {
             verbose: std::sync::Arc::new(move |message| {
                 if verbose {

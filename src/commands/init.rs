@@ -9,13 +9,16 @@
 //! renamed into place only then: what `init` leaves behind always packs, and an error or
 //! Ctrl-C leaves nothing. Charts are read by [`crate::pack::chart`], as hostile input.
 
-use crate::cli::{BuildArgs, InitArgs, LocalInput};
+use crate::cli::InitArgs;
 use crate::exit::{Code, Failure};
 use crate::files::Unreadable;
 use crate::output::{Output, escape};
 use crate::pack::chart::{self, Chart, LinkEntries, Refusal};
+use crate::pack::write::Recipe;
 use crate::pack::yaml::{Node, Target};
-use crate::pack::{self, ArchiveTo, Identity, PackName, PackVersion, Severity};
+use crate::pack::{
+    self, ArchiveTo, BuildOptions, Identity, LocalInput, PackName, PackVersion, Severity,
+};
 use anyhow::Context;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -545,11 +548,10 @@ fn place(
         fs::create_dir_all(file.parent().expect("inside the root"))?;
         fs::write(&file, bytes).with_context(|| format!("cannot write {}", file.display()))?;
     }
-    let build = BuildArgs {
+    let build = BuildOptions {
         strict: false,
         profile: Default::default(),
-        source_date_epoch: Some(mtime),
-        jobs: None,
+        recipe: Recipe::on_every_core(mtime),
         allowed: args.allowed.clone(),
     };
     let checked = pack::load(

@@ -4,12 +4,15 @@
 //! user allowed are in every document, marked as suppressed; people get one line about them.
 //! Each document lists the first findings of each rule in each file and counts the rest.
 
-use crate::cli::{LintArgs, LintFormat, LocalInput};
+use crate::cli::{LintArgs, LintFormat};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::pack::allow::{self, Allowance, By};
-use crate::pack::findings::{Finding, Omitted, Severity};
+use crate::pack::LocalInput;
+use crate::pack::allow;
+use crate::pack::allowance::{Allowance, By};
+use crate::pack::findings::{Finding, Omitted};
 use crate::pack::rules::Rule;
+use crate::pack::rules::Severity;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::io::IsTerminal;
@@ -42,7 +45,7 @@ pub fn run(args: &LintArgs, out: &Output) -> anyhow::Result<()> {
     let limits = args.read.limits();
     let mut linted = Vec::new();
     for input in &args.packs {
-        let findings = crate::pack::lint(input, &args.build, limits)?;
+        let findings = crate::pack::lint(input, &args.build.options(), limits)?;
         linted.push(Linted {
             path: shown(input),
             errors: findings.count(Severity::Error),
@@ -344,7 +347,6 @@ mod tests {
 
     #[test]
     fn sarif_marks_allowed_findings_as_suppressed() {
-        use crate::pack::allow::Allowance;
         let allowed = |by: By, reason: Option<&str>| Finding {
             allowed: Some(Allowance {
                 by,

@@ -1,5 +1,6 @@
-//! One file per verb; each takes its parsed arguments and the shared [`Output`]. What several
-//! verbs share (opening a target as a [`Store`], the tokio runtime) lives here once.
+//! The binary's entry ([`main`]: parse, run, exit under the exit-code contract) and one file per
+//! verb; each takes its parsed arguments and the shared [`Output`]. What several verbs share
+//! (opening a target as a [`Store`], the tokio runtime) lives here once.
 
 mod completions;
 mod copy;
@@ -15,7 +16,7 @@ mod push;
 mod sync;
 mod verify;
 
-use crate::cli::{Command, RemoteArgs, TransportArgs};
+use crate::cli::{self, Command, RemoteArgs, TransportArgs};
 use crate::credentials::{Given, Resolved};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
@@ -26,6 +27,62 @@ use crate::registry::layout::Layout;
 use crate::registry::manifest::check_shape;
 use crate::registry::reference::Target;
 use crate::registry::store::{Store, pack_repository};
+use crate::{exit, http, interrupt, lock};
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Parses the arguments, runs the command, and reports its outcome under the exit-code
+/// contract: the error line on stderr and, with `--json`, `{error, exit_code, details}` on
+/// stdout, also for usage errors clap finds.
+pub fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            if !err.use_stderr() {
+                return ExitCode::SUCCESS;
+            }
+            if std::env::args_os().any(|a| a == "--json") {
+                let rendered = err.to_string();
+                let first = rendered.lines().next().unwrap_or_default();
+                let doc = error_json(first.trim_start_matches("error: "), exit::Code::Usage, None);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&doc).expect("JSON serialises")
+                );
+            }
+            return ExitCode::from(exit::Code::Usage as u8);
+        }
+    };
+    interrupt::install();
+    http::set_request_timeout(cli.global.request_timeout);
+    lock::set_timeout(cli.global.lock_timeout);
+    let out = Output::new(&cli.global.style());
+    match run(cli.command, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let failure = exit::failure_of(&err);
+            let code = interrupt::exit_code()
+                .unwrap_or_else(|| failure.map_or(exit::Code::Unexpected, |f| f.code));
+            out.error(&format!("{err:#}"));
+            // Printed only when the command has not printed its own document.
+            out.print_json(&error_json(
+                &format!("{err:#}"),
+                code,
+                failure.and_then(|f| f.details.clone()),
+            ));
+            ExitCode::from(code as u8)
+        }
+    }
+}
+
+fn error_json(
+    error: &str,
+    code: exit::Code,
+    details: Option<serde_json::Value>,
+) -> serde_json::Value {
+    serde_json::json!({ "error": error, "exit_code": code as u8, "details": details })
+}
 
 pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
     match command {
@@ -48,7 +105,7 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
 /// Opens the target as a store: a registry with the credential the lookup order finds, an OCI
 /// layout or a bundle (created when missing if `create`, for `push`).
 fn open_store(args: &RemoteArgs, out: &Output, create: bool) -> anyhow::Result<Box<dyn Store>> {
-    let given = || Given::read(&args.credentials);
+    let given = || args.credentials.given();
     open_target(&args.registry, &args.transport, given, out, create)
 }
 

@@ -1,13 +1,13 @@
 //! `packpub pack`: validate a pack folder and write its reproducible archive.
 
-use crate::cli::{LocalInput, PackArgs};
+use crate::cli::PackArgs;
 use crate::output::Output;
-use crate::pack::{self, ArchiveTo};
+use crate::pack::{self, ArchiveTo, LocalInput};
 
 pub fn run(args: &PackArgs, out: &Output) -> anyhow::Result<()> {
     let pack = pack::load(
         &LocalInput::Folder(args.dir.clone()),
-        &args.build,
+        &args.build.options(),
         pack::read::Limits::default(),
         ArchiveTo::Dir(&args.output),
         out,

@@ -6,16 +6,17 @@
 
 use super::{block_on, open_store};
 use crate::cache::{self, Cache};
-use crate::cli::{LocalInput, PushArgs};
+use crate::cli::PushArgs;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
+use crate::growing::{Growing, Grown};
 use crate::output::Output;
 use crate::pack::Identity;
 use crate::pack::write;
-use crate::pack::{self, ArchiveTo, Checked, LocalPack};
+use crate::pack::{self, ArchiveTo, Checked, LocalInput, LocalPack};
 use crate::registry::manifest::{self, EMPTY_CONFIG, Layer};
 use crate::registry::reference::Target;
-use crate::registry::store::{self, Blob, Growing, Grown, ManifestRef, Store, pack_repository};
+use crate::registry::store::{self, Blob, ManifestRef, Store, pack_repository};
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
@@ -220,7 +221,7 @@ impl Ctx<'_> {
         let result = async {
             let checked = tokio::task::block_in_place(|| {
                 let limits = self.args.read.limits();
-                pack::check(input, &self.args.build, limits, self.out)
+                pack::check(input, &self.args.build.options(), limits, self.out)
             })?;
             outcome.id = Some(checked.id.clone());
             outcome.name = Some(checked.id.name.to_string());

@@ -79,7 +79,7 @@ pub fn run(args: &SyncArgs, out: &Output) -> anyhow::Result<()> {
             "sync needs a registry TARGET (HOST[:PORT]/PROJECT): Palette cannot read an OCI layout",
         ));
     };
-    let given = Given::read(&args.remote.credentials)?;
+    let given = args.remote.credentials.given()?;
     let transport = &args.remote.transport;
     let request = Request {
         host,

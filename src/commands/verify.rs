@@ -4,11 +4,11 @@
 //! (`oci-archive:FILE`) with no pack named checks every pack it lists.
 
 use super::{block_on, open_store};
-use crate::cli::{LocalInput, VerifyArgs, VerifyInput};
+use crate::cli::{VerifyArgs, VerifyInput};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::pack::{self, Allowed, ArchiveTo, Identity, LocalPack, Severity, read};
+use crate::pack::{self, Allowed, ArchiveTo, Identity, LocalInput, LocalPack, Severity, read};
 use crate::registry::manifest::check_shape;
 use crate::registry::reference::{BASE_PATH, Target};
 use crate::registry::store::{self, ManifestRef, Store, pack_repository};
@@ -65,7 +65,13 @@ pub fn run(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
         VerifyInput::Local(input) => {
             // A folder's archive is rebuilt the way `pack` builds it, hashed and never written.
             let limits = args.read.limits();
-            let pack = pack::load(input, &args.build, limits, ArchiveTo::Nowhere, out)?;
+            let pack = pack::load(
+                input,
+                &args.build.options(),
+                limits,
+                ArchiveTo::Nowhere,
+                out,
+            )?;
             (pack.id.clone(), Some(pack))
         }
     };

@@ -6,13 +6,17 @@
 pub mod docker;
 pub mod keyring;
 
-use crate::cli::{CredentialArgs, PASSWORD_ENV, USERNAME_ENV};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::redacted::Secret;
 use anyhow::Context;
 use std::fmt;
 use std::io::Read;
+
+/// The environment variables read for credentials. They are not flags (a password in argv is
+/// visible to every user of the machine), so they are read here by name and shown in `--help`.
+pub const USERNAME_ENV: &str = "PACKPUB_USERNAME";
+pub const PASSWORD_ENV: &str = "PACKPUB_PASSWORD";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
@@ -65,12 +69,12 @@ impl fmt::Display for Source {
 pub struct Given(Option<(String, Secret, Source)>);
 
 impl Given {
-    pub fn read(args: &CredentialArgs) -> anyhow::Result<Self> {
-        if let Some(user) = &args.username
-            && args.password_stdin
-        {
+    /// `stdin_user` is the user name given with `--password-stdin`: the password is read
+    /// from stdin; without one, from the environment.
+    pub fn read(stdin_user: Option<&str>) -> anyhow::Result<Self> {
+        if let Some(user) = stdin_user {
             return Ok(Self(Some((
-                user.clone(),
+                user.to_string(),
                 read_password_stdin()?,
                 Source::Flags,
             ))));

@@ -5,56 +5,12 @@
 //! nothing, so it neither fails `lint` nor blocks `push`. The rules that make a pack what it is
 //! or keep its archive safe can never be allowed ([`Rule::never_allowed`]), whatever asks.
 
+use super::allowance::{Allowance, By};
 use super::findings::{Finding, Findings, Omitted};
 use super::rules::Rule;
 use ignore::gitignore::Gitignore;
-use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::Path;
-
-/// What allowed a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum By {
-    /// `--allow`.
-    Flag,
-    /// `PACKPUB_ALLOW`.
-    Env,
-    /// The pack's own `.packpub.yaml`.
-    Settings,
-}
-
-/// The variable that allows rules for every run of a job, as `--allow` does for one.
-pub const ALLOW_ENV: &str = "PACKPUB_ALLOW";
-
-impl By {
-    fn name(self) -> &'static str {
-        match self {
-            By::Flag => "--allow",
-            By::Env => ALLOW_ENV,
-            By::Settings => super::settings::SETTINGS_FILE,
-        }
-    }
-}
-
-impl fmt::Display for By {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl Serialize for By {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-/// Why a finding counts for nothing: what allowed it, and the reason the user gave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Allowance {
-    pub by: By,
-    pub reason: Option<String>,
-}
 
 /// One rule allowed: by what, in which files, and why.
 #[derive(Debug, Clone)]

@@ -1,11 +1,11 @@
 //! A validation finding: which rule, what is wrong, where (file, field, line:column), how to
-//! fix it, and whether the user allowed it ([`super::allow`]): an allowed finding is still
+//! fix it, and whether the user allowed it ([`super::allowance`]): an allowed finding is still
 //! reported, and counts for nothing. A rule that fires past [`KEPT_PER_RULE_AND_FILE`] times
 //! in one file keeps its first findings and counts the rest ([`Omitted`]), so a hostile file
 //! costs neither memory nor output in proportion to its mistakes.
 
-use super::allow::Allowance;
-use super::rules::{Profile, Rule};
+use super::allowance::Allowance;
+use super::rules::{Profile, Rule, Severity};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use std::collections::HashMap;
@@ -16,13 +16,6 @@ use std::fmt;
 /// file repeating one mistake millions of times would otherwise print hundreds of MB and hold
 /// every finding in memory until the run ends.
 pub const KEPT_PER_RULE_AND_FILE: usize = 20;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {

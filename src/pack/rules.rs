@@ -3,12 +3,19 @@
 //! (a test keeps the two the same), with the rules that can never be allowed and why. Ids never
 //! change meaning; a retired rule's id is not reused.
 
-use super::findings::Severity;
 use serde::Serialize;
+
+/// How much a finding of a rule counts: an error blocks, a warning only under `--strict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
 
 /// Which rule set applies: Palette's own (`default`: reports no error on a pack Palette
 /// accepts), or pack-central's CI, which also rejects what Palette tolerates.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
     #[default]

@@ -6,14 +6,14 @@
 //! as the walk reads any file (no link it did not resolve, at most 64 KiB) and as bounded YAML;
 //! every problem is a PP033 finding naming the line and the fix.
 
-use super::allow::{By, Grant, allowable};
+use super::allow::{Grant, allowable};
+use super::allowance::{By, SETTINGS_FILE};
 use super::findings::Findings;
 use super::rules::Rule;
 use super::walk::{Look, Walk};
 use super::yaml::{self, Event};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
-pub const SETTINGS_FILE: &str = ".packpub.yaml";
 /// Settings, not data: a few lines, with room for a long list of files.
 const SETTINGS_LIMIT: u64 = 64 << 10;
 

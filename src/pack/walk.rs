@@ -19,9 +19,9 @@
 //!   [`MAX_ENTRIES`].
 
 use super::Identity;
+use super::allowance::SETTINGS_FILE;
 use super::findings::Findings;
 use super::rules::Rule;
-use super::settings::SETTINGS_FILE;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, Metadata, OpenOptions};

@@ -7,15 +7,62 @@
 //! unvalidated.
 
 use super::gzip::GzWriter;
+use super::model::Identity;
+use super::walk;
 use super::walk::Kind;
-use super::{Archive, ArchiveTo, Folder};
 use crate::atomic::AtomicFile;
 use crate::digest::{Digest, HashingWriter};
+use crate::growing::Grown;
 use crate::interrupt;
-use crate::registry::store::Grown;
 use anyhow::Context;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// A pack folder that passed validation far enough to be archived.
+#[derive(Debug)]
+pub struct Folder {
+    pub id: Identity,
+    /// The folder's name: the archive's single top-level directory.
+    pub name: String,
+    pub entries: Vec<walk::Entry>,
+}
+
+impl Folder {
+    pub(super) fn file_count(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.kind, walk::Kind::File { .. }))
+            .count()
+    }
+}
+
+/// Where a folder's archive goes. An archive given as input stays where it is.
+pub enum ArchiveTo<'a> {
+    /// `<dir>/<name>-<version>.tar.gz`, written atomically (`pack`).
+    Dir(&'a Path),
+    /// A temp file removed when the [`super::LocalPack`] is dropped (`push`).
+    Temp,
+    /// A temp file uploaded while it is written: `state` hears of every byte written and of
+    /// the end; once nobody listens any more, the build stops (`push` of a new version).
+    Growing {
+        file: tempfile::NamedTempFile,
+        state: &'a tokio::sync::watch::Sender<Grown>,
+    },
+    /// Nowhere: only its digest and size are computed (`verify`).
+    Nowhere,
+}
+
+/// The archive's digest and size, and where it is on disk (none for [`ArchiveTo::Nowhere`]).
+pub struct Archive {
+    pub digest: Digest,
+    pub size: u64,
+    pub path: Option<PathBuf>,
+    /// The digest of the uncompressed tar stream of a folder's archive: what the re-push cache
+    /// is keyed by ([`crate::cache`]).
+    pub tar: Option<Digest>,
+    pub(super) _temp: Option<tempfile::TempPath>,
+}
 
 /// 1980-01-01T00:00:00Z: a fixed time that no extractor warns about as implausible.
 pub const DEFAULT_MTIME: u64 = 315_532_800;
@@ -26,6 +73,16 @@ pub const DEFAULT_MTIME: u64 = 315_532_800;
 pub struct Recipe {
     pub mtime: u64,
     pub jobs: usize,
+}
+
+impl Recipe {
+    /// Entries stamped `mtime`, compressed on every core.
+    pub fn on_every_core(mtime: u64) -> Self {
+        Self {
+            mtime,
+            jobs: std::thread::available_parallelism().map_or(1, usize::from),
+        }
+    }
 }
 
 /// Builds `folder`'s archive as `recipe` says, into the place `to` names.

@@ -19,11 +19,12 @@ mod upload;
 
 use super::errors::{self, is_not_found, is_transient, translate};
 use super::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
-use super::store::{self, Blob, Growing, ManifestRef, Progress, Store};
+use super::store::{self, Blob, ManifestRef, Progress, Store};
 use super::tls;
 use crate::credentials::Resolved;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
+use crate::growing::Growing;
 use crate::http::{host_of, proxy, read_prefix};
 use crate::interrupt;
 use crate::output::Notes;
@@ -60,23 +61,6 @@ pub struct Transport {
     pub retries: u32,
     /// Blobs over this size go in chunks.
     pub chunk_size: u64,
-}
-
-impl From<&crate::cli::TransportArgs> for Transport {
-    fn from(args: &crate::cli::TransportArgs) -> Self {
-        Self {
-            plain_http: args.plain_http,
-            tls: tls::Settings {
-                insecure: args.insecure,
-                ca_file: args.ca_file.clone(),
-                cert_file: args.cert_file.clone(),
-                key_file: args.key_file.clone(),
-                certs_d: tls::Settings::default_certs_d(),
-            },
-            retries: args.retries,
-            chunk_size: args.chunk_size,
-        }
-    }
 }
 
 pub struct Registry {

@@ -32,13 +32,11 @@ pub fn too_large(what: &str) -> anyhow::Error {
 }
 
 /// Which ORAS manifest shape to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageSpec {
     /// ORAS v1.0.0's default (`vnd.unknown.config` config, no artifactType): what Palette reads.
-    #[value(name = "v1.0")]
     V1_0,
     /// ORAS ≥ 1.1's default (`artifactType`, `vnd.oci.empty` config with data).
-    #[value(name = "v1.1")]
     V1_1,
 }
 

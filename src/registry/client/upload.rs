@@ -17,8 +17,9 @@
 
 use super::{Registry, Scope, location};
 use crate::digest::Digest;
+use crate::growing::Growing;
 use crate::interrupt;
-use crate::registry::store::{Blob, Growing, Progress};
+use crate::registry::store::{Blob, Progress};
 use futures_util::{StreamExt, TryStreamExt};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
