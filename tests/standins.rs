@@ -68,6 +68,13 @@ fn the_ecr_stand_in_answers_as_ecr_does() {
     let uploads = format!("{base}/v2/team/spectro-packs/archive/hello/blobs/uploads/");
     let (status, _) = curl(&front, auth, &["-X", "POST", &uploads]);
     assert_eq!(status, "000");
+    assert!(
+        front
+            .requests()
+            .iter()
+            .any(|r| r["method"] == "POST" && r["path"] == uploads[base.len()..]),
+        "the front saw the upload it cut"
+    );
 
     front.create_repository("team/spectro-packs/archive/hello", true);
     let location = start_upload(&front, &uploads, &login);

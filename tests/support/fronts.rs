@@ -127,16 +127,6 @@ impl Front {
         format!("http://127.0.0.1:{}", self.moto.expect("an ECR front"))
     }
 
-    /// `cmd` with AWS's chain pointed at moto: keys in the environment, nothing else read.
-    pub fn with_aws_keys<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
-        cmd.env("AWS_ENDPOINT_URL", self.aws_endpoint())
-            .env("AWS_ACCESS_KEY_ID", "AKIDPACKPUBTEST")
-            .env("AWS_SECRET_ACCESS_KEY", "packpub-test-secret")
-            .env("AWS_REGION", ECR_REGION)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-    }
-
     /// Creates ECR repository `name` in moto, as `aws ecr create-repository` would.
     pub fn create_repository(&self, name: &str, immutable: bool) {
         let query = if immutable { "?immutable=1" } else { "" };
