@@ -3,7 +3,7 @@
 //! `$DOCKER_CONFIG/config.json` (default `~/.docker/config.json`) → `credHelpers[host]`, then
 //! `credsStore`, then `auths[host]` (base64 `user:password`, or an identity token).
 
-use super::Credential;
+use super::credential::Credential;
 use crate::redacted::Secret;
 use anyhow::{Context, bail};
 use base64::Engine;

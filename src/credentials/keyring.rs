@@ -2,7 +2,7 @@
 //! Credential Manager on Windows): service `packpub`, one entry per registry host, holding the
 //! user name and password as one JSON value so a single lookup yields both.
 
-use super::Credential;
+use super::credential::Credential;
 use crate::redacted::Secret;
 use ::keyring::{Entry, Error};
 

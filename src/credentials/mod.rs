@@ -3,8 +3,11 @@
 //! in the OS keyring → docker's config (`credHelpers[host]`, `credsStore`, `auths`) →
 //! anonymous. Secrets live in [`Secret`] so they never reach output, logs or error chains.
 
+mod credential;
 pub mod docker;
 pub mod keyring;
+
+pub use credential::Credential;
 
 use crate::exit::{Code, Failure};
 use crate::output::Output;
@@ -17,29 +20,6 @@ use std::io::Read;
 /// visible to every user of the machine), so they are read here by name and shown in `--help`.
 pub const USERNAME_ENV: &str = "PACKPUB_USERNAME";
 pub const PASSWORD_ENV: &str = "PACKPUB_PASSWORD";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credential {
-    Basic {
-        username: String,
-        password: Secret,
-    },
-    /// An OAuth identity token (docker's `identitytoken`, a helper's `<token>` user).
-    IdentityToken(Secret),
-}
-
-impl Credential {
-    pub fn basic(username: &str, password: Secret) -> Self {
-        Self::Basic {
-            username: username.to_string(),
-            password,
-        }
-    }
-
-    pub fn identity_token(token: Secret) -> Self {
-        Self::IdentityToken(token)
-    }
-}
 
 /// Where the credential in use came from; shown with `-v`.
 #[derive(Debug, Clone)]
