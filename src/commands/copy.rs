@@ -7,7 +7,7 @@
 //! rules (same layer: unchanged; other content: exit 5 unless `--force`). The tag is written
 //! last, so an interrupted copy leaves no tag, and running it again copies only what is missing.
 
-use super::{block_on, fetch_pack, ls, open_target};
+use super::shared::{block_on, compare_versions, fetch_pack, open_target, pack_names};
 use crate::cli::{self, CopyArgs, Selector, Versions};
 use crate::credentials::Given;
 use crate::digest::Digest;
@@ -186,7 +186,7 @@ impl Ctx<'_> {
     async fn plan(&self, selectors: &[Selector]) -> anyhow::Result<Vec<Identity>> {
         let page = usize::from(self.args.page_size);
         let selectors = if selectors.is_empty() {
-            ls::pack_names(self.src.as_ref(), page)
+            pack_names(self.src.as_ref(), page)
                 .await?
                 .into_iter()
                 .map(|name| Selector {
@@ -208,7 +208,7 @@ impl Ctx<'_> {
                         .tags(&pack_repository(&selector.name), page)
                         .await?;
                     tags.retain(|t| selector.takes(t));
-                    tags.sort_by(|a, b| ls::compare_versions(a, b));
+                    tags.sort_by(|a, b| compare_versions(a, b));
                     tags
                 }
             };

@@ -1,7 +1,7 @@
 //! `packpub login`: check credentials against the registry, then keep them where the user
 //! expects: the OS keyring, or docker's config when no keyring is reachable (the usual CI case).
 
-use super::block_on;
+use super::shared::block_on;
 use crate::cli::{LoginArgs, StoreChoice};
 use crate::credentials::{Credential, docker, keyring, read_password_stdin};
 use crate::exit::{Code, Failure};
@@ -37,7 +37,7 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
         credential: Some(credential),
         again: None,
     };
-    let registry = super::open_registry(host, "", &args.transport, given, out)?;
+    let registry = super::shared::open_registry(host, "", &args.transport, given, out)?;
     block_on(registry.check_login(BASE_PATH))?;
 
     let stored = store(host, &username, &password, args.store, out)?;

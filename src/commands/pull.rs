@@ -3,7 +3,7 @@
 //! extract, whose pack.json names the tag: otherwise exit 6 — with `--extract` nothing at all is
 //! written; without it the download is kept for a look, with the reasons.
 
-use super::{block_on, fetch_pack, open_store};
+use super::shared::{block_on, fetch_pack, open_store};
 use crate::atomic::AtomicFile;
 use crate::cli::PullArgs;
 use crate::exit::{Code, Failure};

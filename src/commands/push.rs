@@ -4,7 +4,7 @@
 //! published version is never replaced silently ([`decide`]). Blobs go first and the tag last,
 //! so an interrupted push never leaves a tag pointing at missing content.
 
-use super::{block_on, open_store};
+use super::shared::{block_on, open_store};
 use crate::cache::{self, Cache};
 use crate::cli::PushArgs;
 use crate::digest::Digest;
@@ -422,7 +422,7 @@ impl Ctx<'_> {
 
     /// Whether the registry's archive under `held` (another digest) holds the same files as
     /// `pack`: same paths, folders, executable bits and bytes, so it differs only in how it
-    /// was compressed or stamped. Downloaded and read as `pull` does ([`super::fetch_pack`]);
+    /// was compressed or stamped. Downloaded and read as `pull` does ([`super::shared::fetch_pack`]);
     /// an archive that is not a safe, valid-shaped download of this pack is not the same.
     async fn same_files(
         &self,
@@ -436,7 +436,8 @@ impl Ctx<'_> {
         let into = download.path();
         let shown = (shown.as_str(), "taken as other content");
         let read = (limits, &pack.allowed);
-        let fetched = super::fetch_pack(self.store.as_ref(), &pack.id, held, shown, into, read);
+        let fetched =
+            super::shared::fetch_pack(self.store.as_ref(), &pack.id, held, shown, into, read);
         let remote = match fetched.await {
             Ok((remote, _)) => remote,
             Err(err)

@@ -8,7 +8,7 @@
 //! only after an hour). `--register` creates the registry when none points at TARGET, after
 //! Palette has validated it can log in.
 
-use super::block_on;
+use super::shared::block_on;
 use crate::cli::{PaletteArgs, SyncArgs};
 use crate::credentials::{self, Credential, Given};
 use crate::exit::{Code, Failure};

@@ -3,7 +3,7 @@
 //! Palette's 24-hour sync. Each check is reported; any failure exits 6. A bundle
 //! (`oci-archive:FILE`) with no pack named checks every pack it lists.
 
-use super::{block_on, open_store};
+use super::shared::{block_on, open_store};
 use crate::cli::{VerifyArgs, VerifyInput};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
@@ -105,7 +105,7 @@ fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
     let read = (args.read.limits(), &args.build.allowed);
     let all = block_on(async {
         let mut all = Vec::new();
-        for name in super::ls::pack_names(store, 0).await? {
+        for name in super::shared::pack_names(store, 0).await? {
             let repository = pack_repository(&name);
             for version in store.tags(&repository, 0).await? {
                 // A pack whose tag cannot be read (its manifest missing, too large, not what
@@ -123,7 +123,9 @@ fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
                 };
                 let verified = match Identity::parse(&format!("{name}:{version}")) {
                     Ok(id) => match verify(store, &id, None, read).await {
-                        Err(err) if super::is_bad_content(&err) => failed(format!("{err:#}")),
+                        Err(err) if super::shared::is_bad_content(&err) => {
+                            failed(format!("{err:#}"))
+                        }
                         other => other?,
                     },
                     Err(why) => failed(format!("{version:?} is no pack version: {why}")),
@@ -277,7 +279,7 @@ async fn run_checks(
     let temp = crate::pack::write::temp_file()?;
     let mut file = tokio::fs::File::create(temp.path()).await?;
     if let Err(err) = store.fetch_blob(repository, &layer, size, &mut file).await {
-        if !super::is_bad_content(&err) {
+        if !super::shared::is_bad_content(&err) {
             return Err(err);
         }
         check(CheckName::Download, false, format!("{err:#}"));
