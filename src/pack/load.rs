@@ -370,7 +370,7 @@ fn inspect(dir: &Path, build: &BuildOptions) -> anyhow::Result<Inspected> {
     let allowed = build
         .allowed
         .with_pack(settings::read(&mut walk, &mut findings));
-    let pack_json = walk.top_file(validate::PACK_JSON, &mut findings);
+    let pack_json = walk.top_file(super::model::PACK_JSON, &mut findings);
     let manifest = validate::manifest(pack_json, dir, &mut findings);
     let Some(entries) = walk.run(manifest.as_ref().map(|(id, _)| id), &mut findings) else {
         allowed.apply(&mut findings);

@@ -17,12 +17,15 @@ mod model;
 pub mod read;
 pub mod rules;
 mod settings;
+pub mod tar;
 pub mod template;
+mod untemplated;
 mod validate;
 mod values;
 mod walk;
 pub mod write;
 pub mod yaml;
+mod yaml_findings;
 
 pub use allow::Allowed;
 pub use allowance::Allowance;

@@ -4,6 +4,14 @@
 
 use std::fmt;
 
+/// The two files every pack has, by their names in the folder and in the archive.
+pub const PACK_JSON: &str = "pack.json";
+pub const VALUES_YAML: &str = "values.yaml";
+
+/// The most of pack.json that is read, in a folder or an archive alike: it holds the pack's
+/// metadata, a few KiB; a larger one is not a pack's.
+pub const PACK_JSON_LIMIT: u64 = 1 << 20;
+
 pub const LAYERS: &[&str] = &["kernel", "os", "k8s", "cni", "csi", "addon"];
 
 pub const CLOUD_TYPES: &[&str] = &[

@@ -41,7 +41,13 @@ pub(super) fn read(walk: &mut Walk, findings: &mut Findings) -> Vec<Grant> {
     let documents = match yaml_documents(&text) {
         Ok(documents) => documents,
         Err(problem) => {
-            super::validate::yaml_finding(Rule::Settings, SETTINGS_FILE, &problem, 0, findings);
+            super::yaml_findings::yaml_finding(
+                Rule::Settings,
+                SETTINGS_FILE,
+                &problem,
+                0,
+                findings,
+            );
             return Vec::new();
         }
     };

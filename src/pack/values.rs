@@ -31,7 +31,7 @@ pub fn check(
     read: &dyn Fn(&Entry, &mut Findings) -> Option<String>,
     findings: &mut Findings,
 ) {
-    let file = |name: &str| super::validate::file(entries, name);
+    let file = |name: &str| super::walk::file(entries, name);
     if let Some(entry) = file(SCHEMA_YAML)
         && let Some(doc) = load(entry, read, findings)
     {
@@ -65,12 +65,18 @@ fn load(
     let text = if entry.path == SCHEMA_YAML {
         std::borrow::Cow::Borrowed(text.as_str())
     } else {
-        super::validate::untemplated(&text)
+        super::untemplated::untemplated(&text)
     };
     match super::yaml::first_document(&text) {
         Ok(read) => Some(read.root),
         Err(problem) => {
-            super::validate::yaml_finding(rule_of(&entry.path), &entry.path, &problem, 0, findings);
+            super::yaml_findings::yaml_finding(
+                rule_of(&entry.path),
+                &entry.path,
+                &problem,
+                0,
+                findings,
+            );
             None
         }
     }
@@ -253,7 +259,7 @@ fn presets(doc: &Node, values: &Node, findings: &mut Findings) -> Vec<(String, S
             }
         }
         if let Some(add) = preset["add"].as_str()
-            && let Err(problem) = super::yaml::first_document(&super::validate::untemplated(add))
+            && let Err(problem) = super::yaml::first_document(&super::untemplated::untemplated(add))
         {
             findings.add(
                 Rule::Presets,
@@ -290,7 +296,7 @@ fn enabled_presets(raw: &str, defined: &HashSet<(&str, &str)>, findings: &mut Fi
         if !known {
             findings.add_at(
                 Rule::Presets,
-                super::validate::VALUES_YAML,
+                super::model::VALUES_YAML,
                 Some((1, 1)),
                 Some("enabled-presets"),
                 format!("enables {pair:?}, which presets.yaml does not define"),
@@ -299,7 +305,7 @@ fn enabled_presets(raw: &str, defined: &HashSet<(&str, &str)>, findings: &mut Fi
         } else if !groups.insert(group.to_string()) {
             findings.add_at(
                 Rule::Presets,
-                super::validate::VALUES_YAML,
+                super::model::VALUES_YAML,
                 Some((1, 1)),
                 Some("enabled-presets"),
                 format!("enables a second preset of group {group:?} ({name})"),

@@ -538,3 +538,10 @@ impl<'a> Walk<'a> {
         }
     }
 }
+
+/// The regular file at `path` among the walk's entries.
+pub fn file<'a>(entries: &'a [Entry], path: &str) -> Option<&'a Entry> {
+    entries
+        .iter()
+        .find(|e| e.path == path && matches!(e.kind, Kind::File { .. }))
+}

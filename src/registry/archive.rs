@@ -383,7 +383,7 @@ fn scan(file: &fs::File, shown: &str) -> anyhow::Result<HashMap<String, Span>> {
     let not_a_tar = |e: &std::io::Error| {
         refuse(&format!(
             "cannot be read as a tar: {}",
-            read::shown_name(e.to_string().as_bytes())
+            crate::pack::tar::shown_name(e.to_string().as_bytes())
         ))
     };
     let length = file.metadata()?.len();
@@ -412,7 +412,7 @@ fn scan(file: &fs::File, shown: &str) -> anyhow::Result<HashMap<String, Span>> {
         let raw = extensions
             .name_of(&entry, size)
             .map_err(|why| refuse(&why))?;
-        let name = read::shown_name(&raw);
+        let name = crate::pack::tar::shown_name(&raw);
         let what = match entry.header().entry_type().as_byte() {
             b'0' | b'\0' | b'5' => None,
             b'1' => Some("a hard link".to_string()),

@@ -325,7 +325,7 @@ fn octal(b: &[u8], bad: &mut bool) -> i64 {
 
 /// Go's `parsePAX`: the records, the GNU sparse 0.0 offset/size pairs checked for order.
 fn pax_records(data: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let records = crate::pack::read::pax_records(data)?;
+    let records = crate::pack::tar::pax_records(data)?;
     let mut pairs = 0usize;
     for (key, value) in &records {
         if matches!(*key, "GNU.sparse.offset" | "GNU.sparse.numbytes") {

@@ -119,7 +119,7 @@ impl Load {
                 Err(_) if self.inflate_left.get() == 0 => return Err(self.inflated()),
                 Err(why) => return Err(helm(format!("the archive {why}"))),
             };
-            let shown = crate::pack::read::shown_name(&hd.name);
+            let shown = crate::pack::tar::shown_name(&hd.name);
             entries += 1;
             if entries > MAX_ENTRIES {
                 return Err(Refusal::Safety(format!(
@@ -325,7 +325,7 @@ impl Load {
             if n.starts_with(b"_") || n.starts_with(b".") {
                 continue;
             }
-            let shown = crate::pack::read::shown_name(&n);
+            let shown = crate::pack::tar::shown_name(&n);
             let prefix = format!("error unpacking subchart {shown} in {}: ", metadata.name);
             if self.depth == MAX_DEPTH {
                 return Err(Refusal::Safety(format!(
@@ -340,7 +340,7 @@ impl Load {
                     return Err(helm(format!(
                         "error unpacking subchart tar in {}: expected {shown}, got {}",
                         metadata.name,
-                        crate::pack::read::shown_name(&file.name)
+                        crate::pack::tar::shown_name(&file.name)
                     )));
                 }
                 self.archive(&file.data)
