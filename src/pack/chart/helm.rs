@@ -15,11 +15,18 @@
 //! does not set: how deep subcharts nest, the entries and name length of one archive, and the
 //! inflated bytes of a chart and all its subcharts together.
 
-use super::{CHART_LIMIT, FILE_LIMIT, gotar, sigs, yaml_tree};
+use super::sigs::yaml_tree;
+use super::{gotar, sigs};
 use crate::pack::yaml::{Node, Target};
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
+
+/// Helm's `MaxDecompressedFileSize`: the largest file Helm loads from a chart.
+pub const FILE_LIMIT: u64 = 5 << 20;
+
+/// Helm's `MaxDecompressedChartSize`: what all of a chart's files may add up to.
+pub const CHART_LIMIT: u64 = 100 << 20;
 
 /// Entries in one archive: far above any chart's.
 const MAX_ENTRIES: usize = 100_000;

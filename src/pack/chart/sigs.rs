@@ -1,5 +1,5 @@
 //! Chart.yaml, requirements.yaml, Chart.lock and values.yaml as Helm v3 reads them, from the
-//! YAML tree [`super::yaml_tree`] makes. Helm unmarshals each with `sigs.k8s.io/yaml` (1.3.0,
+//! YAML tree [`yaml_tree`] makes. Helm unmarshals each with `sigs.k8s.io/yaml` (1.3.0,
 //! `yaml.go`), which goes by way of JSON, and that road has quirks that decide verdicts:
 //! 1. go-yaml v2 decodes the document into `interface{}`: done by [`crate::pack::yaml`], the one
 //!    YAML reader, which also refuses what `convertToJSONableObject` and `json.Marshal` cannot
@@ -15,8 +15,17 @@
 
 #[cfg(test)]
 use crate::pack::yaml::Target;
-use crate::pack::yaml::{Kind, Node, go_float32_g as go_float32};
+use crate::pack::yaml::{self, Kind, Node, go_float32_g as go_float32};
 use std::collections::BTreeMap;
+
+/// The first document of `text` as Helm's `yaml.Unmarshal` reads it into `target`
+/// ([`yaml::first_document_into`], Go's YAML as Palette reads it): what follows it is not
+/// parsed; null when there is none.
+pub fn yaml_tree(text: &str, target: yaml::Target) -> Result<Node, String> {
+    yaml::first_document_into(text, target)
+        .map(|doc| doc.root)
+        .map_err(|p| format!("yaml: line {}: {}", p.at.line, p.message))
+}
 
 /// What Helm validates of a chart's metadata (`pkg/chart/metadata.go`), as decoded.
 #[derive(Debug, Default, Clone)]
@@ -417,7 +426,7 @@ mod tests {
 
     fn md(yaml: &str) -> Result<Metadata, String> {
         let mut md = Metadata::default();
-        metadata(&super::super::yaml_tree(yaml, Target::Struct)?, &mut md).map(|()| md)
+        metadata(&yaml_tree(yaml, Target::Struct)?, &mut md).map(|()| md)
     }
 
     #[test]
@@ -471,7 +480,7 @@ mod tests {
 
     #[test]
     fn requirements_decode_into_the_chart_yaml_field_by_field() {
-        let tree = |y: &str| super::super::yaml_tree(y, Target::Struct).unwrap();
+        let tree = |y: &str| yaml_tree(y, Target::Struct).unwrap();
         let mut m = Metadata::default();
         metadata(
             &tree("name: a\ndependencies: [{name: x, alias: w}]"),
@@ -486,7 +495,7 @@ mod tests {
 
     #[test]
     fn locks_and_values_are_type_checked() {
-        let tree = |y: &str| super::super::yaml_tree(y, Target::Struct).unwrap();
+        let tree = |y: &str| yaml_tree(y, Target::Struct).unwrap();
         assert!(lock(&tree("generated: \"2019-01-02T03:04:05.678Z\"\ndigest: x")).is_ok());
         assert!(lock(&tree("generated: 2019-01-02T03:04:05+01:00")).is_ok());
         assert!(lock(&tree("generated: 2019-01-02")).is_err());
@@ -498,6 +507,17 @@ mod tests {
         assert!(values(&tree("- a")).is_err());
         assert!(values(&tree("a: .nan")).is_err());
         assert!(values(&tree("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2")).is_ok());
-        assert!(super::super::yaml_tree("a:\n  <<: 1", Target::Struct).is_err());
+        assert!(yaml_tree("a:\n  <<: 1", Target::Struct).is_err());
+    }
+
+    #[test]
+    fn yaml_trees_are_the_first_document_as_go_reads_it() {
+        let tree = |text| yaml_tree(text, Target::Interface);
+        let tree_of = tree("a: &x [1, '1', !!str 2]\nb: *x\n").unwrap();
+        assert_eq!(tree_of.get("a"), tree_of.get("b"));
+        assert!(tree("a: [").unwrap_err().starts_with("yaml: line 2:"));
+        // go-yaml's Unmarshal reads the first document only.
+        assert_eq!(tree("a: 1\n---\nb: [").unwrap()["a"].as_str(), Some("1"));
+        assert!(tree("").unwrap().is_null());
     }
 }
