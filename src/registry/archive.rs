@@ -20,7 +20,7 @@
 //! each names it. A bundle path that is a link is written through: the new bundle replaces the
 //! link's target, and the link stays.
 
-use super::layout::{self, Layout, MARKER, MODE, REF_NAME, Ref};
+use super::layout::{self, BLOBS, Files, Layout, MARKER, MODE, REF_NAME, Ref};
 use super::manifest::{self, MAX_MANIFEST_SIZE};
 use super::store::{self, Blob, ManifestRef, Progress, Store};
 use crate::atomic::AtomicFile;
@@ -29,6 +29,7 @@ use crate::exit::{Code, Failure};
 use crate::pack::read::{self, Extensions};
 use anyhow::Context;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -170,12 +171,12 @@ impl Archive {
         append(&mut tar, "oci-layout", MARKER.len() as u64, MARKER)?;
         let index = serde_json::to_vec_pretty(&index)?;
         append(&mut tar, "index.json", index.len() as u64, &index[..])?;
-        for folder in ["blobs/", "blobs/sha256/"] {
+        for folder in ["blobs/".to_string(), format!("{BLOBS}/")] {
             let mut header = header(tar::EntryType::Directory, 0);
             tar.append_data(&mut header, folder, std::io::empty())?;
         }
         for (digest, source) in blobs {
-            let name = format!("blobs/sha256/{}", digest.hex());
+            let name = format!("{BLOBS}/{}", digest.hex());
             match source {
                 Source::Bundle(mut base, span) => {
                     base.seek(SeekFrom::Start(span.offset))?;
@@ -297,7 +298,7 @@ impl Bundle {
         let blobs = files
             .iter()
             .filter_map(|(name, span)| {
-                let hex = name.strip_prefix("blobs/sha256/")?;
+                let hex = name.strip_prefix(BLOBS)?.strip_prefix('/')?;
                 Some((Digest::parse(&format!("sha256:{hex}")).ok()?, *span))
             })
             .collect();
@@ -310,39 +311,6 @@ impl Bundle {
             refs,
             index_shown,
         })
-    }
-
-    fn manifest(
-        &self,
-        repository: &str,
-        reference: ManifestRef<'_>,
-        shown: &str,
-    ) -> anyhow::Result<Option<Vec<u8>>> {
-        let digest = match reference {
-            ManifestRef::Digest(digest) => *digest,
-            ManifestRef::Tag(tag) => match self
-                .refs
-                .iter()
-                .find(|(r, t, _)| r == repository && t == tag)
-            {
-                Some((_, _, digest)) => *digest,
-                None => return Ok(None),
-            },
-        };
-        let Some(span) = self.blobs.get(&digest) else {
-            return match reference {
-                ManifestRef::Digest(_) => Ok(None),
-                ManifestRef::Tag(tag) => Err(layout::missing_manifest(
-                    &self.index_shown,
-                    repository,
-                    tag,
-                    &digest,
-                )),
-            };
-        };
-        let bytes = document(&self.file, *span, &format!("the manifest of {shown}"))?;
-        store::expect_digest(shown, &bytes, &digest)?;
-        Ok(Some(bytes))
     }
 
     /// A new handle on the scanned file, with its own offset; refused if `path` names another
@@ -358,6 +326,23 @@ impl Bundle {
             );
         }
         Ok(file)
+    }
+}
+
+impl Files for Bundle {
+    fn index_shown(&self) -> String {
+        self.index_shown.clone()
+    }
+
+    fn refs(&self) -> anyhow::Result<Cow<'_, [Ref]>> {
+        Ok(Cow::Borrowed(&self.refs))
+    }
+
+    fn manifest_blob(&self, digest: &Digest, what: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let Some(span) = self.blobs.get(digest) else {
+            return Ok(None);
+        };
+        document(&self.file, *span, what).map(Some)
     }
 }
 
@@ -477,7 +462,9 @@ impl Store for Archive {
             return Ok(Some(bytes));
         }
         match &self.base {
-            Some(base) => base.manifest(repository, reference, &self.show(repository, reference)),
+            Some(base) => {
+                base.find_manifest(repository, reference, &self.show(repository, reference))
+            }
             None => Ok(None),
         }
     }

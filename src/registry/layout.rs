@@ -5,8 +5,9 @@
 //! the index are written atomically, so a reader never sees half a file. Read back, a layout
 //! may have been made by anyone: a digest names a file only once parsed, only regular files are
 //! read, a manifest or the index only up to 4 MiB, and a blob only to its declared size. The
-//! `index.json` helpers (parsing, ref names, replacing an entry) serve the single-file bundle
-//! too ([`super::archive`]), which is this layout in a tar.
+//! layout's logic is written once over where its files lie ([`Files`]: this folder, or the tar
+//! of the single-file bundle, [`super::archive`], scanned in place): the index (parsing, ref
+//! names, replacing an entry), the blob names, and finding and checking a manifest.
 //!
 //! Writers of one layout take turns on `index.json`, threads of one run and runs on this
 //! machine alike: each tag write holds the layout's lock ([`crate::lock`], named by the
@@ -22,6 +23,7 @@ use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use anyhow::Context;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -37,6 +39,59 @@ pub(super) const MARKER: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 
 /// A manifest `index.json` lists under a ref name: `(repository, tag, digest)`.
 pub(super) type Ref = (String, String, Digest);
+
+/// Where blobs lie in a layout, named by their digests' hex.
+pub(super) const BLOBS: &str = "blobs/sha256";
+
+/// A layout's files as its readers need them, wherever they lie: this folder ([`Layout`]) or a
+/// bundle's tar scanned in place ([`super::archive`]). A manifest is found and checked here
+/// once, over either.
+pub(super) trait Files {
+    /// How messages name the index (`…/index.json`, `index.json in FILE`).
+    fn index_shown(&self) -> String;
+
+    /// Every manifest the index lists under a ref name.
+    fn refs(&self) -> anyhow::Result<Cow<'_, [Ref]>>;
+
+    /// Blob `digest`, a manifest shown as `what`, whole: over [`MAX_MANIFEST_SIZE`] it is
+    /// refused; `None` when the layout lacks it.
+    fn manifest_blob(&self, digest: &Digest, what: &str) -> anyhow::Result<Option<Vec<u8>>>;
+
+    /// The manifest `reference` names in `repository` (shown as `shown`), a tag looked up in
+    /// the index, hashed against the digest that named it. An index listing a tag whose
+    /// manifest blob is missing is refused (exit 6): the layout is incomplete.
+    fn find_manifest(
+        &self,
+        repository: &str,
+        reference: ManifestRef<'_>,
+        shown: &str,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let digest = match reference {
+            ManifestRef::Digest(digest) => *digest,
+            ManifestRef::Tag(tag) => match self
+                .refs()?
+                .iter()
+                .find(|(r, t, _)| r == repository && t == tag)
+            {
+                Some((_, _, digest)) => *digest,
+                None => return Ok(None),
+            },
+        };
+        let Some(bytes) = self.manifest_blob(&digest, &format!("the manifest of {shown}"))? else {
+            return match reference {
+                ManifestRef::Digest(_) => Ok(None),
+                ManifestRef::Tag(tag) => Err(missing_manifest(
+                    &self.index_shown(),
+                    repository,
+                    tag,
+                    &digest,
+                )),
+            };
+        };
+        store::expect_digest(shown, &bytes, &digest)?;
+        Ok(Some(bytes))
+    }
+}
 
 pub struct Layout {
     root: PathBuf,
@@ -61,7 +116,7 @@ impl Layout {
             }
             return Ok(layout);
         }
-        fs::create_dir_all(root.join("blobs/sha256"))
+        fs::create_dir_all(root.join(BLOBS))
             .with_context(|| format!("cannot create the OCI layout at {}", root.display()))?;
         let real =
             fs::canonicalize(root).with_context(|| format!("cannot resolve {}", root.display()))?;
@@ -70,7 +125,7 @@ impl Layout {
 
     /// A new layout in `root`, a temp folder no other run writes to.
     pub(super) fn private(root: &Path) -> anyhow::Result<Self> {
-        fs::create_dir_all(root.join("blobs/sha256"))
+        fs::create_dir_all(root.join(BLOBS))
             .with_context(|| format!("cannot create the OCI layout at {}", root.display()))?;
         Self::at(root, None).prepare()
     }
@@ -86,7 +141,7 @@ impl Layout {
     /// Refuses linked blob folders, then writes the marker and an empty index where missing
     /// (the index in turn: a run that found it missing must not empty another's).
     fn prepare(self) -> anyhow::Result<Self> {
-        for folder in ["blobs", "blobs/sha256"] {
+        for folder in ["blobs", BLOBS] {
             let path = self.root.join(folder);
             if fs::symlink_metadata(&path)?.file_type().is_symlink() {
                 let to = fs::read_link(&path).unwrap_or_default();
@@ -131,7 +186,7 @@ impl Layout {
 
     /// The folder every blob lies in.
     pub(super) fn blob_folder(&self) -> PathBuf {
-        self.root.join("blobs/sha256")
+        self.root.join(BLOBS)
     }
 
     fn blob_path(&self, digest: &Digest) -> PathBuf {
@@ -148,12 +203,20 @@ impl Layout {
     fn write_index(&self, index: &Value) -> anyhow::Result<()> {
         atomic::write(&self.index_path(), &serde_json::to_vec_pretty(index)?, MODE)
     }
+}
 
-    fn refs(&self) -> anyhow::Result<Vec<Ref>> {
-        refs(
-            &self.read_index()?,
-            &self.index_path().display().to_string(),
-        )
+impl Files for Layout {
+    fn index_shown(&self) -> String {
+        self.index_path().display().to_string()
+    }
+
+    fn refs(&self) -> anyhow::Result<Cow<'_, [Ref]>> {
+        refs(&self.read_index()?, &self.index_shown()).map(Cow::Owned)
+    }
+
+    fn manifest_blob(&self, digest: &Digest, what: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let path = self.blob_path(digest);
+        read_document(&path, &format!("{what} ({})", path.display()))
     }
 }
 
@@ -211,12 +274,7 @@ pub(super) fn put_ref(index: &mut Value, entry: Value) {
 
 /// The refusal of an index (`shown`) that lists `repository:tag` under a manifest it lacks
 /// (exit 6): the layout or bundle is incomplete.
-pub(super) fn missing_manifest(
-    shown: &str,
-    repository: &str,
-    tag: &str,
-    digest: &Digest,
-) -> anyhow::Error {
+fn missing_manifest(shown: &str, repository: &str, tag: &str, digest: &Digest) -> anyhow::Error {
     Failure::err(
         Code::VerifyFailed,
         format!("{shown} lists {repository}:{tag}, but lacks its manifest blob {digest}"),
@@ -289,33 +347,7 @@ impl Store for Layout {
         repository: &str,
         reference: ManifestRef<'_>,
     ) -> anyhow::Result<Option<Vec<u8>>> {
-        let digest = match reference {
-            ManifestRef::Digest(digest) => *digest,
-            ManifestRef::Tag(tag) => match self
-                .refs()?
-                .into_iter()
-                .find(|(r, t, _)| r == repository && t == tag)
-            {
-                Some((_, _, digest)) => digest,
-                None => return Ok(None),
-            },
-        };
-        let shown = self.show(repository, reference);
-        let path = self.blob_path(&digest);
-        let what = format!("the manifest of {shown} ({})", path.display());
-        let Some(bytes) = read_document(&path, &what)? else {
-            return match reference {
-                ManifestRef::Digest(_) => Ok(None),
-                ManifestRef::Tag(tag) => Err(missing_manifest(
-                    &self.index_path().display().to_string(),
-                    repository,
-                    tag,
-                    &digest,
-                )),
-            };
-        };
-        store::expect_digest(&shown, &bytes, &digest)?;
-        Ok(Some(bytes))
+        self.find_manifest(repository, reference, &self.show(repository, reference))
     }
 
     async fn repository_exists(&self, repository: &str) -> anyhow::Result<bool> {
@@ -347,7 +379,8 @@ impl Store for Layout {
     }
 
     async fn repositories(&self, _page: usize) -> anyhow::Result<Vec<String>> {
-        let mut repositories: Vec<String> = self.refs()?.into_iter().map(|(r, _, _)| r).collect();
+        let mut repositories: Vec<String> =
+            self.refs()?.iter().map(|(r, _, _)| r.clone()).collect();
         repositories.sort();
         repositories.dedup();
         Ok(repositories)
@@ -356,9 +389,9 @@ impl Store for Layout {
     async fn tags(&self, repository: &str, _page: usize) -> anyhow::Result<Vec<String>> {
         Ok(self
             .refs()?
-            .into_iter()
+            .iter()
             .filter(|(r, _, _)| r == repository)
-            .map(|(_, t, _)| t)
+            .map(|(_, t, _)| t.clone())
             .collect())
     }
 
