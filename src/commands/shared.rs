@@ -15,15 +15,20 @@ use crate::registry::manifest::check_shape;
 use crate::registry::reference::{BASE_PATH, Target};
 use crate::registry::store::{Store, pack_repository};
 use std::cmp::Ordering;
+
 /// Opens the target as a store: a registry with the credential the lookup order finds, an OCI
 /// layout or a bundle (created when missing if `create`, for `push`).
-pub fn open_store(args: &RemoteArgs, out: &Output, create: bool) -> anyhow::Result<Box<dyn Store>> {
+pub(super) fn open_store(
+    args: &RemoteArgs,
+    out: &Output,
+    create: bool,
+) -> anyhow::Result<Box<dyn Store>> {
     let given = || args.credentials.given();
     open_target(&args.registry, &args.transport, given, out, create)
 }
 
 /// `target` as a [`Store`]; `given` is asked for the credentials a registry needs.
-pub fn open_target(
+pub(super) fn open_target(
     target: &Target,
     transport: &TransportArgs,
     given: impl FnOnce() -> anyhow::Result<Given>,
@@ -46,7 +51,7 @@ pub fn open_target(
 }
 
 /// The registry at `host`, reached as `transport` says.
-pub fn open_registry(
+pub(super) fn open_registry(
     host: &str,
     prefix: &str,
     transport: &TransportArgs,
@@ -65,7 +70,7 @@ pub fn open_registry(
 /// exit 6, its message ending with `then` (what the caller did not do); otherwise the archive,
 /// with why it is not a valid, safe pack named `id` (one line each; empty when it is), where
 /// the findings `allowed` covers do not count.
-pub async fn fetch_pack(
+pub(super) async fn fetch_pack(
     store: &dyn Store,
     id: &Identity,
     manifest: &[u8],
@@ -116,7 +121,7 @@ pub async fn fetch_pack(
 
 /// Whether a failed download means the content is bad (exit 6) rather than that the target
 /// could not be reached or refused us (exits 7 and 4, kept as they are).
-pub fn is_bad_content(err: &anyhow::Error) -> bool {
+pub(super) fn is_bad_content(err: &anyhow::Error) -> bool {
     use crate::exit::Code;
     !matches!(
         crate::exit::failure_of(err).map(|f| f.code),
@@ -128,7 +133,7 @@ pub fn is_bad_content(err: &anyhow::Error) -> bool {
 /// The first Ctrl-C or SIGTERM ends it at once, wherever it waits (a connection, an answer,
 /// a pause between tries): `work` is dropped, its temp files with it, and as tags are written
 /// last nothing half-published stays.
-pub fn block_on<T>(
+pub(super) fn block_on<T>(
     work: impl std::future::Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -148,7 +153,7 @@ pub fn block_on<T>(
 }
 
 /// The pack names under the base path: the catalog's repositories one level below it.
-pub async fn pack_names(store: &dyn Store, page: usize) -> anyhow::Result<Vec<PackName>> {
+pub(super) async fn pack_names(store: &dyn Store, page: usize) -> anyhow::Result<Vec<PackName>> {
     let base = format!("{BASE_PATH}/");
     let repositories = store.repositories(page).await.map_err(|err| {
         match crate::exit::failure_of(&err).map(|f| f.code) {
@@ -178,7 +183,7 @@ pub async fn pack_names(store: &dyn Store, page: usize) -> anyhow::Result<Vec<Pa
 }
 
 /// Semver order first (a leading `v` tolerated), then everything else in plain string order.
-pub fn compare_versions(a: &str, b: &str) -> Ordering {
+pub(super) fn compare_versions(a: &str, b: &str) -> Ordering {
     let parse = |v: &str| semver::Version::parse(v.strip_prefix('v').unwrap_or(v)).ok();
     match (parse(a), parse(b)) {
         (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.cmp(b)),

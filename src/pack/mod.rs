@@ -17,7 +17,7 @@ mod model;
 pub mod read;
 pub mod rules;
 mod settings;
-pub mod tar;
+pub(crate) mod tar;
 pub mod template;
 mod untemplated;
 mod validate;

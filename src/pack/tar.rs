@@ -7,7 +7,7 @@ const SHOWN_NAME: usize = 120;
 
 /// PAX records, parsed as strictly as Go's `archive/tar` does: `"%d %s=%s\n"` with the length
 /// counting the whole record, a non-empty key without '=', no NUL in names or keys.
-pub fn pax_records(mut data: &[u8]) -> Result<Vec<(&str, &[u8])>, String> {
+pub(crate) fn pax_records(mut data: &[u8]) -> Result<Vec<(&str, &[u8])>, String> {
     let malformed = || "has a malformed PAX header".to_string();
     let mut records = Vec::new();
     while !data.is_empty() {
@@ -42,7 +42,7 @@ pub fn pax_records(mut data: &[u8]) -> Result<Vec<(&str, &[u8])>, String> {
 }
 
 /// A hostile name made printable: escaped, and cut to a short prefix.
-pub fn shown_name(raw: &[u8]) -> String {
+pub(crate) fn shown_name(raw: &[u8]) -> String {
     crate::output::excerpt(raw, SHOWN_NAME)
 }
 
