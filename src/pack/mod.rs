@@ -1,10 +1,12 @@
 //! Packs on this machine. [`load`] (the module) is the one way in: a [`LocalInput`] (a folder,
 //! or an archive made by `pack`) becomes a validated [`LocalPack`] with its identity, archive
 //! digest and size, and findings, for `pack`, `push` and `verify` alike. Below it: the model
-//! ([`model`]), validation ([`validate`], [`findings`], every rule in [`rules`]), what the user
-//! allowed ([`allow`], and the pack's own [`settings`]), the file listing ([`walk`]), writing
-//! the reproducible archive ([`write`]), reading archives back ([`read`]) and what an extractor
-//! sees of either ([`listing`]). This file only names the rooms and what they offer.
+//! ([`model`]), validation ([`validate`], [`findings`], every rule in [`rules`]; below the rule
+//! rooms, [`untemplated`] and [`yaml_findings`]), what the user allowed ([`allow`], and the
+//! pack's own [`settings`]), the file listing ([`walk`]), writing the reproducible archive
+//! ([`write`]), reading archives back ([`read`], with what it shares with Helm's tar reader in
+//! [`tar`]) and what an extractor sees of either ([`listing`]). This file only names the rooms
+//! and what they offer.
 
 pub mod allow;
 pub mod allowance;
