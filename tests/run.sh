@@ -78,7 +78,8 @@ venv=target/test-venv
 # jsonschema validates `lint --format sarif` against tests/fixtures' SARIF 2.1.0 schema; moto's
 # server stands for AWS's ECR and STS APIs (tests/support/ecr_standin.py).
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import oras, jsonschema, moto.server, flask" 2>/dev/null; then
-  python3 -m venv "$venv"
+  # --clear: a venv copied or moved from elsewhere points at its old path.
+  python3 -m venv --clear "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check oras jsonschema "moto[server]"
 fi
 
