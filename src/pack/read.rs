@@ -20,6 +20,7 @@ use super::validate::{self, PACK_JSON, PACK_JSON_LIMIT, VALUES_YAML};
 use crate::digest::{Digest, HashingWriter};
 use crate::exit::{Code, Failure};
 use crate::output::escape;
+use crate::registry::store::Grown;
 use anyhow::Context;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::File;
@@ -584,6 +585,18 @@ pub fn inspect(
     limits: Limits,
     profile: super::rules::Profile,
 ) -> anyhow::Result<Tarball> {
+    inspect_hashing_to(path, check_file_name, limits, profile, None)
+}
+
+/// [`inspect`], telling `hashed` of every byte hashed and then of the digest, so that an
+/// upload can send what the hash has read while the rest is still being checked.
+pub fn inspect_hashing_to(
+    path: &Path,
+    check_file_name: bool,
+    limits: Limits,
+    profile: super::rules::Profile,
+    hashed: Option<&tokio::sync::watch::Sender<Grown>>,
+) -> anyhow::Result<Tarball> {
     let file = File::open(path).map_err(|err| {
         Failure::err(
             Code::InvalidPack,
@@ -599,7 +612,24 @@ pub fn inspect(
     // Hashing the file and inflating it are independent: on two threads the pass costs the
     // slower of the two, not their sum.
     let (hashed, contents) = std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| Digest::of_file(path));
+        let hasher = scope.spawn(|| {
+            let read = File::open(path).and_then(|file| {
+                // Large reads, so the upload hears of progress a few hundred times, not per 8 KiB.
+                Digest::of_reader(BufReader::with_capacity(
+                    1 << 20,
+                    Announced {
+                        inner: file,
+                        to: hashed,
+                    },
+                ))
+            });
+            if let Some(state) = hashed {
+                // The upload waits for this word: it must hear of a failure too.
+                let done = read.as_ref().map(|d| *d).map_err(|e| e.to_string());
+                state.send_modify(|grown| grown.done = Some(done));
+            }
+            read
+        });
         let contents = contents(file, limits, &shown, &mut findings);
         (
             hasher.join().expect("the hashing thread does not panic"),
@@ -640,6 +670,22 @@ pub fn inspect(
         digest,
         size,
     })
+}
+
+/// A file being hashed, each read announced to whoever uploads what was hashed.
+struct Announced<'a> {
+    inner: File,
+    to: Option<&'a tokio::sync::watch::Sender<Grown>>,
+}
+
+impl Read for Announced<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(state) = self.to {
+            state.send_modify(|grown| grown.written += n as u64);
+        }
+        Ok(n)
+    }
 }
 
 /// What the files say.
