@@ -475,16 +475,19 @@ impl Ctx<'_> {
         Ok(pack)
     }
 
-    /// Uploads the archive `growing` to `repository` as it grows, after the base path and the
-    /// config. `growing` goes when the upload ends: a build still writing it then stops.
+    /// Uploads the archive `growing` to `repository` as it grows, and meanwhile the base path
+    /// and the config: neither needs to wait for the other, only the tag for all three.
+    /// `growing` goes when the upload ends: a build still writing it then stops.
     async fn upload(
         &self,
         repository: &str,
         growing: Growing,
         label: &str,
     ) -> anyhow::Result<(Digest, u64)> {
-        self.base.get_or_try_init(|| self.ensure_base()).await?;
-        self.put_config(repository).await?;
+        let around = async {
+            self.base.get_or_try_init(|| self.ensure_base()).await?;
+            self.put_config(repository).await
+        };
         let bar = self.out.bar(0, label);
         let progress: store::Progress = {
             let (bar, state) = (bar.clone(), growing.state.clone());
@@ -494,12 +497,10 @@ impl Ctx<'_> {
                 bar.set_position(sent);
             })
         };
-        let uploaded = self
-            .store
-            .put_growing_blob(repository, &growing, progress)
-            .await;
+        let archive = self.store.put_growing_blob(repository, &growing, progress);
+        let uploaded = futures_util::try_join!(around, archive);
         bar.finish_and_clear();
-        uploaded
+        uploaded.map(|((), archive)| archive)
     }
 
     /// Tags `pack`, new here, whose blobs are in place.
