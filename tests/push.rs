@@ -265,33 +265,31 @@ fn a_tarball_failing_its_checks_during_its_upload_leaves_no_tag() {
     let target = format!("{}/proj", reg.host());
     let reference = format!("{target}/spectro-packs/archive/big:1.0.0");
     let repository = "proj/spectro-packs/archive/big";
-    let tar_gz = |dir: &Path, into: &Path| {
-        fs::create_dir_all(into).unwrap();
+    // `tar -czf`, entries sorted, beside the folder.
+    let tar_gz = |dir: &Path| {
+        let tarball = dir.with_file_name("big-1.0.0.tar.gz");
         let status = Command::new("tar")
-            .arg("--sort=name")
-            .arg("-C")
+            .args(["--sort=name", "-C"])
             .arg(dir.parent().unwrap())
             .arg("-czf")
-            .arg(into.join("big-1.0.0.tar.gz"))
+            .arg(&tarball)
             .arg(dir.file_name().unwrap())
             .status()
             .unwrap();
         assert!(status.success());
-        into.join("big-1.0.0.tar.gz")
+        tarball
     };
-    let broken: [(&str, &str, fn(&Path)); 2] = [
-        ("unsafe-entry", "is a symbolic link", |dir| {
-            // Sorted last, after the big file: found only once nearly everything is read.
-            std::os::unix::fs::symlink("/etc/passwd", dir.join("zz-link")).unwrap();
-        }),
-        ("invalid-pack-json", "is not valid JSON", |dir| {
-            fs::write(dir.join("pack.json"), "{\"name\": \"big\",").unwrap();
-        }),
-    ];
-    for (case, words, break_it) in broken {
-        let dir = big_pack(&tmp.path().join(case));
-        break_it(&dir);
-        let tarball = tar_gz(&dir, &tmp.path().join(case).join("out"));
+    let unsafe_entry = big_pack(&tmp.path().join("unsafe-entry"));
+    // Sorted last, after the big file: found only once nearly everything is read.
+    std::os::unix::fs::symlink("/etc/passwd", unsafe_entry.join("zz-link")).unwrap();
+    let broken_json = big_pack(&tmp.path().join("broken-json"));
+    fs::write(broken_json.join("pack.json"), "{\"name\": \"big\",").unwrap();
+    for (dir, words) in [
+        (&unsafe_entry, "is a symbolic link"),
+        (&broken_json, "is not valid JSON"),
+    ] {
+        let case = dir.parent().unwrap().file_name().unwrap().to_str().unwrap();
+        let tarball = tar_gz(dir);
         let run = push(&target, &[&tarball], &["--plain-http", "--json"]).expect(3);
         assert!(run.stderr.contains(words), "{case}: {}", run.stderr);
         assert_eq!(run.json()[0]["status"], "failed", "{case}");
@@ -302,7 +300,7 @@ fn a_tarball_failing_its_checks_during_its_upload_leaves_no_tag() {
         );
     }
 
-    let good = tar_gz(&big_pack(&tmp.path().join("good")), &tmp.path().join("out"));
+    let good = tar_gz(&big_pack(&tmp.path().join("good")));
     let run = push(&target, &[&good], &["--plain-http", "--json"]).expect(0);
     assert_eq!(run.json()[0]["status"], "pushed");
     assert_eq!(run.json()[0]["layer_digest"], sha256_file(&good));

@@ -312,7 +312,7 @@ impl Ctx<'_> {
             outcome.status,
             Status::Conflict | Status::Overwritten | Status::WouldOverwrite
         ) && let Some(held) = &existing
-            && self.same_files(&pack, &repository, held).await?
+            && self.same_files(&pack, repository, held).await?
         {
             // Overwriting would change the digest Palette knows for nothing: never done.
             outcome.status = Status::UnchangedOtherCompression;
@@ -351,8 +351,8 @@ impl Ctx<'_> {
         }
 
         self.base.get_or_try_init(|| self.ensure_base()).await?;
-        self.put_blobs(&pack, &repository).await?;
-        self.tag(&pack, &repository, tag, outcome).await
+        self.put_blobs(&pack, repository).await?;
+        self.tag(&pack, repository, tag, outcome).await
     }
 
     /// Takes this machine's turn at `id`'s reference (other pushes of it here wait) and reads
