@@ -614,9 +614,9 @@ pub fn inspect_hashing_to(
     let (hashed, contents) = std::thread::scope(|scope| {
         let hasher = scope.spawn(|| {
             let read = File::open(path).and_then(|file| {
-                // Large reads, so the upload hears of progress a few hundred times, not per 8 KiB.
+                // Reads as large as the upload's, so it hears of progress per 256 KiB, not 8 KiB.
                 Digest::of_reader(BufReader::with_capacity(
-                    1 << 20,
+                    256 << 10,
                     Announced {
                         inner: file,
                         to: hashed,
