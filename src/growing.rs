@@ -20,6 +20,19 @@ pub struct Growing {
 }
 
 impl Growing {
+    /// An archive to be written (or read) at `path`, and the sender its writer tells of its
+    /// progress and end.
+    pub fn new(path: std::path::PathBuf) -> (tokio::sync::watch::Sender<Grown>, Self) {
+        let (state, watcher) = tokio::sync::watch::channel(Grown::default());
+        (
+            state,
+            Self {
+                path,
+                state: watcher,
+            },
+        )
+    }
+
     /// Waits until the file holds more than `offset` bytes, or is complete; returns the bytes
     /// written, and the digest and size once complete.
     pub async fn past(&self, offset: u64) -> anyhow::Result<(u64, Option<(Digest, u64)>)> {

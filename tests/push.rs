@@ -240,7 +240,8 @@ fn a_tarball_made_by_pack_pushes_the_same_bytes() {
     let folder = push(reg.host(), &[&example()], &["--plain-http", "--json"]).expect(0);
     assert_eq!(folder.json()[0]["status"], "unchanged");
 
-    // A tarball whose name does not match its pack.json is refused before any upload.
+    // A tarball whose name does not match its pack.json is refused, and the version its name
+    // claims is never tagged (its upload, begun on the strength of the name, stays untagged).
     let renamed = tmp.path().join("hello-2.0.0.tar.gz");
     fs::copy(&tarball, &renamed).unwrap();
     let bad = push(reg.host(), &[&renamed], &["--plain-http"]).expect(3);
@@ -250,6 +251,69 @@ fn a_tarball_made_by_pack_pushes_the_same_bytes() {
         "{}",
         bad.stderr
     );
+    assert!(skopeo_raw(&format!("{}/spectro-packs/archive/hello:2.0.0", reg.host())).is_none());
+}
+
+/// A tarball uploads while it is checked (issue 21), and the tag is written only when both
+/// succeeded: one that fails its checks, here only at its very end, after 12 MiB went by,
+/// exits 3 and leaves no tag (at most a blob no tag names, which the registry collects). The
+/// good one still pushes, and verifies.
+#[test]
+fn a_tarball_failing_its_checks_during_its_upload_leaves_no_tag() {
+    let reg = Registry::plain();
+    let tmp = TempDir::new().unwrap();
+    let target = format!("{}/proj", reg.host());
+    let reference = format!("{target}/spectro-packs/archive/big:1.0.0");
+    let repository = "proj/spectro-packs/archive/big";
+    // `tar -czf`, entries sorted, beside the folder.
+    let tar_gz = |dir: &Path| {
+        let tarball = dir.with_file_name("big-1.0.0.tar.gz");
+        let status = Command::new("tar")
+            .args(["--sort=name", "-C"])
+            .arg(dir.parent().unwrap())
+            .arg("-czf")
+            .arg(&tarball)
+            .arg(dir.file_name().unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        tarball
+    };
+    let unsafe_entry = big_pack(&tmp.path().join("unsafe-entry"));
+    // Sorted last, after the big file: found only once nearly everything is read.
+    std::os::unix::fs::symlink("/etc/passwd", unsafe_entry.join("zz-link")).unwrap();
+    let broken_json = big_pack(&tmp.path().join("broken-json"));
+    fs::write(broken_json.join("pack.json"), "{\"name\": \"big\",").unwrap();
+    for (dir, words) in [
+        (&unsafe_entry, "is a symbolic link"),
+        (&broken_json, "is not valid JSON"),
+    ] {
+        let case = dir.parent().unwrap().file_name().unwrap().to_str().unwrap();
+        let tarball = tar_gz(dir);
+        let run = push(&target, &[&tarball], &["--plain-http", "--json"]).expect(3);
+        assert!(run.stderr.contains(words), "{case}: {}", run.stderr);
+        assert_eq!(run.json()[0]["status"], "failed", "{case}");
+        assert!(skopeo_raw(&reference).is_none(), "{case}: tagged");
+        assert!(
+            reg.manifest_revisions(repository).is_empty(),
+            "{case}: a manifest was written"
+        );
+    }
+
+    let good = tar_gz(&big_pack(&tmp.path().join("good")));
+    let run = push(&target, &[&good], &["--plain-http", "--json"]).expect(0);
+    assert_eq!(run.json()[0]["status"], "pushed");
+    assert_eq!(run.json()[0]["layer_digest"], sha256_file(&good));
+    let m = skopeo_raw(&reference).expect("the good tarball is tagged");
+    assert_eq!(layer_digest(&m), sha256_file(&good));
+    let verify = packpub()
+        .args(["verify", "big:1.0.0", "--registry", &target, "--plain-http"])
+        .output()
+        .unwrap();
+    Run::of(verify).expect(0);
+    // Pushing it again finds it published and writes nothing.
+    let again = push(&target, &[&good], &["--plain-http", "--json"]).expect(0);
+    assert_eq!(again.json()[0]["status"], "unchanged");
 }
 
 #[test]

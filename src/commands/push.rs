@@ -9,7 +9,7 @@ use crate::cache::{self, Cache};
 use crate::cli::PushArgs;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
-use crate::growing::{Growing, Grown};
+use crate::growing::Growing;
 use crate::output::Output;
 use crate::pack::Identity;
 use crate::pack::write;
@@ -18,7 +18,9 @@ use crate::registry::manifest::{self, EMPTY_CONFIG, Layer};
 use crate::registry::reference::Target;
 use crate::registry::store::{self, Blob, ManifestRef, Store, pack_repository};
 use futures_util::StreamExt;
+use futures_util::future::Either;
 use serde::Serialize;
+use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -26,9 +28,9 @@ use tokio::sync::OnceCell;
 /// not turn a published version into a reported failure.
 const READ_BACK_ATTEMPTS: u32 = 6;
 
-/// Whether `err` is the registry being unreachable or unavailable (exit 7).
-fn is_unreachable(err: &anyhow::Error) -> bool {
-    crate::exit::failure_of(err).is_some_and(|f| f.code == Code::Unreachable)
+/// Whether `err` exits with `code`.
+fn exits(err: &anyhow::Error, code: Code) -> bool {
+    crate::exit::failure_of(err).is_some_and(|f| f.code == code)
 }
 
 /// What a push does, or did, with one pack.
@@ -86,6 +88,24 @@ struct Outcome {
     id: Option<Identity>,
     #[serde(skip)]
     code: Option<Code>,
+}
+
+impl Outcome {
+    fn identify(&mut self, id: &Identity) {
+        self.id = Some(id.clone());
+        self.name = Some(id.name.to_string());
+        self.version = Some(id.version.to_string());
+    }
+}
+
+/// Where a pack is published, and what its tag holds now, read during this machine's turn at
+/// the reference: the turn lasts as long as this does.
+struct Slot {
+    repository: String,
+    tag: String,
+    reference: String,
+    existing: Option<Vec<u8>>,
+    _turn: crate::lock::Held,
 }
 
 struct Ctx<'a> {
@@ -219,13 +239,17 @@ impl Ctx<'_> {
             code: None,
         };
         let result = async {
-            let checked = tokio::task::block_in_place(|| {
-                let limits = self.args.read.limits();
-                pack::check(input, &self.args.build.options(), limits, self.out)
-            })?;
-            outcome.id = Some(checked.id.clone());
-            outcome.name = Some(checked.id.name.to_string());
-            outcome.version = Some(checked.id.version.to_string());
+            let checked = match self.named_archive(input) {
+                Some((path, named)) => match self.push_checking(path, named, &mut outcome).await? {
+                    Some(checked) => checked,
+                    None => return Ok(()),
+                },
+                None => tokio::task::block_in_place(|| {
+                    let limits = self.args.read.limits();
+                    pack::check(input, &self.args.build.options(), limits, self.out)
+                })?,
+            };
+            outcome.identify(&checked.id);
             self.publish(checked, &mut outcome).await
         }
         .await;
@@ -244,31 +268,19 @@ impl Ctx<'_> {
     /// whose version exists is hashed first, and uploads nothing unless it differs.
     async fn publish(&self, checked: Checked, outcome: &mut Outcome) -> anyhow::Result<()> {
         let (store, args) = (self.store.as_ref(), self.args);
-        let id = checked.id.clone();
-        let repository = pack_repository(&id.name);
-        let tag = id.version.as_str();
-        let reference = store.display(&repository, tag);
-        outcome.reference = Some(reference.clone());
-        store.authorize_write(&repository).await?;
-        let _turn = tokio::task::block_in_place(|| {
-            crate::lock::hold(&reference, || {
-                self.out.warn(&format!(
-                    "waiting for another push of {reference} on this machine"
-                ));
-            })
-        })?;
-
-        let existing = store.manifest(&repository, ManifestRef::Tag(tag)).await?;
-        let title = id.archive_name();
+        let slot = self.slot(&checked.id, outcome).await?;
+        let Slot {
+            repository,
+            tag,
+            reference,
+            existing,
+            ..
+        } = &slot;
+        let title = checked.id.archive_name();
         let recipe = args.build.recipe();
         if existing.is_none() && checked.is_folder() && !args.dry_run {
-            self.base.get_or_try_init(|| self.ensure_base()).await?;
-            let pack = self.stream(checked, &repository).await?;
-            self.remember(&pack);
-            outcome.layer_digest = Some(pack.archive.digest);
-            outcome.size = Some(pack.archive.size);
-            outcome.status = Status::Pushed;
-            return self.tag(&pack, &repository, tag, outcome).await;
+            let pack = self.stream(checked, repository).await?;
+            return self.tag_new(&pack, &slot, outcome).await;
         }
         if let Some(held) = &existing
             && let Some(hit) = self.cached(&checked, held, &title)?
@@ -301,7 +313,7 @@ impl Ctx<'_> {
             outcome.status,
             Status::Conflict | Status::Overwritten | Status::WouldOverwrite
         ) && let Some(held) = &existing
-            && self.same_files(&pack, &repository, held).await?
+            && self.same_files(&pack, repository, held).await?
         {
             // Overwriting would change the digest Palette knows for nothing: never done.
             outcome.status = Status::UnchangedOtherCompression;
@@ -340,51 +352,170 @@ impl Ctx<'_> {
         }
 
         self.base.get_or_try_init(|| self.ensure_base()).await?;
-        self.put_blobs(&pack, &repository).await?;
-        self.tag(&pack, &repository, tag, outcome).await
+        self.put_blobs(&pack, repository).await?;
+        self.tag(&pack, repository, tag, outcome).await
+    }
+
+    /// Takes this machine's turn at `id`'s reference (other pushes of it here wait) and reads
+    /// what its tag holds.
+    async fn slot(&self, id: &Identity, outcome: &mut Outcome) -> anyhow::Result<Slot> {
+        let store = self.store.as_ref();
+        let repository = pack_repository(&id.name);
+        let tag = id.version.to_string();
+        let reference = store.display(&repository, &tag);
+        outcome.reference = Some(reference.clone());
+        store.authorize_write(&repository).await?;
+        let turn = tokio::task::block_in_place(|| {
+            crate::lock::hold(&reference, || {
+                self.out.warn(&format!(
+                    "waiting for another push of {reference} on this machine"
+                ));
+            })
+        })?;
+        let existing = store.manifest(&repository, ManifestRef::Tag(&tag)).await?;
+        Ok(Slot {
+            repository,
+            tag,
+            reference,
+            existing,
+            _turn: turn,
+        })
+    }
+
+    /// The archive `input` names and the pack its file name says it is, when it can be pushed
+    /// while it is checked ([`Self::push_checking`]): not in a dry run; to a registry, which
+    /// collects a blob no tag names (a layout or bundle would keep it); and when one split of
+    /// the file name alone (`<name>-<version>.tar.gz`) gives a valid name and a version that
+    /// starts with a digit. pack.json, read later, has the last word.
+    fn named_archive<'i>(&self, input: &'i LocalInput) -> Option<(&'i Path, Identity)> {
+        let LocalInput::Tarball(path) = input else {
+            return None;
+        };
+        if self.args.dry_run || self.store.registry().is_none() {
+            return None;
+        }
+        let stem = path.file_name()?.to_str()?.strip_suffix(".tar.gz")?;
+        let mut splits = stem.match_indices('-').filter_map(|(at, _)| {
+            let (name, version) = (&stem[..at], &stem[at + 1..]);
+            version
+                .starts_with(|c: char| c.is_ascii_digit())
+                .then(|| Identity::parse(&format!("{name}:{version}")).ok())?
+        });
+        let named = splits.next()?;
+        splits.next().is_none().then_some((path.as_path(), named))
+    }
+
+    /// Pushes the archive at `path`, which its file name says is `named`, while it is checked:
+    /// the checks (inflating it, every entry, pack.json, values) run on a thread of their own
+    /// while the upload sends what the hash has read, and the tag is written only when both
+    /// succeeded, so a pack that fails them leaves at most a blob that no tag names. Returns
+    /// the checked pack when it must go the ordinary way instead: its version exists (what to
+    /// do then depends on the whole archive's digest), or pack.json names another pack than the
+    /// file name seemed to; `None` once pushed.
+    async fn push_checking(
+        &self,
+        path: &Path,
+        named: Identity,
+        outcome: &mut Outcome,
+    ) -> anyhow::Result<Option<Checked>> {
+        let (state, growing) = Growing::new(path.to_path_buf());
+        let (build, limits) = (self.args.build.options(), self.args.read.limits());
+        let reading = {
+            let (path, build) = (path.to_path_buf(), build.clone());
+            tokio::task::spawn_blocking(move || {
+                pack::inspect_tarball(&path, &build, limits, Some(&state))
+            })
+        };
+        let accept = |tarball| pack::accept_tarball(path, tarball, &build, limits, self.out);
+        let slot = match self.slot(&named, outcome).await {
+            Ok(slot) if slot.existing.is_none() => slot,
+            looked => {
+                // The pack's own verdict first: an invalid pack exits 3 whatever the registry
+                // said, as it would have had it been checked before asking.
+                let checked = joined(reading.await).and_then(accept)?;
+                return match looked {
+                    Err(err) if checked.id == named => Err(err),
+                    _ => Ok(Some(checked)),
+                };
+            }
+        };
+        let label = named.to_string();
+        let upload = self.upload(&slot.repository, growing, &label);
+        let (checked, uploaded) = alongside(reading, accept, upload).await?;
+        if checked.id != named {
+            self.out.verbose(&format!(
+                "{} is {}, not {named} as its file name suggests: pushing it again under that name",
+                path.display(),
+                checked.id
+            ));
+            return Ok(Some(checked));
+        }
+        outcome.identify(&checked.id);
+        let pack = checked.build(self.args.build.recipe(), ArchiveTo::Temp, &self.out.notes())?;
+        debug_assert_eq!(uploaded, (pack.archive.digest, pack.archive.size));
+        self.tag_new(&pack, &slot, outcome).await.map(|()| None)
     }
 
     /// Builds the folder's archive into a temp file and uploads it as it grows; the blobs are
     /// in place when this returns, the tag is not.
     async fn stream(&self, checked: Checked, repository: &str) -> anyhow::Result<LocalPack> {
-        let store = self.store.as_ref();
-        self.put_config(repository).await?;
         let file = write::temp_file()?;
-        let (state, watcher) = tokio::sync::watch::channel(Grown::default());
-        let growing = Growing {
-            path: file.path().to_path_buf(),
-            state: watcher,
-        };
-        let bar = self.out.bar(0, &checked.id.to_string());
-        let progress: store::Progress = {
-            let (bar, state) = (bar.clone(), state.subscribe());
-            // The bar's end is what is written so far: the size is known only at the end.
-            Arc::new(move |sent| {
-                bar.set_length(state.borrow().written.max(sent));
-                bar.set_position(sent);
-            })
-        };
-        let recipe = self.args.build.recipe();
-        let notes = self.out.notes();
-        // The build runs on a thread of its own, so this task (and the other packs' uploads)
-        // keep running while it compresses.
-        let builder = std::thread::spawn(move || {
+        let (state, growing) = Growing::new(file.path().to_path_buf());
+        let label = checked.id.to_string();
+        let (recipe, notes) = (self.args.build.recipe(), self.out.notes());
+        let building = tokio::task::spawn_blocking(move || {
             let to = ArchiveTo::Growing {
                 file,
                 state: &state,
             };
             checked.build(recipe, to, &notes)
         });
-        let uploaded = store.put_growing_blob(repository, &growing, progress).await;
-        // Nobody listens any more: a build still going stops at its next write.
-        drop(growing);
-        let built = tokio::task::block_in_place(|| builder.join());
-        bar.finish_and_clear();
-        // A failed build says why in its own words; the upload then only stopped.
-        let pack = built.map_err(|_| anyhow::anyhow!("the archive's build panicked"))??;
-        let (digest, size) = uploaded?;
-        debug_assert_eq!((digest, size), (pack.archive.digest, pack.archive.size));
+        let upload = self.upload(repository, growing, &label);
+        let (pack, uploaded) = alongside(building, Ok, upload).await?;
+        debug_assert_eq!(uploaded, (pack.archive.digest, pack.archive.size));
         Ok(pack)
+    }
+
+    /// Uploads the archive `growing` to `repository` as it grows, and meanwhile the base path
+    /// and the config: neither needs to wait for the other, only the tag for all three.
+    /// `growing` goes when the upload ends: a build still writing it then stops.
+    async fn upload(
+        &self,
+        repository: &str,
+        growing: Growing,
+        label: &str,
+    ) -> anyhow::Result<(Digest, u64)> {
+        let around = async {
+            self.base.get_or_try_init(|| self.ensure_base()).await?;
+            self.put_config(repository).await
+        };
+        let bar = self.out.bar(0, label);
+        let progress: store::Progress = {
+            let (bar, state) = (bar.clone(), growing.state.clone());
+            // The bar's end is what is on disk so far: the size is known only at the end.
+            Arc::new(move |sent| {
+                bar.set_length(state.borrow().written.max(sent));
+                bar.set_position(sent);
+            })
+        };
+        let archive = self.store.put_growing_blob(repository, &growing, progress);
+        let uploaded = futures_util::try_join!(around, archive);
+        bar.finish_and_clear();
+        uploaded.map(|((), archive)| archive)
+    }
+
+    /// Tags `pack`, new here, whose blobs are in place.
+    async fn tag_new(
+        &self,
+        pack: &LocalPack,
+        slot: &Slot,
+        outcome: &mut Outcome,
+    ) -> anyhow::Result<()> {
+        self.remember(pack);
+        outcome.layer_digest = Some(pack.archive.digest);
+        outcome.size = Some(pack.archive.size);
+        outcome.status = Status::Pushed;
+        self.tag(pack, &slot.repository, &slot.tag, outcome).await
     }
 
     /// The archive the re-push cache says this content makes, when the tag (`held`) holds
@@ -487,21 +618,23 @@ impl Ctx<'_> {
             Ok(()) => self.read_back(repository, tag).await,
             // A lost answer is not a refusal: the registry may have stored the tag all the
             // same, and only reading it tells.
-            Err(err) if is_unreachable(&err) => match self.read_back(repository, tag).await {
-                Ok(Some(held)) if holds_this(&held) => {
-                    self.out.verbose(&format!(
+            Err(err) if exits(&err, Code::Unreachable) => {
+                match self.read_back(repository, tag).await {
+                    Ok(Some(held)) if holds_this(&held) => {
+                        self.out.verbose(&format!(
                         "the registry's answer to the tag was lost, but {reference} holds this pack"
                     ));
-                    Ok(Some(held))
-                }
-                Ok(_) => return Err(err),
-                Err(_) => {
-                    return Err(err.context(format!(
+                        Ok(Some(held))
+                    }
+                    Ok(_) => return Err(err),
+                    Err(_) => {
+                        return Err(err.context(format!(
                         "the registry may or may not hold {reference} now; run `packpub verify` \
                          on it, or push again (pushing the same pack again writes nothing)"
                     )));
+                    }
                 }
-            },
+            }
             Err(err) => return Err(err),
         };
         outcome.digest = Some(Digest::of(&manifest));
@@ -540,7 +673,7 @@ impl Ctx<'_> {
             match self.store.manifest(repository, ManifestRef::Tag(tag)).await {
                 Err(err)
                     if attempt < READ_BACK_ATTEMPTS
-                        && is_unreachable(&err)
+                        && exits(&err, Code::Unreachable)
                         && !crate::interrupt::requested() =>
                 {
                     attempt += 1;
@@ -595,6 +728,36 @@ impl Ctx<'_> {
         }
         bar.finish_and_clear();
         Ok(())
+    }
+}
+
+/// What a blocking task returned, its panic an error.
+fn joined<T>(done: Result<anyhow::Result<T>, tokio::task::JoinError>) -> anyhow::Result<T> {
+    done.map_err(|_| anyhow::anyhow!("writing or reading the archive panicked"))?
+}
+
+/// Runs `work` (writing or reading an archive on a blocking thread, so this task and the other
+/// packs' uploads keep running) and the `upload` of that archive side by side; `then` takes
+/// the work's result on this task. A failure of the work, or of `then`, says what is wrong with
+/// the pack: it stops the upload and is the one reported. When the upload fails first, its
+/// error is reported (a build then stops only because of it), unless the work goes on to find
+/// the pack invalid: that exits 3, whatever became of its upload.
+async fn alongside<T, U>(
+    work: tokio::task::JoinHandle<anyhow::Result<T>>,
+    then: impl FnOnce(T) -> anyhow::Result<U>,
+    upload: impl Future<Output = anyhow::Result<(Digest, u64)>>,
+) -> anyhow::Result<(U, (Digest, u64))> {
+    match futures_util::future::select(work, std::pin::pin!(upload)).await {
+        Either::Left((worked, upload)) => {
+            // Returning early drops the upload, which stops it.
+            let done = joined(worked).and_then(then)?;
+            Ok((done, upload.await?))
+        }
+        Either::Right((uploaded, work)) => match (joined(work.await).and_then(then), uploaded) {
+            (Ok(done), uploaded) => Ok((done, uploaded?)),
+            (Err(err), Err(stopped)) if !exits(&err, Code::InvalidPack) => Err(stopped),
+            (Err(err), _) => Err(err),
+        },
     }
 }
 

@@ -14,6 +14,7 @@ use super::write::{self, Archive, ArchiveTo, Folder};
 use super::{read, settings, validate, walk};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
+use crate::growing::Grown;
 use crate::output::{Notes, Output};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -157,20 +158,44 @@ pub fn lint(
 ) -> anyhow::Result<Findings> {
     match input {
         LocalInput::Folder(dir) => Ok(inspect(dir, build)?.findings),
-        LocalInput::Tarball(path) => Ok(inspect_tarball(path, build, limits)?.findings),
+        LocalInput::Tarball(path) => Ok(inspect_tarball(path, build, limits, None)?.findings),
     }
 }
 
 /// Reads and validates the archive at `path` as a pack given by the user; only the run's
-/// allowances apply (an archive carries no settings file).
-fn inspect_tarball(
+/// allowances apply (an archive carries no settings file). `hashed` hears of the bytes hashed
+/// as they are ([`read::inspect_hashing_to`]): `push` uploads them while the checks go on.
+pub fn inspect_tarball(
     path: &Path,
     build: &BuildOptions,
     limits: read::Limits,
+    hashed: Option<&tokio::sync::watch::Sender<Grown>>,
 ) -> anyhow::Result<read::Tarball> {
-    let mut tarball = read::inspect(path, true, limits, build.profile)?;
+    let mut tarball = read::inspect_hashing_to(path, true, limits, build.profile, hashed)?;
     build.allowed.apply(&mut tarball.findings);
     Ok(tarball)
+}
+
+/// The archive at `path`, read by [`inspect_tarball`], as a checked pack: its findings are
+/// printed, and errors (and warnings under `--strict`) stop with exit 3.
+pub fn accept_tarball(
+    path: &Path,
+    tarball: read::Tarball,
+    build: &BuildOptions,
+    limits: read::Limits,
+    out: &Output,
+) -> anyhow::Result<Checked> {
+    let warnings = accept(tarball.findings, tarball.id.is_some(), path, build, out)?;
+    Ok(Checked {
+        id: tarball
+            .id
+            .expect("accept refuses an archive without an identity"),
+        warnings,
+        allowed: build.allowed.clone(),
+        files: tarball.files.len(),
+        origin: Origin::Tarball(path.to_path_buf(), tarball.digest, tarball.size),
+        limits,
+    })
 }
 
 /// Reads and validates `input`, prints its findings, and builds its archive as `to` says.
@@ -212,18 +237,8 @@ pub fn check(
             })
         }
         LocalInput::Tarball(path) => {
-            let tarball = inspect_tarball(path, build, limits)?;
-            let warnings = accept(tarball.findings, tarball.id.is_some(), path, build, out)?;
-            Ok(Checked {
-                id: tarball
-                    .id
-                    .expect("accept refuses an archive without an identity"),
-                warnings,
-                allowed: build.allowed.clone(),
-                files: tarball.files.len(),
-                origin: Origin::Tarball(path.clone(), tarball.digest, tarball.size),
-                limits,
-            })
+            let tarball = inspect_tarball(path, build, limits, None)?;
+            accept_tarball(path, tarball, build, limits, out)
         }
     }
 }

@@ -35,7 +35,10 @@ pub use findings::{Finding, Findings, Omitted};
 /// How archives are compressed, by name ([`gzip::FORMAT`]).
 pub use gzip::FORMAT as COMPRESSION;
 pub use listing::Listing;
-pub use load::{BuildOptions, Checked, LocalInput, LocalPack, check, lint, load, print_finding};
+pub use load::{
+    BuildOptions, Checked, LocalInput, LocalPack, accept_tarball, check, inspect_tarball, lint,
+    load, print_finding,
+};
 pub use model::{Identity, LAYERS, PackName, PackVersion, component_problem};
 pub use rules::Severity;
 pub use validate::{Role, file_findings};

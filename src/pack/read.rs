@@ -21,6 +21,7 @@ use super::tar::{pax_records, shown_name};
 use super::validate;
 use crate::digest::{Digest, HashingWriter};
 use crate::exit::{Code, Failure};
+use crate::growing::Grown;
 use crate::output::escape;
 use anyhow::Context;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -543,6 +544,18 @@ pub fn inspect(
     limits: Limits,
     profile: super::rules::Profile,
 ) -> anyhow::Result<Tarball> {
+    inspect_hashing_to(path, check_file_name, limits, profile, None)
+}
+
+/// [`inspect`], telling `hashed` of every byte hashed and then of the digest, so that an
+/// upload can send what the hash has read while the rest is still being checked.
+pub fn inspect_hashing_to(
+    path: &Path,
+    check_file_name: bool,
+    limits: Limits,
+    profile: super::rules::Profile,
+    hashed: Option<&tokio::sync::watch::Sender<Grown>>,
+) -> anyhow::Result<Tarball> {
     let file = File::open(path).map_err(|err| {
         Failure::err(
             Code::InvalidPack,
@@ -558,7 +571,24 @@ pub fn inspect(
     // Hashing the file and inflating it are independent: on two threads the pass costs the
     // slower of the two, not their sum.
     let (hashed, contents) = std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| Digest::of_file(path));
+        let hasher = scope.spawn(|| {
+            let read = File::open(path).and_then(|file| {
+                // Reads as large as the upload's, so it hears of progress per 256 KiB, not 8 KiB.
+                Digest::of_reader(BufReader::with_capacity(
+                    256 << 10,
+                    Announced {
+                        inner: file,
+                        to: hashed,
+                    },
+                ))
+            });
+            if let Some(state) = hashed {
+                // The upload waits for this word: it must hear of a failure too.
+                let done = read.as_ref().map(|d| *d).map_err(|e| e.to_string());
+                state.send_modify(|grown| grown.done = Some(done));
+            }
+            read
+        });
         let contents = contents(file, limits, &shown, &mut findings);
         (
             hasher.join().expect("the hashing thread does not panic"),
@@ -599,6 +629,22 @@ pub fn inspect(
         digest,
         size,
     })
+}
+
+/// A file being hashed, each read announced to whoever uploads what was hashed.
+struct Announced<'a> {
+    inner: File,
+    to: Option<&'a tokio::sync::watch::Sender<Grown>>,
+}
+
+impl Read for Announced<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(state) = self.to {
+            state.send_modify(|grown| grown.written += n as u64);
+        }
+        Ok(n)
+    }
 }
 
 /// What the files say.

@@ -11,9 +11,10 @@
 //! cancels an upload asked about from a location older than its last byte), does the upload
 //! start over. Every attempt counts against `--retries`.
 //!
-//! An archive still being written ([`Growing`]) is uploaded as it grows: `PATCH` chunks of at
-//! most [`STREAM_PIECE`] as soon as they are on disk, then the `PUT` naming the digest, known
-//! only at the end; one small enough to be complete before a chunk fills goes in one `PUT`.
+//! An archive still being written or hashed ([`Growing`]) is uploaded as it grows: a `PATCH` as
+//! soon as [`STREAM_PIECE`] more is on disk (or hashed), of all there is up to the chunk size,
+//! then the `PUT` naming the digest, known only at the end; one small enough to be complete
+//! before a piece fills goes in one `PUT`.
 
 use super::{Registry, Scope, location};
 use crate::digest::Digest;
@@ -29,8 +30,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// offset it then refuses would otherwise be asked forever.
 const MAX_REFUSED_RANGES: u32 = 3;
 const OCTET_STREAM: &str = "application/octet-stream";
-/// The largest chunk of an archive still being written: the upload trails the compression by
-/// at most this much, so a push ends soon after the last block is compressed.
+/// What an upload waits for of an archive still being written before sending more: it trails
+/// the compression by little more than this, so a push ends soon after the last block is
+/// compressed. An archive read faster than it uploads (a tarball being hashed) goes in chunks
+/// of all that is ready, up to the chunk size: fewer requests.
 const STREAM_PIECE: u64 = 16 << 20;
 
 /// What an upload sends: a blob whose digest is known, or an archive still being written.
@@ -154,7 +157,7 @@ impl Registry {
             {
                 break digest;
             }
-            let (offset, len) = (s.offset, piece.min(available - s.offset));
+            let (offset, len) = (s.offset, self.chunks.size().min(available - s.offset));
             let blob = source.blob(available);
             let answer = self
                 .send(scope, &s.location, |http, url| {
@@ -207,7 +210,8 @@ impl Registry {
         Self::expect(answer, &[StatusCode::CREATED]).await.map(drop)
     }
 
-    /// The chunk size for `source` now: an archive still being written goes in smaller ones.
+    /// How much more of `source` an upload waits for before sending: an archive still being
+    /// written goes in smaller pieces.
     fn piece(&self, source: Source<'_>) -> u64 {
         match source {
             Source::Known(..) => self.chunks.size(),
