@@ -1,6 +1,7 @@
-//! Where words go. stdout carries only the `--json` document; everything meant for a person
-//! (results, warnings, errors, verbose notes) goes to stderr, so scripts can parse stdout and
-//! people can silence stderr with `-q` without losing the result. Every line for a person goes
+//! Where words go. stdout carries the results a script reads (`ls`'s listing, the path `pull`
+//! or `init` wrote) or the `--json` document; everything meant for a person (summaries,
+//! progress, warnings, errors, verbose notes) goes to stderr, as cargo, gh, oras and crane do,
+//! so `packpub ls | grep` works and `-q` silences the talk without losing the result. Every line for a person goes
 //! through [`escape`] here, once: names and answers from archives and registries may hold
 //! terminal escapes, and none of them reaches the terminal raw.
 
@@ -153,6 +154,14 @@ impl Output {
         let width = details.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         for (key, value) in details {
             let _ = writeln!(err, "  {key:width$}  {}", escape(value));
+        }
+    }
+
+    /// One line of a result on stdout, the part a script pipes on; `-q` keeps it, and the
+    /// `--json` document replaces it.
+    pub fn result(&self, line: &str) {
+        if !self.json {
+            let _ = writeln!(std::io::stdout().lock(), "{}", escape(line));
         }
     }
 

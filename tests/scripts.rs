@@ -1,0 +1,106 @@
+//! What scripts and CI see (issue 22): results on stdout and talk on stderr for every verb,
+//! exit codes that tell a published pack from a failed one, and messages that name the one
+//! cause and the one fix.
+
+use crate::support::registry::Registry;
+use crate::support::*;
+use std::fs;
+use std::path::Path;
+use tempfile::TempDir;
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn results_go_to_stdout_for_pipes_and_q_keeps_them() {
+    let reg = Registry::plain();
+    let target = format!("{}/proj", reg.host());
+    let tmp = TempDir::new().unwrap();
+    let pack = example_in(tmp.path(), "hello-1.0.0");
+    run(&["push", s(&pack), "--registry", &target, "--plain-http"]).expect(0);
+
+    // `ls | grep hello` finds the pack, with -q too.
+    for quiet in [&[][..], &["-q"][..]] {
+        let mut args = vec!["ls", "--registry", &target, "--plain-http"];
+        args.extend(quiet);
+        let listed = run(&args).expect(0);
+        assert_eq!(listed.stdout, "hello 1.0.0\n", "{}", listed.stderr);
+        assert_eq!(listed.stderr, "", "{quiet:?}");
+    }
+
+    // An empty or mistyped project says so on stderr, and stdout stays empty.
+    let empty = format!("{}/nothing-here", reg.host());
+    let listed = run(&["ls", "--registry", &empty, "--plain-http"]).expect(0);
+    assert_eq!(listed.stdout, "");
+    assert!(
+        listed
+            .stderr
+            .contains(&format!("no packs under {empty}/spectro-packs/archive")),
+        "{}",
+        listed.stderr
+    );
+    let missing = run(&["ls", "world", "--registry", &target, "--plain-http"]).expect(0);
+    assert_eq!(missing.stdout, "");
+    assert!(
+        missing.stderr.contains("no pack named world"),
+        "{}",
+        missing.stderr
+    );
+
+    // `pull` prints the path it wrote; with --extract, the folder.
+    let out = tmp.path().join("pulled");
+    let pulled = run(&[
+        "pull",
+        "hello:1.0.0",
+        "--registry",
+        &target,
+        "--plain-http",
+        "-o",
+        s(&out),
+        "-q",
+    ])
+    .expect(0);
+    assert_eq!(
+        pulled.stdout,
+        format!("{}\n", out.join("hello-1.0.0.tar.gz").display())
+    );
+    let extracted = run(&[
+        "pull",
+        "hello:1.0.0",
+        "--registry",
+        &target,
+        "--plain-http",
+        "-o",
+        s(&tmp.path().join("x")),
+        "--extract",
+    ])
+    .expect(0);
+    let folder = extracted.stdout.trim_end();
+    assert!(Path::new(folder).join("pack.json").is_file(), "{folder}");
+
+    // `init` prints the folder it made.
+    let manifest = tmp.path().join("cm.yaml");
+    fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    )
+    .unwrap();
+    let made = tmp.path().join("made");
+    let init = run(&[
+        "init",
+        "--manifests",
+        s(&manifest),
+        "--name",
+        "demo",
+        "--version",
+        "1.0.0",
+        "-o",
+        s(&made),
+    ])
+    .expect(0);
+    assert_eq!(
+        init.stdout,
+        format!("{}\n", made.join("demo-1.0.0").display())
+    );
+}
