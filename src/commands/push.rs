@@ -99,6 +99,17 @@ struct Ctx<'a> {
 
 pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
     let store = open_store(&args.remote, out, true)?;
+    // Everything --sync needs (a key, Palette, a registry there for TARGET) is checked before
+    // the first byte is pushed: a sync that cannot happen must not follow a push.
+    let sync = match args.sync {
+        true => {
+            let request = sync_request(args)?;
+            let prepared = block_on(super::sync::prepare(&request, out))
+                .map_err(|err| err.context("--sync cannot happen, so nothing was pushed"))?;
+            Some((request, prepared))
+        }
+        false => None,
+    };
     let created = manifest::rfc3339(args.build.source_date_epoch.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -125,9 +136,24 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
         ctx.store.commit().await.map(|()| outcomes)
     })?;
     report(&outcomes, out);
-    if args.sync && outcomes.iter().all(|o| o.code.is_none()) {
-        let synced = block_on(sync_pushed(args, &outcomes, out))?;
-        out.print_json(&serde_json::json!({"packs": outcomes, "sync": synced}));
+    if let Some((mut request, prepared)) = sync
+        && outcomes.iter().all(|o| o.code.is_none())
+    {
+        request.packs = outcomes.iter().filter_map(|o| o.id.clone()).collect();
+        let synced = block_on(super::sync::complete(prepared, &request, out));
+        match synced {
+            Ok(synced) => out.print_json(&serde_json::json!({"packs": outcomes, "sync": synced})),
+            Err(err) => {
+                // The packs are published: the run fails as a sync (8), never as a push.
+                let message = format!("pushed; not yet visible in Palette: {err:#}");
+                let code = Code::SyncFailed as u8;
+                out.print_json(&serde_json::json!({
+                    "packs": outcomes,
+                    "sync": {"error": message, "exit_code": code},
+                }));
+                return Err(Failure::err(Code::SyncFailed, message));
+            }
+        }
     }
     out.print_json(&outcomes);
     crate::exit::worst_of(outcomes.iter().map(|o| o.code), |failed| {
@@ -135,34 +161,27 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
     })
 }
 
-/// `--sync`: Palette syncs the registry and lists every pack this push published (or found
-/// published already).
-async fn sync_pushed(
-    args: &PushArgs,
-    outcomes: &[Outcome],
-    out: &Output,
-) -> anyhow::Result<super::sync::Report> {
+/// What `--sync` asks of Palette; the packs are named once they are pushed.
+fn sync_request(args: &PushArgs) -> anyhow::Result<super::sync::Request<'_>> {
     let Target::Registry { host, prefix } = &args.remote.registry else {
         return Err(Failure::err(
             Code::Usage,
             "--sync needs a registry TARGET: Palette cannot read an OCI layout or bundle",
         ));
     };
-    let packs = outcomes.iter().filter_map(|o| o.id.clone()).collect();
     let transport = &args.remote.transport;
-    let request = super::sync::Request {
+    Ok(super::sync::Request {
         host,
         prefix,
         plain_http: transport.plain_http,
-        packs,
+        packs: Vec::new(),
         palette: &args.palette,
         ca_file: transport.ca_file.as_deref(),
         insecure: transport.insecure,
         register: None,
         in_clear_text: false,
         dry_run: args.dry_run,
-    };
-    super::sync::sync(&request, out).await
+    })
 }
 
 /// The lines for people; the JSON document is printed by the caller, once the run is over.
