@@ -104,3 +104,70 @@ fn results_go_to_stdout_for_pipes_and_q_keeps_them() {
         format!("{}\n", made.join("demo-1.0.0").display())
     );
 }
+
+/// After `logout`, a refusal says no credential was found, where packpub looked and how to
+/// give one, not "authentication failed"; a refused password names where it came from; one
+/// of the two variables without the other is a usage error.
+#[test]
+fn missing_credentials_are_not_a_wrong_password() {
+    let reg = Registry::tls_basic("alice", "right-pass");
+    let ca = reg.ca_pem_path().to_str().unwrap().to_string();
+    let target = format!("{}/proj", reg.host());
+    let pack = example();
+    let host = reg.host();
+    let push = ["push", s(&pack), "--registry", &target, "--ca-file", &ca];
+    let ls = ["ls", "--registry", &target, "--ca-file", &ca];
+
+    for args in [&push[..], &ls[..]] {
+        let refused = run(args).expect(4);
+        let said = &refused.stderr;
+        assert!(
+            said.contains(&format!("no credentials for {host} (looked in: ")),
+            "{said}"
+        );
+        assert!(
+            said.contains(&format!("run `packpub login {host}`")),
+            "{said}"
+        );
+        assert!(said.contains("PACKPUB_USERNAME/PACKPUB_PASSWORD"), "{said}");
+        assert!(!said.contains("Harbor"), "{said}");
+    }
+
+    let wrong = Run::of(
+        packpub()
+            .args(push)
+            .env("PACKPUB_USERNAME", "alice")
+            .env("PACKPUB_PASSWORD", "wrong-pass")
+            .output()
+            .unwrap(),
+    )
+    .expect(4);
+    assert!(
+        wrong.stderr.contains(&format!(
+            "authentication failed for {host}: Not authorized"
+        )),
+        "{}",
+        wrong.stderr
+    );
+    assert!(
+        wrong
+            .stderr
+            .contains("(the credential came from PACKPUB_USERNAME and PACKPUB_PASSWORD)"),
+        "{}",
+        wrong.stderr
+    );
+    assert!(!wrong.stderr.contains("wrong-pass"), "{}", wrong.stderr);
+
+    for (set, missing) in [
+        ("PACKPUB_PASSWORD", "PACKPUB_USERNAME"),
+        ("PACKPUB_USERNAME", "PACKPUB_PASSWORD"),
+    ] {
+        let half = Run::of(packpub().args(push).env(set, "x").output().unwrap()).expect(2);
+        assert!(
+            half.stderr
+                .contains(&format!("{set} is set but {missing} is not")),
+            "{}",
+            half.stderr
+        );
+    }
+}

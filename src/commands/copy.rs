@@ -63,7 +63,7 @@ struct Ctx<'a> {
 
 pub fn run(args: &CopyArgs, out: &Output) -> anyhow::Result<()> {
     let selectors = selectors(args)?;
-    let given = |user, password| move || Ok(Given::env(user, password));
+    let given = |user, password| move || Given::env(user, password);
     let src_given = given(cli::SRC_USERNAME_ENV, cli::SRC_PASSWORD_ENV);
     let src = open_target(&args.src, &args.transport(true), src_given, out, false)?;
     let dst_given = given(cli::DST_USERNAME_ENV, cli::DST_PASSWORD_ENV);

@@ -35,6 +35,7 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
     let credential = Credential::basic(&username, password.clone());
     let given = crate::credentials::Resolved {
         credential: Some(credential),
+        source: crate::credentials::Source::Login,
         again: None,
     };
     let registry = super::open_registry(host, "", &args.transport, given, out)?;

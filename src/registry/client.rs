@@ -21,7 +21,7 @@ use super::errors::{self, is_not_found, is_transient, translate};
 use super::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
 use super::store::{self, Blob, Growing, ManifestRef, Progress, Store};
 use super::tls;
-use crate::credentials::Resolved;
+use crate::credentials::{Resolved, Source};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::http::{host_of, proxy, read_prefix};
@@ -89,6 +89,8 @@ pub struct Registry {
     prefix: String,
     retries: u32,
     auth: Auth,
+    /// Where the credential came from (or where none was found), named on a refusal.
+    source: Source,
     chunks: upload::Chunks,
     notes: Notes,
 }
@@ -152,10 +154,12 @@ impl Registry {
             .tls_backend_preconfigured(tls)
             .build()
             .map_err(|e| setup(&e))?;
+        let source = credential.source.clone();
         let auth = Auth::new(credential, probe, host, transport.plain_http, notes.clone());
         Ok(Self {
             http,
             auth,
+            source,
             base,
             host: host.to_string(),
             prefix: prefix.to_string(),
@@ -318,12 +322,18 @@ impl Registry {
     /// The error as the user should read it: a registry's answer translated (with its exit
     /// code), a failure packpub already explained kept as it is.
     fn explain(&self, err: anyhow::Error, repository: &str, what: &str) -> anyhow::Error {
-        if crate::exit::failure_of(&err).is_some() {
-            return err;
-        }
-        match err.downcast::<OciDistributionError>() {
-            Ok(err) => translate(&self.host, repository, err, what),
-            Err(err) => err,
+        let err = if crate::exit::failure_of(&err).is_some() {
+            err
+        } else {
+            match err.downcast::<OciDistributionError>() {
+                Ok(err) => translate(&self.host, repository, err, what),
+                Err(err) => err,
+            }
+        };
+        if errors::is_refusal(&err) {
+            crate::credentials::explain_refusal(&self.host, &self.source, err)
+        } else {
+            err
         }
     }
 

@@ -6,6 +6,20 @@ use crate::exit::{Code, Failure};
 use crate::interrupt;
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 
+/// How a registry's refusal of the credential (or of none) starts: 401, a token service's
+/// refusal.
+pub const REFUSED: &str = "authentication failed for";
+/// How a registry's refusal of access (403) goes on after its name.
+const DENIED: &str = "denied access to";
+
+/// Whether `err` is the registry refusing who packpub is (or is not): worth naming where the
+/// credential came from, or that none was found. A refused client certificate is not.
+pub fn is_refusal(err: &anyhow::Error) -> bool {
+    crate::exit::failure_of(err).is_some_and(|f| {
+        f.code == Code::Auth && (f.message.starts_with(REFUSED) || f.message.contains(DENIED))
+    }) && !crate::credentials::is_explained(err)
+}
+
 /// The registry's words, turned into what the user can do about them, with an exit code.
 pub fn translate(
     host: &str,
@@ -106,15 +120,12 @@ pub fn translate(
     ) || has_code(&err, &[OciErrorCode::Unauthorized])
         || status(&err) == Some(401)
     {
-        (
-            Code::Auth,
-            format!("authentication failed for {host}: {chain}"),
-        )
+        (Code::Auth, format!("{REFUSED} {host}: {chain}"))
     } else if has_code(&err, &[OciErrorCode::Denied]) || status(&err) == Some(403) {
         (
             Code::Auth,
             format!(
-                "{host} denied access to {what} (insufficient scope: the account needs push and pull on this repository): {chain}"
+                "{host} {DENIED} {what} (insufficient scope: the account needs push and pull on this repository): {chain}"
             ),
         )
     } else if has_code(&err, &[OciErrorCode::NameUnknown]) || lower.contains("name_unknown") {
