@@ -143,9 +143,9 @@ fn missing_credentials_are_not_a_wrong_password() {
     )
     .expect(4);
     assert!(
-        wrong.stderr.contains(&format!(
-            "authentication failed for {host}: Not authorized"
-        )),
+        wrong
+            .stderr
+            .contains(&format!("authentication failed for {host}: Not authorized")),
         "{}",
         wrong.stderr
     );
@@ -170,4 +170,50 @@ fn missing_credentials_are_not_a_wrong_password() {
             half.stderr
         );
     }
+}
+
+/// packpub tells which way the scheme is wrong and gives the one fix, exit 7 either way.
+#[test]
+fn http_against_https_and_back_names_the_one_fix() {
+    let plain = Registry::plain();
+    let https = Registry::tls_basic("alice", "pass");
+    let ca = https.ca_pem_path().to_str().unwrap().to_string();
+    let no_tls = run(&["ls", "hello", "--registry", plain.host()]).expect(7);
+    assert!(
+        no_tls.stderr.contains(&format!(
+            "{} answers plain HTTP, not HTTPS: add --plain-http",
+            plain.host()
+        )),
+        "{}",
+        no_tls.stderr
+    );
+    assert!(
+        !no_tls.stderr.contains("drop --plain-http"),
+        "{}",
+        no_tls.stderr
+    );
+
+    let args = [
+        "ls",
+        "hello",
+        "--registry",
+        https.host(),
+        "--plain-http",
+        "--ca-file",
+        &ca,
+    ];
+    let no_plain = run(&args).expect(7);
+    assert!(
+        no_plain.stderr.contains(&format!(
+            "{} answers HTTPS, not plain HTTP: drop --plain-http",
+            https.host()
+        )),
+        "{}",
+        no_plain.stderr
+    );
+    assert!(
+        !no_plain.stderr.contains("add --plain-http"),
+        "{}",
+        no_plain.stderr
+    );
 }

@@ -192,8 +192,7 @@ pub fn is_missing(err: &anyhow::Error) -> bool {
 
 /// Whether [`explain_refusal`] has had its say on `err` already.
 pub fn is_explained(err: &anyhow::Error) -> bool {
-    is_missing(err)
-        || crate::exit::failure_of(err).is_some_and(|f| f.message.contains(CAME_FROM))
+    is_missing(err) || crate::exit::failure_of(err).is_some_and(|f| f.message.contains(CAME_FROM))
 }
 
 /// Where the Palette API key for Palette at `host` is stored (the keyring entry's user, the

@@ -79,18 +79,14 @@ pub fn translate(
                 "TLS: the certificate of {host} is not signed by a trusted authority ({chain}); pass the registry's CA (or its self-signed certificate) with --ca-file PEM (or PACKPUB_CA_FILE), or put it in /etc/docker/certs.d/{host}/ca.crt"
             ),
         )
-    } else if lower.contains("invalid http version")
-        || lower.contains("http/0.9")
-        || lower.contains("wrong version number")
-        || lower.contains("corrupt message")
-        || lower.contains("invalidcontenttype")
-    {
-        (
-            Code::Unreachable,
-            format!(
-                "{host} did not answer in the expected protocol ({chain}); drop --plain-http for an HTTPS registry, or add it for a plain-HTTP one"
-            ),
-        )
+    } else if let Some(scheme) = wrong_scheme(&lower) {
+        let fix = match scheme {
+            Scheme::Http => {
+                "answers plain HTTP, not HTTPS: add --plain-http (or PACKPUB_PLAIN_HTTP=1)"
+            }
+            Scheme::Https => "answers HTTPS, not plain HTTP: drop --plain-http",
+        };
+        (Code::Unreachable, format!("{host} {fix} ({chain})"))
     } else if lower.contains("dns error")
         || lower.contains("failed to lookup")
         || lower.contains("name or service not known")
@@ -229,7 +225,11 @@ pub fn is_not_found(err: &OciDistributionError) -> bool {
 pub fn is_transient(err: &OciDistributionError) -> bool {
     match err {
         OciDistributionError::RequestError(e) => {
-            !e.is_builder() && !e.is_redirect() && !is_tls(&error_text(err))
+            let text = error_text(err);
+            !e.is_builder()
+                && !e.is_redirect()
+                && !is_tls(&text)
+                && wrong_scheme(&text.to_lowercase()).is_none()
         }
         OciDistributionError::IoError(e) => {
             e.kind() != std::io::ErrorKind::NotFound && !interrupt::requested()
@@ -247,6 +247,35 @@ fn is_busy(err: &OciDistributionError) -> bool {
             err,
             &[OciErrorCode::Toomanyrequests, OciErrorCode::DigestInvalid],
         )
+}
+
+/// The scheme a registry speaks, when packpub spoke the other.
+enum Scheme {
+    Http,
+    Https,
+}
+
+/// Which scheme the registry speaks when an error (`lower`, lowercased) says packpub spoke the
+/// other: a TLS handshake answered in plain HTTP, or plain HTTP answered with a TLS record or
+/// refused in words (Go's server, nginx). Never worth a retry.
+fn wrong_scheme(lower: &str) -> Option<Scheme> {
+    let said = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if said(&[
+        "wrong version number",
+        "corrupt message",
+        "invalidcontenttype",
+    ]) {
+        Some(Scheme::Http)
+    } else if said(&[
+        "invalid http version",
+        "http/0.9",
+        "client sent an http request to an https server",
+        "plain http request was sent to https port",
+    ]) {
+        Some(Scheme::Https)
+    } else {
+        None
+    }
 }
 
 fn is_tls(text: &str) -> bool {
