@@ -67,6 +67,10 @@ pub struct GlobalArgs {
     /// write to the same layout or bundle) before giving up with exit 7
     #[arg(long, global = true, env = "PACKPUB_LOCK_TIMEOUT", value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
+    /// Off a terminal (CI logs), how often long work prints a progress line (bytes, rate,
+    /// pack), so the log shows it is alive; `-q` silences it
+    #[arg(long, global = true, env = "PACKPUB_PROGRESS_EVERY", value_name = "DURATION", default_value = "5s", value_parser = parse_positive_duration)]
+    pub progress_every: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

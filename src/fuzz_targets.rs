@@ -98,6 +98,8 @@ pub fn values_yaml(data: &[u8]) {
         request_timeout: crate::http::DEFAULT_REQUEST_TIMEOUT,
         // Packing takes no lock.
         lock_timeout: std::time::Duration::ZERO,
+        // Quiet: no progress line prints.
+        progress_every: std::time::Duration::MAX,
     });
     let build = BuildArgs {
         strict: true,

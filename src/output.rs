@@ -86,6 +86,8 @@ pub struct Output {
     quiet: bool,
     verbose: bool,
     color: bool,
+    /// Off a terminal, the pause between progress lines; `None` when nothing may print them.
+    heartbeat: Option<std::time::Duration>,
 }
 
 #[derive(Clone, Copy)]
@@ -123,6 +125,7 @@ impl Output {
             quiet: args.quiet,
             verbose: args.verbose,
             color,
+            heartbeat: (!live && !args.quiet && !args.json).then_some(args.progress_every),
         }
     }
 
@@ -165,8 +168,17 @@ impl Output {
         }
     }
 
-    /// A byte progress bar (rate, ETA) on a terminal; a hidden one otherwise.
+    /// A byte progress bar (rate, ETA) on a terminal; off one, a hidden bar that a line every
+    /// `--progress-every` reports on while the work lasts, so a CI log shows it is alive.
     pub fn bar(&self, len: u64, label: &str) -> indicatif::ProgressBar {
+        if let Some(every) = self.heartbeat {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(len),
+                indicatif::ProgressDrawTarget::hidden(),
+            );
+            heartbeat(&bar, escape(label).into_owned(), every);
+            return bar;
+        }
         self.progress_bar(
             len,
             label,
@@ -273,6 +285,26 @@ impl Output {
             let _ = writeln!(out);
         }
     }
+}
+
+/// Prints `bar`'s bytes and rate every `every` until it is finished or dropped.
+fn heartbeat(bar: &indicatif::ProgressBar, label: String, every: std::time::Duration) {
+    use indicatif::HumanBytes;
+    let bar = bar.downgrade();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(every);
+            let Some(bar) = bar.upgrade().filter(|b| !b.is_finished()) else {
+                return;
+            };
+            eprintln!(
+                "{label}: {}/{} ({}/s)",
+                HumanBytes(bar.position()),
+                HumanBytes(bar.length().unwrap_or(0)),
+                HumanBytes(bar.per_sec() as u64)
+            );
+        }
+    });
 }
 
 fn verbose_line(message: &str) {

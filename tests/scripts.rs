@@ -2,10 +2,11 @@
 //! exit codes that tell a published pack from a failed one, and messages that name the one
 //! cause and the one fix.
 
+use crate::support::proxy::{Fault, Proxy};
 use crate::support::registry::Registry;
 use crate::support::*;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 fn s(path: &Path) -> &str {
@@ -216,4 +217,71 @@ fn http_against_https_and_back_names_the_one_fix() {
         "{}",
         no_plain.stderr
     );
+}
+
+/// A pack folder with `size` more bytes (half compressible) behind an uplink of 1 MiB/s, and
+/// the bytes of its files: what a progress bar counts against.
+fn slow_push_setup(tmp: &Path, size: usize) -> (Registry, Proxy, PathBuf, u64) {
+    let reg = Registry::plain();
+    let proxy = Proxy::start(
+        reg.host().parse().unwrap(),
+        Fault::Slow {
+            bytes_per_sec: 1 << 20,
+        },
+    );
+    let pack = example_in(tmp, "hello-1.0.0");
+    write_mixed(&pack.join("blob.bin"), size, 7);
+    let files = walkdir(&pack);
+    (reg, proxy, pack, files)
+}
+
+/// The bytes of every file below `dir`.
+fn walkdir(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                walkdir(&e.path())
+            } else {
+                e.metadata().unwrap().len()
+            }
+        })
+        .sum()
+}
+
+/// Off a terminal (a CI log), a long push prints a line every --progress-every with the bytes
+/// done of the folder's size (never of a total that grows), the rate and the pack; -q none.
+#[test]
+fn off_a_terminal_a_long_push_says_it_is_alive() {
+    let tmp = TempDir::new().unwrap();
+    let (_reg, proxy, pack, size) = slow_push_setup(tmp.path(), 8 << 20);
+    let target = format!("{}/proj", proxy.addr());
+    let push = |target: &str, extra: &[&str]| {
+        Run::of(
+            packpub()
+                .args(["push", s(&pack), "--registry", target, "--plain-http"])
+                .args(extra)
+                .env("PACKPUB_PROGRESS_EVERY", "1s")
+                .output()
+                .unwrap(),
+        )
+    };
+    let pushed = push(&target, &[]).expect(0);
+    let total = format!("/{} (", indicatif::HumanBytes(size));
+    let lines: Vec<&str> = pushed
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("hello 1.0.0: "))
+        .collect();
+    assert!(lines.len() >= 2, "{}", pushed.stderr);
+    for line in &lines {
+        assert!(
+            line.contains(&total) && line.ends_with("/s)"),
+            "{line} (wanted {total})"
+        );
+    }
+    // Pushing it again into another project is as slow, and -q says nothing.
+    let quiet = push(&format!("{}/other", proxy.addr()), &["-q"]).expect(0);
+    assert_eq!(quiet.stderr, "");
 }

@@ -373,13 +373,17 @@ impl Ctx<'_> {
             path: file.path().to_path_buf(),
             state: watcher,
         };
-        let bar = self.out.bar(0, &checked.id.to_string());
+        let size = checked.size();
+        let bar = self.out.bar(size, &checked.id.to_string());
         let progress: store::Progress = {
             let (bar, state) = (bar.clone(), state.subscribe());
-            // The bar's end is what is written so far: the size is known only at the end.
+            // The archive's size is known only at the end: the bar counts the folder's bytes,
+            // the upload's share of the compressed bytes standing for as much of the folder.
             Arc::new(move |sent| {
-                bar.set_length(state.borrow().written.max(sent));
-                bar.set_position(sent);
+                let grown = state.borrow();
+                let read = u128::from(sent) * u128::from(grown.read);
+                let done = read.checked_div(u128::from(grown.written)).unwrap_or(0);
+                bar.set_position(u64::try_from(done).unwrap_or(u64::MAX).min(size));
             })
         };
         let recipe = self.args.build.recipe();

@@ -331,6 +331,22 @@ impl Checked {
         matches!(self.origin, Origin::Folder(_))
     }
 
+    /// The bytes of a folder's files, or of an archive given as input: what a progress bar
+    /// counts against.
+    pub fn size(&self) -> u64 {
+        match &self.origin {
+            Origin::Folder(folder) => folder
+                .entries
+                .iter()
+                .map(|e| match e.kind {
+                    walk::Kind::File { size, .. } => size,
+                    walk::Kind::Dir => 0,
+                })
+                .sum(),
+            Origin::Tarball(_, _, size) => *size,
+        }
+    }
+
     /// The digest of a folder's uncompressed tar stream, read without compressing anything:
     /// the re-push cache's key. `None` for an archive given as input.
     pub fn tar_digest(&self, recipe: write::Recipe) -> anyhow::Result<Option<Digest>> {
