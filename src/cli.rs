@@ -46,7 +46,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Print one JSON document on stdout and nothing else there
+    /// Print one JSON document on stdout and nothing else there (`--format json` says the same;
+    /// `lint` has formats of its own)
     #[arg(long, global = true)]
     pub json: bool,
     /// Print only errors
@@ -96,6 +97,7 @@ pub enum Command {
     /// manifests unchanged (same digests)
     Copy(CopyArgs),
     /// List the packs and versions under TARGET/spectro-packs/archive
+    #[command(visible_alias = "list")]
     Ls(LsArgs),
     /// Download a published pack (and, with --extract, unpack it safely)
     Pull(PullArgs),
@@ -420,9 +422,9 @@ pub struct TransportArgs {
     else docker's config.json, else anonymous."
 )]
 pub struct CredentialArgs {
-    /// User name for the registry (with --password-stdin; or set PACKPUB_USERNAME and
-    /// PACKPUB_PASSWORD)
-    #[arg(short, long, requires = "password_stdin")]
+    /// User name for the registry (the password from --password-stdin, else prompted for on
+    /// a terminal; or set PACKPUB_USERNAME and PACKPUB_PASSWORD)
+    #[arg(short, long)]
     pub username: Option<String>,
     /// Read the password from stdin (trailing newline trimmed)
     #[arg(long, requires = "username")]
@@ -723,6 +725,9 @@ pub struct PullArgs {
     /// Also unpack the archive into DIR (refused if any entry is unsafe)
     #[arg(long)]
     pub extract: bool,
+    /// With --extract, replace the pack's folder in DIR when it exists
+    #[arg(long, requires = "extract")]
+    pub force: bool,
     #[command(flatten)]
     pub read: ReadArgs,
     #[command(flatten)]
@@ -1029,8 +1034,12 @@ mod tests {
     fn there_is_no_password_flag() {
         let err = parse(&["push", "--registry", "h", "--password", "x"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
-        let err = parse(&["push", "--registry", "h", "-u", "me"]).unwrap_err();
-        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        // -u alone asks for the password on a terminal, when the command runs.
+        let cli = parse(&["push", "--registry", "h", "-u", "me"]).unwrap();
+        let Command::Push(push) = cli.command else {
+            panic!()
+        };
+        assert!(!push.remote.credentials.password_stdin);
     }
 
     #[test]

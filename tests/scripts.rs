@@ -4,9 +4,11 @@
 
 use crate::support::proxy::{Fault, Proxy};
 use crate::support::registry::Registry;
+use crate::support::tmux::Tmux;
 use crate::support::*;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use tempfile::TempDir;
 
 fn s(path: &Path) -> &str {
@@ -284,4 +286,185 @@ fn off_a_terminal_a_long_push_says_it_is_alive() {
     // Pushing it again into another project is as slow, and -q says nothing.
     let quiet = push(&format!("{}/other", proxy.addr()), &["-q"]).expect(0);
     assert_eq!(quiet.stderr, "");
+}
+
+/// On a terminal, a folder push's bar counts against the folder's size from the start (it
+/// once showed "29.00 MiB/37.50 MiB … ETA 0s", the total growing with compression).
+#[test]
+fn on_a_terminal_the_bar_counts_against_the_folders_size() {
+    let tmp = TempDir::new().unwrap();
+    let (_reg, proxy, pack, size) = slow_push_setup(tmp.path(), 8 << 20);
+    let target = format!("{}/proj", proxy.addr());
+    let args = ["push", s(&pack), "--registry", &target, "--plain-http"];
+    let term = Tmux::run(packpub(), Path::new(env!("CARGO_BIN_EXE_packpub")), &args);
+    let total = format!("/{} ", indicatif::HumanBytes(size));
+    let mut frames = Vec::new();
+    let end = term.wait_for(Duration::from_secs(60), |screen| {
+        if let Some(bar) = screen.lines().find(|l| l.starts_with("hello 1.0.0 ")) {
+            frames.push(bar.to_string());
+        }
+        screen.contains("[exit ")
+    });
+    assert!(
+        end.contains("✔ pushed hello 1.0.0") && end.contains("[exit 0]"),
+        "{end}"
+    );
+    assert!(frames.len() >= 3, "{frames:?}");
+    for frame in &frames {
+        assert!(frame.contains(&total), "{frame} (wanted {total})");
+    }
+}
+
+/// `push -u NAME` on a terminal asks for the password as `login` does, without echo.
+#[test]
+fn push_with_a_user_name_prompts_for_the_password_on_a_terminal() {
+    let reg = Registry::tls_basic("alice", "right-pass");
+    let target = format!("{}/proj", reg.host());
+    let ca = reg.ca_pem_path().to_str().unwrap().to_string();
+    let pack = example();
+    let args = [
+        "push",
+        s(&pack),
+        "--registry",
+        &target,
+        "--ca-file",
+        &ca,
+        "-u",
+        "alice",
+    ];
+    let term = Tmux::run(packpub(), Path::new(env!("CARGO_BIN_EXE_packpub")), &args);
+    term.wait_for(Duration::from_secs(30), |s| {
+        s.contains("Password for alice:")
+    });
+    term.type_line("right-pass");
+    let end = term.wait_for(Duration::from_secs(30), |s| s.contains("[exit "));
+    assert!(
+        end.contains("✔ pushed hello 1.0.0") && end.contains("[exit 0]"),
+        "{end}"
+    );
+    assert!(
+        !end.contains("right-pass"),
+        "the password was echoed:\n{end}"
+    );
+    // Off a terminal it says how to give the password instead.
+    let piped = run(&args).expect(2);
+    assert!(
+        piped
+            .stderr
+            .contains("pipe the password in with --password-stdin"),
+        "{}",
+        piped.stderr
+    );
+}
+
+/// A usage error under --json names what is missing; a mistyped flag is never answered with
+/// --force; `--format human|json` works on every verb, as --json does.
+#[test]
+fn usage_errors_name_what_is_missing_and_never_suggest_force() {
+    for args in [&["push", "--json"][..], &["push", "--format", "json"][..]] {
+        let refused = run(args).expect(2);
+        assert_eq!(
+            refused.json()["error"],
+            "the following required arguments were not provided: --registry <TARGET>",
+            "{args:?}"
+        );
+    }
+    for typo in ["--forc", "--format=xml", "--formt"] {
+        let refused = run(&["push", typo, "--registry", "oci:x"]).expect(2);
+        assert!(
+            !refused.stderr.contains("--force"),
+            "{typo}: {}",
+            refused.stderr
+        );
+    }
+    let tmp = TempDir::new().unwrap();
+    let layout = format!("oci:{}", tmp.path().join("layout").display());
+    let pushed = run(&[
+        "push",
+        s(&example()),
+        "--registry",
+        &layout,
+        "--format",
+        "json",
+    ])
+    .expect(0);
+    assert_eq!(pushed.json()[0]["status"], "pushed");
+    let listed = run(&["list", "--registry", &layout, "--format=human"]).expect(0);
+    assert_eq!(listed.stdout, "hello 1.0.0\n");
+}
+
+/// Habits from other tools get the exact fix: docker's `-p`, `publish`, `init CHART`.
+#[test]
+fn habits_from_other_tools_are_answered_with_the_fix() {
+    let said = |args: &[&str], words: &str| {
+        let refused = run(args).expect(2);
+        assert!(
+            refused.stderr.contains(words),
+            "{args:?}:\n{}",
+            refused.stderr
+        );
+    };
+    said(
+        &["login", "r.example", "-u", "me", "-p", "secret"],
+        "--password-stdin",
+    );
+    said(
+        &["push", "--registry", "r.example", "--password=secret"],
+        "PACKPUB_PASSWORD",
+    );
+    said(&["publish", "hello"], "`packpub push`");
+    said(&["init", "mychart"], "`packpub init --chart mychart`");
+}
+
+/// `login` finds an unreachable registry or an untrusted certificate before it asks for
+/// anything (here it would otherwise stop at "stdin is not a terminal").
+#[test]
+fn login_checks_the_registry_before_asking_for_the_password() {
+    let https = Registry::tls_basic("alice", "pass");
+    let untrusted = run(&["login", https.host(), "-u", "alice"]).expect(7);
+    assert!(
+        untrusted.stderr.contains("--ca-file"),
+        "{}",
+        untrusted.stderr
+    );
+    let refused = run(&["login", "127.0.0.1:1", "-u", "alice", "--retries", "0"]).expect(7);
+    assert!(
+        refused.stderr.contains("connection refused"),
+        "{}",
+        refused.stderr
+    );
+}
+
+/// `pull --extract` into a folder that holds the pack already is a usage error naming
+/// --force, which replaces it.
+#[test]
+fn pull_extract_over_an_existing_folder_needs_force() {
+    let tmp = TempDir::new().unwrap();
+    let layout = format!("oci:{}", tmp.path().join("layout").display());
+    run(&["push", s(&example()), "--registry", &layout]).expect(0);
+    let out = tmp.path().join("out");
+    let pull = |extra: &[&str]| {
+        let mut args = vec![
+            "pull",
+            "hello:1.0.0",
+            "--registry",
+            &layout,
+            "--extract",
+            "-o",
+        ];
+        args.push(s(&out));
+        args.extend(extra);
+        run(&args)
+    };
+    pull(&[]).expect(0);
+    fs::write(out.join("hello-1.0.0/stale.txt"), "old").unwrap();
+    let refused = pull(&[]).expect(2);
+    assert!(
+        refused.stderr.contains("pass --force to replace it"),
+        "{}",
+        refused.stderr
+    );
+    pull(&["--force"]).expect(0);
+    assert!(!out.join("hello-1.0.0/stale.txt").exists());
+    assert!(out.join("hello-1.0.0/pack.json").is_file());
 }

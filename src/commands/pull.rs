@@ -57,7 +57,7 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
     }
     let mut details = vec![("digest", layer.to_string())];
     let extracted = if args.extract {
-        let folder = read::extract(&path, &args.output, limits)?;
+        let folder = read::extract(&path, &args.output, limits, args.force)?;
         details.push(("archive", path.display().to_string()));
         Some(folder)
     } else {

@@ -40,7 +40,8 @@ impl Credential {
 /// Where the credential in use came from; shown with `-v`.
 #[derive(Debug, Clone)]
 pub enum Source {
-    Flags,
+    /// `--username`, and how the password came (`--password-stdin`, a prompt).
+    Flags(&'static str),
     /// The user and password variables read.
     Env(&'static str, &'static str),
     Keyring,
@@ -53,7 +54,7 @@ pub enum Source {
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Source::Flags => f.write_str("--username and --password-stdin"),
+            Source::Flags(password) => write!(f, "--username and {password}"),
             Source::Env(user, password) => write!(f, "{user} and {password}"),
             Source::Keyring => f.write_str("packpub's entry in the OS keyring"),
             Source::Docker(found) => found.fmt(f),
@@ -70,16 +71,19 @@ pub struct Given(Option<(String, Secret, Source)>);
 
 impl Given {
     pub fn read(args: &CredentialArgs) -> anyhow::Result<Self> {
-        if let Some(user) = &args.username
-            && args.password_stdin
-        {
-            return Ok(Self(Some((
-                user.clone(),
-                read_password_stdin()?,
-                Source::Flags,
-            ))));
-        }
-        Self::env(USERNAME_ENV, PASSWORD_ENV)
+        let Some(user) = &args.username else {
+            return Self::env(USERNAME_ENV, PASSWORD_ENV);
+        };
+        let (password, how) = if args.password_stdin {
+            (read_password_stdin()?, "--password-stdin")
+        } else {
+            let prompt = format!("Password for {user}: ");
+            (
+                prompt_password(&prompt)?,
+                "the password typed at the prompt",
+            )
+        };
+        Ok(Self(Some((user.clone(), password, Source::Flags(how)))))
     }
 
     /// The credential in the environment variables `user` and `password`, if set; one
@@ -102,6 +106,23 @@ fn half_set(set: &str, missing: &str) -> anyhow::Error {
         Code::Usage,
         format!("{set} is set but {missing} is not: set both, or neither"),
     )
+}
+
+/// A password typed on the terminal, not echoed, as `login` asks for it; off a terminal, a
+/// usage error that says how to give it instead.
+pub fn prompt_password(prompt: &str) -> anyhow::Result<Secret> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::err(
+            Code::Usage,
+            "stdin is not a terminal: pipe the password in with --password-stdin",
+        ));
+    }
+    let typed = rpassword::prompt_password(prompt).context("cannot read the password")?;
+    if typed.is_empty() {
+        return Err(Failure::err(Code::Usage, "no password typed"));
+    }
+    Ok(Secret::new(typed))
 }
 
 /// `--password-stdin`: the whole of stdin, less one trailing newline.

@@ -733,7 +733,8 @@ fn contents(
 /// Unpacks the archive at `path` into `dir/<top>`: every entry goes through [`scan`] again into
 /// a staging folder inside `dir`, which is renamed into place only when the whole archive was
 /// read without a problem, so a refused or interrupted extraction leaves nothing behind.
-pub fn extract(path: &Path, dir: &Path, limits: Limits) -> anyhow::Result<PathBuf> {
+/// A folder already at `dir/<top>` is a usage error unless `replace` (`--force`).
+pub fn extract(path: &Path, dir: &Path, limits: Limits, replace: bool) -> anyhow::Result<PathBuf> {
     let staging = tempfile::Builder::new()
         .prefix(".packpub-")
         .tempdir_in(dir)
@@ -778,11 +779,21 @@ pub fn extract(path: &Path, dir: &Path, limits: Limits) -> anyhow::Result<PathBu
         }
     };
     let target = dir.join(&top);
-    anyhow::ensure!(
-        !target.exists(),
-        "{} already exists; remove it or pull into another folder",
-        target.display()
-    );
+    if target.symlink_metadata().is_ok() {
+        if !replace {
+            return Err(Failure::err(
+                Code::Usage,
+                format!(
+                    "{} already exists: pass --force to replace it, or pull into another folder \
+                     (-o DIR)",
+                    target.display()
+                ),
+            ));
+        }
+        // Moved into the staging folder, removed with it once the new one is in place.
+        std::fs::rename(&target, staging.path().join("replaced"))
+            .with_context(|| format!("cannot replace {}", target.display()))?;
+    }
     std::fs::rename(&root, &target)
         .with_context(|| format!("cannot write {}", target.display()))?;
     Ok(target)

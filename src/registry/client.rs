@@ -194,6 +194,19 @@ impl Registry {
             .map(drop)
     }
 
+    /// Reaches `/v2/` with no credential, so that a TLS problem or an unreachable host shows
+    /// before anyone types a password; any HTTP answer (401 included) will do.
+    pub async fn reachable(&self) -> anyhow::Result<()> {
+        let url = self.url("v2/")?;
+        self.retry("reach the registry", "", || async {
+            match self.http.get(url.clone()).send().await {
+                Ok(_) => Ok(()),
+                Err(err) => Err(OciDistributionError::from(err).into()),
+            }
+        })
+        .await
+    }
+
     /// Sends the request `build` makes for `url`, with the `Authorization` of `scope` when
     /// `url` is on the registry (an upload location or a redirect elsewhere gets none), and
     /// once more with a renewed one when the registry answers 401 (an expired token). `build`

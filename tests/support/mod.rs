@@ -8,6 +8,7 @@ pub mod nginx;
 pub mod palette;
 pub mod proxy;
 pub mod registry;
+pub mod tmux;
 
 use std::fs;
 use std::io::ErrorKind;
