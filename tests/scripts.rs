@@ -468,3 +468,26 @@ fn pull_extract_over_an_existing_folder_needs_force() {
     assert!(!out.join("hello-1.0.0/stale.txt").exists());
     assert!(out.join("hello-1.0.0/pack.json").is_file());
 }
+
+/// A version conflict names what changed without -v: the first files of each kind, and the
+/// count of the rest.
+#[test]
+fn a_version_conflict_shows_what_changed() {
+    let tmp = TempDir::new().unwrap();
+    let layout = format!("oci:{}", tmp.path().join("layout").display());
+    run(&["push", s(&example()), "--registry", &layout]).expect(0);
+    let pack = example_in(tmp.path(), "hello-1.0.0");
+    fs::write(pack.join("values.yaml"), "changed: true\n").unwrap();
+    for i in 0..7 {
+        fs::write(pack.join(format!("extra-{i}.txt")), "x").unwrap();
+    }
+    let refused = run(&["push", s(&pack), "--registry", &layout]).expect(5);
+    let said = &refused.stderr;
+    assert!(said.contains("changed: values.yaml"), "{said}");
+    assert!(
+        said.contains(
+            "only here: extra-0.txt, extra-1.txt, extra-2.txt, extra-3.txt, extra-4.txt and 2 more"
+        ),
+        "{said}"
+    );
+}

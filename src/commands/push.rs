@@ -65,6 +65,15 @@ fn decide(
     }
 }
 
+/// What the registry's archive of a version holds, next to the local pack's.
+enum Compared {
+    Same,
+    /// Which files differ, for people.
+    Differs(String),
+    /// Not a safe, valid-shaped download of this pack: nothing to compare.
+    Unreadable,
+}
+
 #[derive(Serialize)]
 struct Outcome {
     name: Option<String>,
@@ -315,16 +324,22 @@ impl Ctx<'_> {
         let remote_layer = existing.as_deref().map(manifest::only_layer);
         let local = &pack.archive.digest;
         outcome.status = decide(remote_layer.as_ref(), local, args.force, args.dry_run);
+        let mut changes = String::new();
         if matches!(
             outcome.status,
             Status::Conflict | Status::Overwritten | Status::WouldOverwrite
         ) && let Some(held) = &existing
-            && self.same_files(&pack, &repository, held).await?
         {
-            // Overwriting would change the digest Palette knows for nothing: never done.
-            outcome.status = Status::UnchangedOtherCompression;
-            outcome.digest = Some(Digest::of(held));
-            return Ok(());
+            match self.compare(&pack, &repository, held).await? {
+                Compared::Same => {
+                    // Overwriting would change the digest Palette knows for nothing: never done.
+                    outcome.status = Status::UnchangedOtherCompression;
+                    outcome.digest = Some(Digest::of(held));
+                    return Ok(());
+                }
+                Compared::Differs(what) => changes = format!(" ({what})"),
+                Compared::Unreadable => {}
+            }
         }
         let remote_words = match &remote_layer {
             Some(Ok(digest)) => format!("layer {digest}"),
@@ -339,8 +354,8 @@ impl Ctx<'_> {
             Status::Conflict => return Err(Failure::err(
                 Code::Conflict,
                 format!(
-                    "{reference} already exists with other content: the registry holds {remote_words}, \
-                     this pack is {local}. Nothing was written. Palette caches the digest of a published \
+                    "{reference} already exists with other content{changes}: the registry holds \
+                     {remote_words}, this pack is {local}. Nothing was written. Palette caches the digest of a published \
                      version, so replacing it breaks clusters that use it: publish a new version, or pass \
                      --force to overwrite anyway"
                 ),
@@ -442,16 +457,16 @@ impl Ctx<'_> {
         }
     }
 
-    /// Whether the registry's archive under `held` (another digest) holds the same files as
-    /// `pack`: same paths, folders, executable bits and bytes, so it differs only in how it
-    /// was compressed or stamped. Downloaded and read as `pull` does ([`super::fetch_pack`]);
-    /// an archive that is not a safe, valid-shaped download of this pack is not the same.
-    async fn same_files(
+    /// How the registry's archive under `held` (another digest) compares with `pack`: the same
+    /// files (paths, folders, executable bits and bytes; only compressed or stamped otherwise),
+    /// or which differ. Downloaded and read as `pull` does ([`super::fetch_pack`]); an archive
+    /// that is not a safe, valid-shaped download of this pack cannot be compared.
+    async fn compare(
         &self,
         pack: &LocalPack,
         repository: &str,
         held: &[u8],
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Compared> {
         let download = write::temp_file()?;
         let shown = self.store.display(repository, pack.id.version.as_str());
         let limits = self.args.read.limits();
@@ -465,20 +480,18 @@ impl Ctx<'_> {
                 if crate::exit::failure_of(&err).is_some_and(|f| f.code == Code::VerifyFailed) =>
             {
                 self.out.verbose(&format!("{err:#}"));
-                return Ok(false);
+                return Ok(Compared::Unreadable);
             }
             Err(err) => return Err(err),
         };
         if !remote.safe_to_extract() {
-            return Ok(false);
+            return Ok(Compared::Unreadable);
         }
         tokio::task::block_in_place(|| {
-            let differences = pack.listing()?.differences(&remote.listing());
-            if let Some(differences) = &differences {
-                self.out
-                    .verbose(&format!("the registry's archive differs: {differences}"));
-            }
-            Ok(differences.is_none())
+            Ok(match pack.listing()?.differences(&remote.listing()) {
+                Some(differences) => Compared::Differs(differences),
+                None => Compared::Same,
+            })
         })
     }
 
