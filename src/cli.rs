@@ -15,6 +15,8 @@ use std::path::PathBuf;
 /// The environment variables read for credentials. They are not flags (a password in argv is
 /// visible to every user of the machine), so they are read here by name and shown in `--help`.
 pub const USERNAME_ENV: &str = "PACKPUB_USERNAME";
+/// The registry's CA; `copy` reads it itself, for its one registry side.
+pub const CA_FILE_ENV: &str = "PACKPUB_CA_FILE";
 pub const PASSWORD_ENV: &str = "PACKPUB_PASSWORD";
 /// Rules allowed for every pack of a run, comma-separated: read here by name because, unlike
 /// the other variables (which a flag replaces), it adds to `--allow`, so a CI job's own
@@ -380,7 +382,7 @@ pub struct PushArgs {
 pub struct TransportArgs {
     /// PEM file with the CA that signed the registry's certificate (or the registry's own
     /// self-signed certificate); without it, docker's and podman's certs.d folders are read
-    #[arg(long, env = "PACKPUB_CA_FILE", value_name = "PEM")]
+    #[arg(long, env = CA_FILE_ENV, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
     /// PEM client certificate, for registries that ask for one (mutual TLS)
     #[arg(
@@ -411,6 +413,9 @@ pub struct TransportArgs {
     /// Retries per request for transient failures (connection drops, timeouts, 408, 429, 5xx)
     #[arg(long, env = "PACKPUB_RETRIES", default_value_t = 4)]
     pub retries: u32,
+    /// Which side of `copy` between two registries this is: its errors name that side's flags.
+    #[arg(skip)]
+    pub side: Option<crate::registry::errors::Side>,
 }
 
 /// Credentials given for this run. There is deliberately no password flag: a password in argv
@@ -553,7 +558,8 @@ pub const DST_PASSWORD_ENV: &str = "PACKPUB_DST_PASSWORD";
 #[command(
     after_help = "Credentials, per side: PACKPUB_SRC_USERNAME and PACKPUB_SRC_PASSWORD \
     (PACKPUB_DST_… for DST), else `packpub login`'s keyring entry for the host, else docker's \
-    config.json, else anonymous."
+    config.json, else anonymous. With one registry side (registry to bundle or layout, or the \
+    reverse), PACKPUB_USERNAME/PACKPUB_PASSWORD and PACKPUB_CA_FILE serve that side too."
 )]
 pub struct CopyArgs {
     /// Where the packs are: HOST[:PORT][/PROJECT...], oci:PATH or oci-archive:FILE
@@ -581,6 +587,10 @@ pub struct CopyArgs {
     /// Entries asked for per request when listing SRC
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..))]
     pub page_size: u16,
+    /// PEM file with the CA of the one registry side (registry to bundle or layout, or the
+    /// reverse; env PACKPUB_CA_FILE); between two registries, --src-ca-file and --dst-ca-file
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
     /// PEM file with SRC's CA (or its self-signed certificate)
     #[arg(long, env = "PACKPUB_SRC_CA_FILE", value_name = "PEM")]
     pub src_ca_file: Option<PathBuf>,
@@ -627,6 +637,7 @@ impl CopyArgs {
             plain_http: pick(self.src_plain_http, self.dst_plain_http),
             chunk_size: self.chunk_size,
             retries: self.retries,
+            side: None,
         }
     }
 }

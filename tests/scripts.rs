@@ -491,3 +491,68 @@ fn a_version_conflict_shows_what_changed() {
         "{said}"
     );
 }
+
+/// With one registry side, `copy` takes the plain credential and CA names for it (there is no
+/// other registry to leak them to); with two, a TLS error names the side's own flag.
+#[test]
+fn copy_with_one_registry_side_takes_the_plain_names() {
+    let https = Registry::tls_basic("alice", "right-pass");
+    let ca = https.ca_pem_path().to_str().unwrap().to_string();
+    let target = format!("{}/proj", https.host());
+    let with_env = |args: &[&str]| {
+        Run::of(
+            packpub()
+                .args(args)
+                .env("PACKPUB_USERNAME", "alice")
+                .env("PACKPUB_PASSWORD", "right-pass")
+                .output()
+                .unwrap(),
+        )
+    };
+    with_env(&[
+        "push",
+        s(&example()),
+        "--registry",
+        &target,
+        "--ca-file",
+        &ca,
+    ])
+    .expect(0);
+    let tmp = TempDir::new().unwrap();
+    let bundle = format!("oci-archive:{}", tmp.path().join("packs.tar").display());
+    with_env(&["copy", &target, &bundle, "hello", "--ca-file", &ca]).expect(0);
+    // PACKPUB_CA_FILE serves too, into a layout.
+    let layout = format!("oci:{}", tmp.path().join("layout").display());
+    let copied = Run::of(
+        packpub()
+            .args(["copy", &target, &layout, "hello"])
+            .env("PACKPUB_USERNAME", "alice")
+            .env("PACKPUB_PASSWORD", "right-pass")
+            .env("PACKPUB_CA_FILE", &ca)
+            .output()
+            .unwrap(),
+    )
+    .expect(0);
+    assert!(copied.stderr.contains("hello 1.0.0"), "{}", copied.stderr);
+
+    // Two registries: the error names SRC's flag; --ca-file would be ambiguous.
+    let plain = Registry::plain();
+    let dst = format!("{}/proj", plain.host());
+    let two = ["copy", &target, &dst, "hello", "--dst-plain-http"];
+    let untrusted = run(&two).expect(7);
+    assert!(
+        untrusted
+            .stderr
+            .contains("--src-ca-file PEM (or PACKPUB_SRC_CA_FILE)"),
+        "{}",
+        untrusted.stderr
+    );
+    let mut ambiguous = two.to_vec();
+    ambiguous.extend(["--ca-file", &ca]);
+    let refused = run(&ambiguous).expect(2);
+    assert!(
+        refused.stderr.contains("--src-ca-file and --dst-ca-file"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -101,6 +101,13 @@ impl Given {
     }
 }
 
+impl Given {
+    /// Whether a credential was given.
+    pub fn is_some(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
 fn half_set(set: &str, missing: &str) -> anyhow::Error {
     Failure::err(
         Code::Usage,

@@ -60,6 +60,8 @@ pub struct Transport {
     pub retries: u32,
     /// Blobs over this size go in chunks.
     pub chunk_size: u64,
+    /// The side of a `copy` between two registries, whose flags the errors name.
+    pub side: Option<errors::Side>,
 }
 
 impl From<&crate::cli::TransportArgs> for Transport {
@@ -75,6 +77,7 @@ impl From<&crate::cli::TransportArgs> for Transport {
             },
             retries: args.retries,
             chunk_size: args.chunk_size,
+            side: args.side,
         }
     }
 }
@@ -91,6 +94,7 @@ pub struct Registry {
     auth: Auth,
     /// Where the credential came from (or where none was found), named on a refusal.
     source: Source,
+    side: Option<errors::Side>,
     chunks: upload::Chunks,
     notes: Notes,
 }
@@ -160,6 +164,7 @@ impl Registry {
             http,
             auth,
             source,
+            side: transport.side,
             base,
             host: host.to_string(),
             prefix: prefix.to_string(),
@@ -339,7 +344,7 @@ impl Registry {
             err
         } else {
             match err.downcast::<OciDistributionError>() {
-                Ok(err) => translate(&self.host, repository, err, what),
+                Ok(err) => translate(&self.host, repository, err, (what, self.side)),
                 Err(err) => err,
             }
         };

@@ -20,12 +20,34 @@ pub fn is_refusal(err: &anyhow::Error) -> bool {
     }) && !crate::credentials::is_explained(err)
 }
 
-/// The registry's words, turned into what the user can do about them, with an exit code.
+/// Which side of a `copy` between two registries a registry is: the flags that fix its
+/// transport are that side's (`--src-ca-file`, `PACKPUB_DST_PLAIN_HTTP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Src,
+    Dst,
+}
+
+/// `flag` (`ca-file`) as the flag and the variable of `side`'s registry: `--ca-file` and
+/// `PACKPUB_CA_FILE` with none.
+fn flag(side: Option<Side>, flag: &str) -> (String, String) {
+    let prefix = match side {
+        None => "",
+        Some(Side::Src) => "src-",
+        Some(Side::Dst) => "dst-",
+    };
+    let named = format!("{prefix}{flag}");
+    let env = format!("PACKPUB_{}", named.replace('-', "_").to_uppercase());
+    (format!("--{named}"), env)
+}
+
+/// The registry's words, turned into what the user can do about them, with an exit code;
+/// `what` was being done, on the `copy` side `side` if any.
 pub fn translate(
     host: &str,
     repository: &str,
     err: OciDistributionError,
-    what: &str,
+    (what, side): (&str, Option<Side>),
 ) -> anyhow::Error {
     let chain = error_text(&err);
     let lower = chain.to_lowercase();
@@ -73,18 +95,20 @@ pub fn translate(
         || lower.contains("self-signed")
         || lower.contains("self signed")
     {
+        let (ca_file, ca_env) = flag(side, "ca-file");
         (
             Code::Unreachable,
             format!(
-                "TLS: the certificate of {host} is not signed by a trusted authority ({chain}); pass the registry's CA (or its self-signed certificate) with --ca-file PEM (or PACKPUB_CA_FILE), or put it in /etc/docker/certs.d/{host}/ca.crt"
+                "TLS: the certificate of {host} is not signed by a trusted authority ({chain}); pass the registry's CA (or its self-signed certificate) with {ca_file} PEM (or {ca_env}), or put it in /etc/docker/certs.d/{host}/ca.crt"
             ),
         )
     } else if let Some(scheme) = wrong_scheme(&lower) {
+        let (plain, plain_env) = flag(side, "plain-http");
         let fix = match scheme {
             Scheme::Http => {
-                "answers plain HTTP, not HTTPS: add --plain-http (or PACKPUB_PLAIN_HTTP=1)"
+                format!("answers plain HTTP, not HTTPS: add {plain} (or {plain_env}=1)")
             }
-            Scheme::Https => "answers HTTPS, not plain HTTP: drop --plain-http",
+            Scheme::Https => format!("answers HTTPS, not plain HTTP: drop {plain}"),
         };
         (Code::Unreachable, format!("{host} {fix} ({chain})"))
     } else if lower.contains("dns error")
@@ -350,7 +374,7 @@ mod tests {
             "r.example.com",
             "proj/spectro-packs/archive/hello",
             err,
-            "write the manifest",
+            ("write the manifest", None),
         );
         let failure = crate::exit::failure_of(&err).unwrap();
         (failure.code, failure.message.clone())
