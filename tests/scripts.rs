@@ -556,3 +556,41 @@ fn copy_with_one_registry_side_takes_the_plain_names() {
         refused.stderr
     );
 }
+
+/// With several packs in one run, every finding names its pack; `push` in a folder that holds
+/// packs but is none says so in one line and lists them.
+#[test]
+fn several_packs_name_themselves() {
+    let tmp = TempDir::new().unwrap();
+    let one = example_in(tmp.path(), "hello-1.0.0");
+    let two = example_in(tmp.path(), "world-2.0.0");
+    edit_pack_json(&two, |doc| {
+        doc["name"] = "world".into();
+        doc["version"] = "2.0.0".into();
+    });
+    fs::remove_file(one.join("logo.png")).unwrap();
+    fs::remove_file(two.join("logo.png")).unwrap();
+    let layout = format!("oci:{}", tmp.path().join("layout").display());
+    let pushed = run(&["push", s(&one), s(&two), "--registry", &layout]).expect(0);
+    for pack in [&one, &two] {
+        let named = format!("warning: {}/logo.png: is missing", pack.display());
+        assert!(
+            pushed.stderr.contains(&named),
+            "{named}:\n{}",
+            pushed.stderr
+        );
+    }
+    let holder = Run::of(
+        packpub()
+            .args(["push", "--registry", &layout])
+            .current_dir(tmp.path())
+            .output()
+            .unwrap(),
+    )
+    .expect(2);
+    assert_eq!(
+        holder.stderr,
+        "error: . is not a pack (no pack.json) but holds 2 pack(s): hello-1.0.0, world-2.0.0; \
+         name them (`packpub push */`)\n"
+    );
+}

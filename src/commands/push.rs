@@ -107,6 +107,9 @@ struct Ctx<'a> {
 }
 
 pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
+    if let [LocalInput::Folder(dir)] = args.packs.as_slice() {
+        holds_packs(dir)?;
+    }
     let store = open_store(&args.remote, out, true)?;
     // Everything --sync needs (a key, Palette, a registry there for TARGET) is checked before
     // the first byte is pushed: a sync that cannot happen must not follow a push.
@@ -168,6 +171,40 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
     crate::exit::worst_of(outcomes.iter().map(|o| o.code), |failed| {
         format!("{failed} of {} pack(s) failed", outcomes.len())
     })
+}
+
+/// A usage error when `dir` is no pack (no pack.json) but its folders are: pushing it would
+/// only list its problems, when the user meant the packs inside.
+fn holds_packs(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.join(crate::pack::PACK_JSON).exists() {
+        return Ok(());
+    }
+    let mut packs: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join(crate::pack::PACK_JSON).is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if packs.is_empty() {
+        return Ok(());
+    }
+    packs.sort();
+    let shown = dir.display().to_string();
+    let shown = shown.trim_end_matches('/');
+    let glob = match shown {
+        "." => "*/".to_string(),
+        _ => format!("{shown}/*/"),
+    };
+    Err(Failure::err(
+        Code::Usage,
+        format!(
+            "{shown} is not a pack (no pack.json) but holds {} pack(s): {}; name them \
+             (`packpub push {glob}`)",
+            packs.len(),
+            packs.join(", ")
+        ),
+    ))
 }
 
 /// What `--sync` asks of Palette; the packs are named once they are pushed.

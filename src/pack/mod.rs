@@ -25,7 +25,7 @@ pub use findings::{Finding, Findings, Omitted, Severity};
 /// How archives are compressed, by name ([`gzip::FORMAT`]).
 pub use gzip::FORMAT as COMPRESSION;
 pub use model::{Identity, LAYERS, PackName, PackVersion, component_problem};
-pub use validate::{Role, file_findings};
+pub use validate::{PACK_JSON, Role, file_findings};
 
 use crate::cli::{BuildArgs, LocalInput};
 use crate::digest::Digest;
@@ -401,6 +401,15 @@ impl Checked {
     }
 }
 
+/// `file` of the pack at `pack` (the path the user gave), as findings name it.
+pub fn located(pack: &str, file: &str) -> String {
+    if file == "." {
+        pack.to_string()
+    } else {
+        format!("{pack}/{file}")
+    }
+}
+
 /// Prints a finding (or the count of those past the cap) of `severity` as `line`: an error, a
 /// warning, or when the user allowed it a `-v` note.
 pub fn print_finding(severity: Severity, allowed: &Option<Allowance>, line: &str, out: &Output) {
@@ -421,24 +430,19 @@ fn accept(
     build: &BuildArgs,
     out: &Output,
 ) -> anyhow::Result<Vec<Finding>> {
+    // Every line names its pack, as lint's do: several packs' lines mix in one run.
+    let pack = path.display().to_string();
+    let pack = pack.trim_end_matches('/');
     for finding in &findings.list {
-        print_finding(
-            finding.severity,
-            &finding.allowed,
-            &finding.to_string(),
-            out,
-        );
+        let line = finding.line(&located(pack, &finding.file));
+        print_finding(finding.severity, &finding.allowed, &line, out);
     }
     for omitted in &findings.omitted {
-        print_finding(
-            omitted.severity,
-            &omitted.allowed,
-            &omitted.to_string(),
-            out,
-        );
+        let line = omitted.line(&located(pack, &omitted.file));
+        print_finding(omitted.severity, &omitted.allowed, &line, out);
     }
     if let Some(summary) = allow::summary(&findings.list, &findings.omitted) {
-        out.warn(&format!("{}: {summary}", path.display()));
+        out.warn(&format!("{pack}: {summary}"));
     }
     let errors = findings.count(Severity::Error);
     let warnings = findings.count(Severity::Warning);
