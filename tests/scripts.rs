@@ -594,3 +594,75 @@ fn several_packs_name_themselves() {
          name them (`packpub push */`)\n"
     );
 }
+
+/// Every problem at once, advice that agrees with itself, one word per outcome, and no
+/// doubled words in a finding.
+#[test]
+fn findings_come_all_at_once_and_say_things_once() {
+    let tmp = TempDir::new().unwrap();
+    // An invalid name no longer hides a missing manifest; its fix is said once.
+    let bad = example_in(tmp.path(), "hello-1.0.0");
+    edit_pack_json(&bad, |doc| doc["name"] = "Hello_X".into());
+    fs::remove_file(bad.join("manifests/hello.yaml")).unwrap();
+    let linted = run(&["lint", s(&bad)]).expect(3);
+    assert!(
+        linted
+            .stderr
+            .contains("\"manifests/hello.yaml\" does not exist"),
+        "{}",
+        linted.stderr
+    );
+    assert_eq!(
+        linted.stderr.matches("Fix:").count(),
+        linted.stderr.lines().count() - 1,
+        "{}",
+        linted.stderr
+    );
+    // A leading v: the folder is asked to match the version as it will be.
+    let v = example_in(tmp.path(), "hello-0.1.0");
+    edit_pack_json(&v, |doc| doc["version"] = "v0.1.0".into());
+    let linted = run(&["lint", s(&v)]).expect(0);
+    assert!(
+        linted.stderr.contains("Fix: use \"0.1.0\""),
+        "{}",
+        linted.stderr
+    );
+    assert!(!linted.stderr.contains("hello-v0.1.0"), "{}", linted.stderr);
+    // A JSON syntax error gives its position once.
+    let broken = example_in(tmp.path(), "broken-1.0.0");
+    fs::write(broken.join("pack.json"), "{\"name\": \"x\",\n").unwrap();
+    let linted = run(&["lint", s(&broken)]).expect(3);
+    assert_eq!(
+        linted.stderr.matches("line 2").count(),
+        1,
+        "{}",
+        linted.stderr
+    );
+
+    // A dry run prints no empty digest line; a second push says `unchanged`, as --json does.
+    let layout = format!("oci:{}", tmp.path().join("layout").display());
+    let dry = run(&["push", s(&example()), "--registry", &layout, "--dry-run"]).expect(0);
+    assert!(
+        !dry.stderr.lines().any(|l| l.trim() == "digest"),
+        "{}",
+        dry.stderr
+    );
+    run(&["push", s(&example()), "--registry", &layout]).expect(0);
+    let again = run(&["push", s(&example()), "--registry", &layout]).expect(0);
+    assert!(
+        again.stderr.contains("hello 1.0.0 unchanged"),
+        "{}",
+        again.stderr
+    );
+
+    // A failed check reads "error: <check>", with no mark glued in.
+    let other = example_in(tmp.path(), "other");
+    fs::write(other.join("values.yaml"), "changed: true\n").unwrap();
+    let verified = run(&["verify", s(&other), "--registry", &layout]).expect(6);
+    assert!(
+        verified.stderr.contains("error: digest: "),
+        "{}",
+        verified.stderr
+    );
+    assert!(!verified.stderr.contains("error: ✘"), "{}", verified.stderr);
+}

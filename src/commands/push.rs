@@ -238,16 +238,21 @@ fn report(outcomes: &[Outcome], out: &Output) {
             o.name.as_deref().unwrap_or("?"),
             o.version.as_deref().unwrap_or("?")
         );
-        let shown = |d: &Option<Digest>| d.map(|d| d.to_string()).unwrap_or_default();
-        let details = [
-            ("reference", o.reference.clone().unwrap_or_default()),
+        let shown = |d: &Option<Digest>| d.map(|d| d.to_string());
+        // A dry run has no manifest digest: its line is left out, not shown empty.
+        let details: Vec<(&str, String)> = [
+            ("reference", o.reference.clone()),
             ("digest", shown(&o.digest)),
             ("layer", shown(&o.layer_digest)),
-        ];
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+        .collect();
         let headline = match o.status {
             Status::Pushed => format!("pushed {what}"),
             Status::Overwritten => format!("overwrote {what} (--force)"),
-            Status::Unchanged => format!("{what} already published, nothing written"),
+            // The word of `--json`'s status, so a terminal and a script say the same.
+            Status::Unchanged => format!("{what} unchanged: already published, nothing written"),
             Status::UnchangedOtherCompression => format!(
                 "{what} unchanged (same files, other compression): already published, nothing written"
             ),

@@ -175,7 +175,7 @@ impl Verified {
             if check.ok {
                 out.success(&line, &[]);
             } else {
-                out.error(&format!("✘ {line}"));
+                out.error(&line);
             }
         }
     }

@@ -498,7 +498,8 @@ fn inspect(dir: &Path, build: &BuildArgs) -> anyhow::Result<Inspected> {
         .with_pack(settings::read(&mut walk, &mut findings));
     let pack_json = walk.top_file(validate::PACK_JSON, &mut findings);
     let manifest = validate::manifest(pack_json, dir, &mut findings);
-    let Some(entries) = walk.run(manifest.as_ref().map(|(id, _)| id), &mut findings) else {
+    let id = manifest.as_ref().and_then(|(id, _)| id.as_ref());
+    let Some(entries) = walk.run(id, &mut findings) else {
         allowed.apply(&mut findings);
         return Ok(Inspected {
             folder: None,
@@ -510,11 +511,14 @@ fn inspect(dir: &Path, build: &BuildArgs) -> anyhow::Result<Inspected> {
         .as_ref()
         .and_then(|(_, doc)| doc.get("layer")?.as_str());
     let values = validate::standard_files(&entries, layer, &mut findings);
-    let folder = manifest.map(|(id, doc)| {
+    // The files pack.json names are checked even when its identity is not usable: every
+    // problem at once.
+    let folder = manifest.and_then(|(id, doc)| {
         validate::referenced_files(&doc, &root, &entries, &mut findings);
         validate::charts(&doc, &values, &root, &entries, &allowed, &mut findings);
+        let id = id?;
         validate::folder_name(&name, &id, &mut findings);
-        Folder { id, name, entries }
+        Some(Folder { id, name, entries })
     });
     allowed.apply(&mut findings);
     Ok(Inspected {

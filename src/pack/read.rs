@@ -692,7 +692,7 @@ fn contents(
             } else {
                 match String::from_utf8(bytes) {
                     Ok(text) => {
-                        contents.id = validate::pack_json(&text, findings).map(|(id, _)| id)
+                        contents.id = validate::pack_json(&text, findings).and_then(|(id, _)| id)
                     }
                     Err(_) => findings.add(
                         Rule::PackJsonUnreadable,
