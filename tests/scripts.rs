@@ -36,20 +36,10 @@ fn results_go_to_stdout_for_pipes_and_q_keeps_them() {
     let empty = format!("{}/nothing-here", reg.host());
     let listed = run(&["ls", "--registry", &empty, "--plain-http"]).expect(0);
     assert_eq!(listed.stdout, "");
-    assert!(
-        listed
-            .stderr
-            .contains(&format!("no packs under {empty}/spectro-packs/archive")),
-        "{}",
-        listed.stderr
-    );
+    listed.said(&format!("no packs under {empty}/spectro-packs/archive"));
     let missing = run(&["ls", "world", "--registry", &target, "--plain-http"]).expect(0);
     assert_eq!(missing.stdout, "");
-    assert!(
-        missing.stderr.contains("no pack named world"),
-        "{}",
-        missing.stderr
-    );
+    missing.said("no pack named world");
 
     // `pull` prints the path it wrote; with --extract, the folder.
     let out = tmp.path().join("pulled");
@@ -145,20 +135,8 @@ fn missing_credentials_are_not_a_wrong_password() {
             .unwrap(),
     )
     .expect(4);
-    assert!(
-        wrong
-            .stderr
-            .contains(&format!("authentication failed for {host}: Not authorized")),
-        "{}",
-        wrong.stderr
-    );
-    assert!(
-        wrong
-            .stderr
-            .contains("(the credential came from PACKPUB_USERNAME and PACKPUB_PASSWORD)"),
-        "{}",
-        wrong.stderr
-    );
+    wrong.said(&format!("authentication failed for {host}: Not authorized"));
+    wrong.said("(the credential came from PACKPUB_USERNAME and PACKPUB_PASSWORD)");
     assert!(!wrong.stderr.contains("wrong-pass"), "{}", wrong.stderr);
 
     for (set, missing) in [
@@ -166,12 +144,7 @@ fn missing_credentials_are_not_a_wrong_password() {
         ("PACKPUB_USERNAME", "PACKPUB_PASSWORD"),
     ] {
         let half = Run::of(packpub().args(push).env(set, "x").output().unwrap()).expect(2);
-        assert!(
-            half.stderr
-                .contains(&format!("{set} is set but {missing} is not")),
-            "{}",
-            half.stderr
-        );
+        half.said(&format!("{set} is set but {missing} is not"));
     }
 }
 
@@ -181,22 +154,8 @@ fn http_against_https_and_back_names_the_one_fix() {
     let plain = Registry::plain();
     let https = Registry::tls_basic("alice", "pass");
     let ca = https.ca_pem_path().to_str().unwrap().to_string();
-    let no_tls = run(&["ls", "hello", "--registry", plain.host()]).expect(7);
-    assert!(
-        no_tls.stderr.contains(&format!(
-            "{} answers plain HTTP, not HTTPS: add --plain-http",
-            plain.host()
-        )),
-        "{}",
-        no_tls.stderr
-    );
-    assert!(
-        !no_tls.stderr.contains("drop --plain-http"),
-        "{}",
-        no_tls.stderr
-    );
-
-    let args = [
+    let to_plain = ["ls", "hello", "--registry", plain.host()];
+    let to_https = [
         "ls",
         "hello",
         "--registry",
@@ -205,20 +164,23 @@ fn http_against_https_and_back_names_the_one_fix() {
         "--ca-file",
         &ca,
     ];
-    let no_plain = run(&args).expect(7);
-    assert!(
-        no_plain.stderr.contains(&format!(
-            "{} answers HTTPS, not plain HTTP: drop --plain-http",
-            https.host()
-        )),
-        "{}",
-        no_plain.stderr
-    );
-    assert!(
-        !no_plain.stderr.contains("add --plain-http"),
-        "{}",
-        no_plain.stderr
-    );
+    for (args, fix, not) in [
+        (
+            &to_plain[..],
+            "answers plain HTTP, not HTTPS: add --plain-http",
+            "drop",
+        ),
+        (
+            &to_https[..],
+            "answers HTTPS, not plain HTTP: drop --plain-http",
+            "add",
+        ),
+    ] {
+        let refused = run(args).expect(7);
+        refused.said(&format!("{} {fix}", args[3]));
+        let other = format!("{not} --plain-http");
+        assert!(!refused.stderr.contains(&other), "{}", refused.stderr);
+    }
 }
 
 /// A pack folder with `size` more bytes (half compressible) behind an uplink of 1 MiB/s, and
@@ -348,13 +310,7 @@ fn push_with_a_user_name_prompts_for_the_password_on_a_terminal() {
     );
     // Off a terminal it says how to give the password instead.
     let piped = run(&args).expect(2);
-    assert!(
-        piped
-            .stderr
-            .contains("pipe the password in with --password-stdin"),
-        "{}",
-        piped.stderr
-    );
+    piped.said("pipe the password in with --password-stdin");
 }
 
 /// A usage error under --json names what is missing; a mistyped flag is never answered with
@@ -397,12 +353,7 @@ fn usage_errors_name_what_is_missing_and_never_suggest_force() {
 #[test]
 fn habits_from_other_tools_are_answered_with_the_fix() {
     let said = |args: &[&str], words: &str| {
-        let refused = run(args).expect(2);
-        assert!(
-            refused.stderr.contains(words),
-            "{args:?}:\n{}",
-            refused.stderr
-        );
+        run(args).expect(2).said(words);
     };
     said(
         &["login", "r.example", "-u", "me", "-p", "secret"],
@@ -422,17 +373,9 @@ fn habits_from_other_tools_are_answered_with_the_fix() {
 fn login_checks_the_registry_before_asking_for_the_password() {
     let https = Registry::tls_basic("alice", "pass");
     let untrusted = run(&["login", https.host(), "-u", "alice"]).expect(7);
-    assert!(
-        untrusted.stderr.contains("--ca-file"),
-        "{}",
-        untrusted.stderr
-    );
+    untrusted.said("--ca-file");
     let refused = run(&["login", "127.0.0.1:1", "-u", "alice", "--retries", "0"]).expect(7);
-    assert!(
-        refused.stderr.contains("connection refused"),
-        "{}",
-        refused.stderr
-    );
+    refused.said("connection refused");
 }
 
 /// `pull --extract` into a folder that holds the pack already is a usage error naming
@@ -459,11 +402,7 @@ fn pull_extract_over_an_existing_folder_needs_force() {
     pull(&[]).expect(0);
     fs::write(out.join("hello-1.0.0/stale.txt"), "old").unwrap();
     let refused = pull(&[]).expect(2);
-    assert!(
-        refused.stderr.contains("pass --force to replace it"),
-        "{}",
-        refused.stderr
-    );
+    refused.said("pass --force to replace it");
     pull(&["--force"]).expect(0);
     assert!(!out.join("hello-1.0.0/stale.txt").exists());
     assert!(out.join("hello-1.0.0/pack.json").is_file());
@@ -533,28 +472,18 @@ fn copy_with_one_registry_side_takes_the_plain_names() {
             .unwrap(),
     )
     .expect(0);
-    assert!(copied.stderr.contains("hello 1.0.0"), "{}", copied.stderr);
+    copied.said("hello 1.0.0");
 
     // Two registries: the error names SRC's flag; --ca-file would be ambiguous.
     let plain = Registry::plain();
     let dst = format!("{}/proj", plain.host());
     let two = ["copy", &target, &dst, "hello", "--dst-plain-http"];
     let untrusted = run(&two).expect(7);
-    assert!(
-        untrusted
-            .stderr
-            .contains("--src-ca-file PEM (or PACKPUB_SRC_CA_FILE)"),
-        "{}",
-        untrusted.stderr
-    );
+    untrusted.said("--src-ca-file PEM (or PACKPUB_SRC_CA_FILE)");
     let mut ambiguous = two.to_vec();
     ambiguous.extend(["--ca-file", &ca]);
     let refused = run(&ambiguous).expect(2);
-    assert!(
-        refused.stderr.contains("--src-ca-file and --dst-ca-file"),
-        "{}",
-        refused.stderr
-    );
+    refused.said("--src-ca-file and --dst-ca-file");
 }
 
 /// With several packs in one run, every finding names its pack; `push` in a folder that holds
@@ -605,13 +534,7 @@ fn findings_come_all_at_once_and_say_things_once() {
     edit_pack_json(&bad, |doc| doc["name"] = "Hello_X".into());
     fs::remove_file(bad.join("manifests/hello.yaml")).unwrap();
     let linted = run(&["lint", s(&bad)]).expect(3);
-    assert!(
-        linted
-            .stderr
-            .contains("\"manifests/hello.yaml\" does not exist"),
-        "{}",
-        linted.stderr
-    );
+    linted.said("\"manifests/hello.yaml\" does not exist");
     assert_eq!(
         linted.stderr.matches("Fix:").count(),
         linted.stderr.lines().count() - 1,
@@ -622,11 +545,7 @@ fn findings_come_all_at_once_and_say_things_once() {
     let v = example_in(tmp.path(), "hello-0.1.0");
     edit_pack_json(&v, |doc| doc["version"] = "v0.1.0".into());
     let linted = run(&["lint", s(&v)]).expect(0);
-    assert!(
-        linted.stderr.contains("Fix: use \"0.1.0\""),
-        "{}",
-        linted.stderr
-    );
+    linted.said("Fix: use \"0.1.0\"");
     assert!(!linted.stderr.contains("hello-v0.1.0"), "{}", linted.stderr);
     // A JSON syntax error gives its position once.
     let broken = example_in(tmp.path(), "broken-1.0.0");
@@ -649,20 +568,12 @@ fn findings_come_all_at_once_and_say_things_once() {
     );
     run(&["push", s(&example()), "--registry", &layout]).expect(0);
     let again = run(&["push", s(&example()), "--registry", &layout]).expect(0);
-    assert!(
-        again.stderr.contains("hello 1.0.0 unchanged"),
-        "{}",
-        again.stderr
-    );
+    again.said("hello 1.0.0 unchanged");
 
     // A failed check reads "error: <check>", with no mark glued in.
     let other = example_in(tmp.path(), "other");
     fs::write(other.join("values.yaml"), "changed: true\n").unwrap();
     let verified = run(&["verify", s(&other), "--registry", &layout]).expect(6);
-    assert!(
-        verified.stderr.contains("error: digest: "),
-        "{}",
-        verified.stderr
-    );
+    verified.said("error: digest: ");
     assert!(!verified.stderr.contains("error: ✘"), "{}", verified.stderr);
 }

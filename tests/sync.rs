@@ -661,6 +661,12 @@ fn palette_on_loopback_is_reached_directly_whatever_the_proxy_variables_say() {
     assert_eq!(palette.sync_count(&uid), 1);
 }
 
+/// `push PACK --registry TARGET --plain-http --sync`.
+fn push_sync<'a>(pack: &'a std::path::Path, target: &'a str) -> Vec<&'a str> {
+    let pack = pack.to_str().unwrap();
+    vec!["push", pack, "--registry", target, "--plain-http", "--sync"]
+}
+
 /// `--sync` is checked before the first byte is pushed: without a key, or with no Palette
 /// registry for TARGET, nothing is published and the run says so.
 #[test]
@@ -669,16 +675,9 @@ fn push_sync_checks_palette_before_pushing_anything() {
     let palette = Palette::start(Options::default());
     let target = format!("{}/proj", registry.host());
     let pack = example();
-    let push = [
-        "push",
-        pack.to_str().unwrap(),
-        "--registry",
-        &target,
-        "--plain-http",
-        "--sync",
-    ];
+    let push = push_sync(&pack, &target);
     let mut keyless = packpub();
-    keyless.env("SPECTROCLOUD_HOST", palette.url()).args(push);
+    keyless.env("SPECTROCLOUD_HOST", palette.url()).args(&push);
     let refused = Run::of(keyless.output().unwrap()).expect(4);
     assert_said(&refused, "nothing was pushed");
     assert_said(&refused, "no Palette API key");
@@ -702,16 +701,8 @@ fn a_sync_that_fails_after_a_good_push_says_pushed_and_exits_8() {
     palette.add_registry("lab", &format!("http://{}", registry.host()), "proj", None);
     let target = format!("{}/proj", registry.host());
     let pack = example();
-    let mut args = vec![
-        "push",
-        pack.to_str().unwrap(),
-        "--registry",
-        &target,
-        "--plain-http",
-        "--sync",
-        "--timeout",
-        "2",
-    ];
+    let mut args = push_sync(&pack, &target);
+    args.extend(["--timeout", "2"]);
     let human = run_for(&palette, ADMIN_KEY, &args).expect(8);
     assert_said(&human, "pushed hello 1.0.0");
     assert_said(&human, "pushed; not yet visible in Palette");

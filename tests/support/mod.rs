@@ -129,6 +129,16 @@ impl Run {
         self
     }
 
+    /// Panics with stderr unless stderr holds `words`.
+    pub fn said(&self, words: &str) -> &Self {
+        assert!(
+            self.stderr.contains(words),
+            "wanted {words:?} in:\n{}",
+            self.stderr
+        );
+        self
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
