@@ -42,33 +42,15 @@ fn results_go_to_stdout_for_pipes_and_q_keeps_them() {
     missing.said("no pack named world");
 
     // `pull` prints the path it wrote; with --extract, the folder.
+    let pull = |out: &Path, extra: &str| {
+        let pack = ["pull", "hello:1.0.0", "--registry", &target, "--plain-http"];
+        run(&[&pack[..], &["-o", s(out), extra]].concat()).expect(0)
+    };
     let out = tmp.path().join("pulled");
-    let pulled = run(&[
-        "pull",
-        "hello:1.0.0",
-        "--registry",
-        &target,
-        "--plain-http",
-        "-o",
-        s(&out),
-        "-q",
-    ])
-    .expect(0);
-    assert_eq!(
-        pulled.stdout,
-        format!("{}\n", out.join("hello-1.0.0.tar.gz").display())
-    );
-    let extracted = run(&[
-        "pull",
-        "hello:1.0.0",
-        "--registry",
-        &target,
-        "--plain-http",
-        "-o",
-        s(&tmp.path().join("x")),
-        "--extract",
-    ])
-    .expect(0);
+    let pulled = pull(&out, "-q");
+    let archive = out.join("hello-1.0.0.tar.gz");
+    assert_eq!(pulled.stdout, format!("{}\n", archive.display()));
+    let extracted = pull(&tmp.path().join("x"), "--extract");
     let folder = extracted.stdout.trim_end();
     assert!(Path::new(folder).join("pack.json").is_file(), "{folder}");
 
