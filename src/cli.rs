@@ -18,6 +18,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 pub use crate::credentials::{PASSWORD_ENV, USERNAME_ENV};
+/// The registry's CA; `copy` reads it itself, for its one registry side.
+pub const CA_FILE_ENV: &str = "PACKPUB_CA_FILE";
 /// Rules allowed for every pack of a run, comma-separated: read here by name because, unlike
 /// the other variables (which a flag replaces), it adds to `--allow`, so a CI job's own
 /// `--allow` keeps its pipeline's list.
@@ -48,7 +50,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Print one JSON document on stdout and nothing else there
+    /// Print one JSON document on stdout and nothing else there (`--format json` says the same;
+    /// `lint` has formats of its own)
     #[arg(long, global = true)]
     pub json: bool,
     /// Print only errors
@@ -69,6 +72,10 @@ pub struct GlobalArgs {
     /// write to the same layout or bundle) before giving up with exit 7
     #[arg(long, global = true, env = "PACKPUB_LOCK_TIMEOUT", value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
+    /// Off a terminal (CI logs), how often long work prints a progress line (bytes, rate,
+    /// pack), so the log shows it is alive; `-q` silences it
+    #[arg(long, global = true, env = "PACKPUB_PROGRESS_EVERY", value_name = "DURATION", default_value = "5s", value_parser = parse_positive_duration)]
+    pub progress_every: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,6 +98,7 @@ impl GlobalArgs {
                 ColorChoice::Always => Color::Always,
                 ColorChoice::Never => Color::Never,
             },
+            progress_every: self.progress_every,
         }
     }
 }
@@ -111,6 +119,7 @@ pub enum Command {
     /// manifests unchanged (same digests)
     Copy(CopyArgs),
     /// List the packs and versions under TARGET/spectro-packs/archive
+    #[command(visible_alias = "list")]
     Ls(LsArgs),
     /// Download a published pack (and, with --extract, unpack it safely)
     Pull(PullArgs),
@@ -405,7 +414,7 @@ impl From<ImageSpecChoice> for ImageSpec {
 pub struct TransportArgs {
     /// PEM file with the CA that signed the registry's certificate (or the registry's own
     /// self-signed certificate); without it, docker's and podman's certs.d folders are read
-    #[arg(long, env = "PACKPUB_CA_FILE", value_name = "PEM")]
+    #[arg(long, env = CA_FILE_ENV, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
     /// PEM client certificate, for registries that ask for one (mutual TLS)
     #[arg(
@@ -436,6 +445,9 @@ pub struct TransportArgs {
     /// Retries per request for transient failures (connection drops, timeouts, 408, 429, 5xx)
     #[arg(long, env = "PACKPUB_RETRIES", default_value_t = 4)]
     pub retries: u32,
+    /// Which side of `copy` between two registries this is: its errors name that side's flags.
+    #[arg(skip)]
+    pub side: Option<crate::registry::errors::Side>,
 }
 
 /// Credentials given for this run. There is deliberately no password flag: a password in argv
@@ -447,9 +459,9 @@ pub struct TransportArgs {
     else docker's config.json, else anonymous."
 )]
 pub struct CredentialArgs {
-    /// User name for the registry (with --password-stdin; or set PACKPUB_USERNAME and
-    /// PACKPUB_PASSWORD)
-    #[arg(short, long, requires = "password_stdin")]
+    /// User name for the registry (the password from --password-stdin, else prompted for on
+    /// a terminal; or set PACKPUB_USERNAME and PACKPUB_PASSWORD)
+    #[arg(short, long)]
     pub username: Option<String>,
     /// Read the password from stdin (trailing newline trimmed)
     #[arg(long, requires = "username")]
@@ -469,6 +481,7 @@ impl From<&TransportArgs> for Transport {
             },
             retries: args.retries,
             chunk_size: args.chunk_size,
+            side: args.side,
         }
     }
 }
@@ -476,8 +489,7 @@ impl From<&TransportArgs> for Transport {
 impl CredentialArgs {
     /// The credential given for this run (the password read from stdin now, once).
     pub fn given(&self) -> anyhow::Result<crate::credentials::Given> {
-        let stdin_user = self.username.as_deref().filter(|_| self.password_stdin);
-        crate::credentials::Given::read(stdin_user)
+        crate::credentials::Given::read(self.username.as_deref(), self.password_stdin)
     }
 }
 
@@ -603,7 +615,8 @@ pub const DST_PASSWORD_ENV: &str = "PACKPUB_DST_PASSWORD";
 #[command(
     after_help = "Credentials, per side: PACKPUB_SRC_USERNAME and PACKPUB_SRC_PASSWORD \
     (PACKPUB_DST_… for DST), else `packpub login`'s keyring entry for the host, else docker's \
-    config.json, else anonymous."
+    config.json, else anonymous. With one registry side (registry to bundle or layout, or the \
+    reverse), PACKPUB_USERNAME/PACKPUB_PASSWORD and PACKPUB_CA_FILE serve that side too."
 )]
 pub struct CopyArgs {
     /// Where the packs are: HOST[:PORT][/PROJECT...], oci:PATH or oci-archive:FILE
@@ -631,6 +644,10 @@ pub struct CopyArgs {
     /// Entries asked for per request when listing SRC
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..))]
     pub page_size: u16,
+    /// PEM file with the CA of the one registry side (registry to bundle or layout, or the
+    /// reverse; env PACKPUB_CA_FILE); between two registries, --src-ca-file and --dst-ca-file
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
     /// PEM file with SRC's CA (or its self-signed certificate)
     #[arg(long, env = "PACKPUB_SRC_CA_FILE", value_name = "PEM")]
     pub src_ca_file: Option<PathBuf>,
@@ -677,6 +694,7 @@ impl CopyArgs {
             plain_http: pick(self.src_plain_http, self.dst_plain_http),
             chunk_size: self.chunk_size,
             retries: self.retries,
+            side: None,
         }
     }
 }
@@ -775,6 +793,9 @@ pub struct PullArgs {
     /// Also unpack the archive into DIR (refused if any entry is unsafe)
     #[arg(long)]
     pub extract: bool,
+    /// With --extract, replace the pack's folder in DIR when it exists
+    #[arg(long, requires = "extract")]
+    pub force: bool,
     #[command(flatten)]
     pub read: ReadArgs,
     #[command(flatten)]
@@ -1081,8 +1102,12 @@ mod tests {
     fn there_is_no_password_flag() {
         let err = parse(&["push", "--registry", "h", "--password", "x"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
-        let err = parse(&["push", "--registry", "h", "-u", "me"]).unwrap_err();
-        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        // -u alone asks for the password on a terminal, when the command runs.
+        let cli = parse(&["push", "--registry", "h", "-u", "me"]).unwrap();
+        let Command::Push(push) = cli.command else {
+            panic!()
+        };
+        assert!(!push.remote.credentials.password_stdin);
     }
 
     #[test]

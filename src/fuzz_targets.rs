@@ -95,6 +95,8 @@ pub fn values_yaml(data: &[u8]) {
         quiet: true,
         verbose: false,
         color: Color::Never,
+        // Quiet: no progress line prints.
+        progress_every: std::time::Duration::MAX,
     });
     let build = BuildOptions {
         strict: true,

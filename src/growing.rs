@@ -9,6 +9,9 @@ use crate::digest::Digest;
 #[derive(Debug, Clone, Default)]
 pub struct Grown {
     pub written: u64,
+    /// The uncompressed bytes compressed into `written` so far: with it, a progress bar counts
+    /// against the folder's size, known from the start, not against a total that grows.
+    pub read: u64,
     pub done: Option<Result<(Digest, u64), String>>,
 }
 

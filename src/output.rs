@@ -1,6 +1,7 @@
-//! Where words go. stdout carries only the `--json` document; everything meant for a person
-//! (results, warnings, errors, verbose notes) goes to stderr, so scripts can parse stdout and
-//! people can silence stderr with `-q` without losing the result. Every line for a person goes
+//! Where words go. stdout carries the results a script reads (`ls`'s listing, the path `pull`
+//! or `init` wrote) or the `--json` document; everything meant for a person (summaries,
+//! progress, warnings, errors, verbose notes) goes to stderr, as cargo, gh, oras and crane do,
+//! so `packpub ls | grep` works and `-q` silences the talk without losing the result. Every line for a person goes
 //! through [`escape`] here, once: names and answers from archives and registries may hold
 //! terminal escapes, and none of them reaches the terminal raw.
 
@@ -84,6 +85,8 @@ pub struct Output {
     quiet: bool,
     verbose: bool,
     color: bool,
+    /// Off a terminal, the pause between progress lines; `None` when nothing may print them.
+    heartbeat: Option<std::time::Duration>,
 }
 
 #[derive(Clone, Copy)]
@@ -113,6 +116,8 @@ pub struct Style {
     /// `-v` detail on stderr.
     pub verbose: bool,
     pub color: Color,
+    /// Off a terminal, how often long work prints a line saying it is alive.
+    pub progress_every: std::time::Duration,
 }
 
 /// When stderr is coloured.
@@ -142,6 +147,7 @@ impl Output {
             quiet: args.quiet,
             verbose: args.verbose,
             color,
+            heartbeat: (!live && !args.quiet && !args.json).then_some(args.progress_every),
         }
     }
 
@@ -176,8 +182,25 @@ impl Output {
         }
     }
 
-    /// A byte progress bar (rate, ETA) on a terminal; a hidden one otherwise.
+    /// One line of a result on stdout, the part a script pipes on; `-q` keeps it, and the
+    /// `--json` document replaces it.
+    pub fn result(&self, line: &str) {
+        if !self.json {
+            let _ = writeln!(std::io::stdout().lock(), "{}", escape(line));
+        }
+    }
+
+    /// A byte progress bar (rate, ETA) on a terminal; off one, a hidden bar that a line every
+    /// `--progress-every` reports on while the work lasts, so a CI log shows it is alive.
     pub fn bar(&self, len: u64, label: &str) -> indicatif::ProgressBar {
+        if let Some(every) = self.heartbeat {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(len),
+                indicatif::ProgressDrawTarget::hidden(),
+            );
+            heartbeat(&bar, escape(label).into_owned(), every);
+            return bar;
+        }
         self.progress_bar(
             len,
             label,
@@ -284,6 +307,26 @@ impl Output {
             let _ = writeln!(out);
         }
     }
+}
+
+/// Prints `bar`'s bytes and rate every `every` until it is finished or dropped.
+fn heartbeat(bar: &indicatif::ProgressBar, label: String, every: std::time::Duration) {
+    use indicatif::HumanBytes;
+    let bar = bar.downgrade();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(every);
+            let Some(bar) = bar.upgrade().filter(|b| !b.is_finished()) else {
+                return;
+            };
+            eprintln!(
+                "{label}: {}/{} ({}/s)",
+                HumanBytes(bar.position()),
+                HumanBytes(bar.length().unwrap_or(0)),
+                HumanBytes(bar.per_sec() as u64)
+            );
+        }
+    });
 }
 
 fn verbose_line(message: &str) {

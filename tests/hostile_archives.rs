@@ -1,7 +1,7 @@
 //! Hostile archives (issue 9): crafted tarballs published by a peer (the ORAS Python SDK) or
 //! laid in an OCI layout must never fool `verify`, `pull` or `push`, nor exhaust the machine.
 //! Each archive is built byte by byte here, so the tests say exactly what a hostile publisher
-//! can send; every one must fail `verify` (exit 6, a ✘ line), `pull --extract` (exit 6, nothing
+//! can send; every one must fail `verify` (exit 6, an error line), `pull --extract` (exit 6, nothing
 //! written) and `push` of the file (exit 3).
 
 use crate::support::registry::Registry;
@@ -143,7 +143,7 @@ fn assert_refused(archive: &[u8], words: &str) -> String {
         "{words}: peak RSS {peak_kib} KiB"
     );
     assert!(
-        verify.stderr.contains("✘ safe to extract") && verify.stderr.contains(words),
+        verify.stderr.contains("error: safe to extract") && verify.stderr.contains(words),
         "{words}: {}",
         verify.stderr
     );
@@ -378,7 +378,7 @@ fn a_corrupt_blob_fails_the_download_check() {
     )
     .unwrap();
     let run_ = run(&["verify", "hello:1.0.0", "--registry", &target]).expect(6);
-    assert!(run_.stderr.contains("✘ download"), "{}", run_.stderr);
+    assert!(run_.stderr.contains("error: download"), "{}", run_.stderr);
     let dest = tmp.path().join("dest");
     let pulled = pull(&target, &dest, &[]).expect(6);
     assert!(pulled.stderr.contains("digest"), "{}", pulled.stderr);
@@ -406,7 +406,7 @@ fn hostile_archives_in_a_real_registry() {
     ])
     .expect(6);
     assert!(
-        verify.stderr.contains("✘ safe to extract"),
+        verify.stderr.contains("error: safe to extract"),
         "{}",
         verify.stderr
     );
@@ -450,7 +450,11 @@ fn go_archive_tar_testdata_is_refused_whole() {
         cmd.args(["verify", "hello:1.0.0", "--registry", &target]);
         let (verify, peak_kib) = run_capped(cmd);
         assert_eq!(verify.code, 6, "{name}: {}", verify.stderr);
-        assert!(verify.stderr.contains('✘'), "{name}: {}", verify.stderr);
+        assert!(
+            verify.stderr.contains("error: "),
+            "{name}: {}",
+            verify.stderr
+        );
         assert!(!verify.stderr.contains('\x1b'), "{name}: raw escape");
         assert!(
             peak_kib < HOSTILE_MEMORY >> 10,

@@ -333,7 +333,7 @@ fn a_folder_with_too_many_entries_is_refused() {
         &tmp,
         &dir,
         &[
-            ".: holds more than 100000 files and folders; no pack is that large",
+            "hello-1.0.0: holds more than 100000 files and folders; no pack is that large",
             "add generated or vendored folders to .packignore",
             "1 error(s), 0 warning(s)",
         ],

@@ -528,7 +528,9 @@ fn both_kinds_of_scaffold_pack_push_and_verify() {
         let dist = tmp.path().join("dist");
         let packed = run(&["pack", s(&dir), "-o", s(&dist)]).expect(0);
         assert!(
-            packed.stderr.contains("warning: logo.png"),
+            packed
+                .stderr
+                .contains(&format!("warning: {}/logo.png", dir.display())),
             "{}",
             packed.stderr
         );

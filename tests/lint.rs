@@ -125,7 +125,9 @@ fn lint_reports_every_pack_and_builds_nothing() {
 #[test]
 fn the_pack_central_profile_makes_its_ci_rules_errors() {
     let tmp = TempDir::new().unwrap();
-    let dir = example_in(tmp.path(), "hello-1.0.0");
+    // A folder name that matches no version (PP019): hello-1.0.0 would match the version as
+    // PP015 fixes it.
+    let dir = example_in(tmp.path(), "hello");
     fs::remove_file(dir.join("README.md")).unwrap();
     edit_pack_json(&dir, |doc| doc["version"] = "v1.0.0".into());
     let default = run(&["lint", dir.to_str().unwrap(), "--json"]).expect(0);

@@ -377,8 +377,10 @@ fn login_against_a_bearer_token_registry() {
 fn a_password_can_only_come_from_stdin_or_a_prompt() {
     let run = run(&["login", "127.0.0.1:1", "-u", "alice", "--password", "x"]).expect(2);
     assert!(run.stderr.contains("--password"), "{}", run.stderr);
+    // Asked only once the registry answered: login checks it before any password.
+    let reg = Registry::plain();
     let mut cmd = packpub();
-    cmd.args(["login", "127.0.0.1:1", "-u", "alice"])
+    cmd.args(["login", reg.host(), "-u", "alice", "--plain-http"])
         .stdin(Stdio::null());
     let run = Run::of(cmd.output().unwrap()).expect(2);
     assert!(run.stderr.contains("--password-stdin"), "{}", run.stderr);

@@ -216,7 +216,9 @@ fn json_goes_to_stdout_and_words_to_stderr() {
         "never",
     ])
     .expect(0);
-    assert_eq!(human.stdout, "");
+    // The archive's path is the result a script goes on with; the rest is for people.
+    let archive = out.join("hello-1.0.0.tar.gz");
+    assert_eq!(human.stdout, format!("{}\n", archive.display()));
     assert!(
         human.stderr.contains("packed hello 1.0.0"),
         "{}",
@@ -252,7 +254,7 @@ fn json_goes_to_stdout_and_words_to_stderr() {
         "-q",
     ])
     .expect(0);
-    assert_eq!((quiet.stdout.as_str(), quiet.stderr.as_str()), ("", ""));
+    assert_eq!((quiet.stdout, quiet.stderr.as_str()), (human.stdout, ""));
 
     let colored = run(&[
         "pack",

@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 # System tools the tests drive: GNU tar and diff (round trips), setpriv (root only: to read as
 # a non-root user), a real CNCF Distribution registry, openssl and htpasswd (its TLS and auth
 # set-up), skopeo (a peer that reads what we push), Go (its archive/tar test corpus), nginx and
-# tinyproxy (the reverse and forward proxies registries sit behind) and curl (the client the
-# harness checks them with). Debian-like machines get them installed when missing; elsewhere
-# they must be there.
+# tinyproxy (the reverse and forward proxies registries sit behind), curl (the client the
+# harness checks them with) and tmux (a terminal for progress bars and password prompts).
+# Debian-like machines get them installed when missing; elsewhere they must be there.
 need=()
 command -v "${PACKPUB_TEST_REGISTRY_BIN:-docker-registry}" >/dev/null || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
@@ -36,6 +36,8 @@ command -v diff >/dev/null || need+=(diffutils)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx)
 command -v tinyproxy >/dev/null || need+=(tinyproxy)
 command -v curl >/dev/null || need+=(curl)
+# tmux: a real terminal for what shows only on one (the progress bar, password prompts).
+command -v tmux >/dev/null || need+=(tmux)
 # The release archive and the GitHub Action (tests/release.rs, tests/action.rs, Linux only):
 # the shells whose completion scripts must parse and complete, man-db (groff with it) to
 # render every page, strip (binutils) to shrink the debug binary before it is archived, and

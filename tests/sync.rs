@@ -660,3 +660,60 @@ fn palette_on_loopback_is_reached_directly_whatever_the_proxy_variables_say() {
     Run::of(cmd.output().unwrap()).expect(0);
     assert_eq!(palette.sync_count(&uid), 1);
 }
+
+/// `push PACK --registry TARGET --plain-http --sync`.
+fn push_sync<'a>(pack: &'a std::path::Path, target: &'a str) -> Vec<&'a str> {
+    let pack = pack.to_str().unwrap();
+    vec!["push", pack, "--registry", target, "--plain-http", "--sync"]
+}
+
+/// `--sync` is checked before the first byte is pushed: without a key, or with no Palette
+/// registry for TARGET, nothing is published and the run says so.
+#[test]
+fn push_sync_checks_palette_before_pushing_anything() {
+    let registry = Registry::plain();
+    let palette = Palette::start(Options::default());
+    let target = format!("{}/proj", registry.host());
+    let pack = example();
+    let push = push_sync(&pack, &target);
+    let mut keyless = packpub();
+    keyless.env("SPECTROCLOUD_HOST", palette.url()).args(&push);
+    let refused = Run::of(keyless.output().unwrap()).expect(4);
+    assert_said(&refused, "nothing was pushed");
+    assert_said(&refused, "no Palette API key");
+    // No registry in Palette points at TARGET: the sync's code, before any push.
+    let unknown = run_for(&palette, ADMIN_KEY, &push).expect(8);
+    assert_said(&unknown, "nothing was pushed");
+    assert_said(&unknown, "no Palette registry");
+    let listed = run(&["ls", "--registry", &target, "--plain-http", "--json"]).expect(0);
+    assert_eq!(listed.json(), serde_json::json!([]), "{}", listed.stderr);
+}
+
+/// A sync that fails after a good push fails the run as a sync (8), never as a push, and the
+/// JSON document holds both the published packs and the sync's error.
+#[test]
+fn a_sync_that_fails_after_a_good_push_says_pushed_and_exits_8() {
+    let registry = Registry::plain();
+    let palette = Palette::start(Options {
+        sync_duration: Duration::from_secs(60),
+        ..Options::default()
+    });
+    palette.add_registry("lab", &format!("http://{}", registry.host()), "proj", None);
+    let target = format!("{}/proj", registry.host());
+    let pack = example();
+    let mut args = push_sync(&pack, &target);
+    args.extend(["--timeout", "2"]);
+    let human = run_for(&palette, ADMIN_KEY, &args).expect(8);
+    assert_said(&human, "pushed hello 1.0.0");
+    assert_said(&human, "pushed; not yet visible in Palette");
+    args.push("--json");
+    let json = run_for(&palette, ADMIN_KEY, &args).expect(8);
+    let doc = json.json();
+    assert_eq!(doc["packs"][0]["status"], "unchanged", "{doc}");
+    assert_eq!(doc["sync"]["exit_code"], 8, "{doc}");
+    let error = doc["sync"]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("pushed; not yet visible in Palette"),
+        "{error}"
+    );
+}

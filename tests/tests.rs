@@ -27,6 +27,7 @@ mod palette_standin;
 mod push;
 mod readers;
 mod release;
+mod scripts;
 mod standins;
 mod sync;
 mod transport;

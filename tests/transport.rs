@@ -446,7 +446,8 @@ fn a_front_end_that_limits_bodies_gets_chunks_after_one_413() {
     let warned: Vec<&str> = pushed
         .stderr
         .lines()
-        .filter(|l| l.contains("413"))
+        // "(413 ", not "413": a port such as 44135 is in other lines.
+        .filter(|l| l.contains("(413 "))
         .collect();
     assert_eq!(warned.len(), 1, "{}", pushed.stderr);
     assert!(

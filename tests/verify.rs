@@ -79,7 +79,7 @@ fn a_tag_repushed_by_another_tool_fails_the_digest_check() {
     sdk_push(&reg, "other-content", tmp.path());
     let run = cmd("verify", &reg, &[example().to_str().unwrap()]).expect(6);
     assert!(
-        run.stderr.contains("✘ digest: registry sha256:"),
+        run.stderr.contains("error: digest: registry sha256:"),
         "{}",
         run.stderr
     );
@@ -110,7 +110,7 @@ fn a_wrong_title_fails_the_manifest_shape_check() {
     ]);
     let run = cmd("verify", &reg, &["hello:1.0.0"]).expect(6);
     assert!(
-        run.stderr.contains("✘ manifest shape: layer title"),
+        run.stderr.contains("error: manifest shape: layer title"),
         "{}",
         run.stderr
     );
@@ -125,7 +125,7 @@ fn pack_json_with_another_version_than_the_tag_fails() {
     let run = cmd("verify", &reg, &["hello:1.0.0"]).expect(6);
     assert!(
         run.stderr
-            .contains("✘ pack.json matches the tag: pack.json inside says hello 2.0.0"),
+            .contains("error: pack.json matches the tag: pack.json inside says hello 2.0.0"),
         "{}",
         run.stderr
     );
@@ -139,7 +139,7 @@ fn hostile_archives_fail_verify_and_are_never_extracted() {
         sdk_push(&reg, kind, &tmp.path().join("src"));
         let run = cmd("verify", &reg, &["hello:1.0.0"]).expect(6);
         assert!(
-            run.stderr.contains("✘ safe to extract"),
+            run.stderr.contains("error: safe to extract"),
             "{kind}: {}",
             run.stderr
         );

@@ -14,7 +14,9 @@ use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::pack::{Identity, PackVersion, write};
+use crate::registry::errors::Side;
 use crate::registry::manifest;
+use crate::registry::reference::Target;
 use crate::registry::store::{self, Blob, ManifestRef, Store, pack_repository};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -63,17 +65,46 @@ struct Ctx<'a> {
 
 pub fn run(args: &CopyArgs, out: &Output) -> anyhow::Result<()> {
     let selectors = selectors(args)?;
-    let given = |user, password| move || Ok(Given::env(user, password));
+    let registries = [&args.src, &args.dst]
+        .into_iter()
+        .filter(|t| matches!(t, Target::Registry { .. }))
+        .count();
+    if registries == 2 && args.ca_file.is_some() {
+        return Err(Failure::err(
+            Code::Usage,
+            "--ca-file names one registry's CA, and SRC and DST are both registries: use \
+             --src-ca-file and --dst-ca-file",
+        ));
+    }
+    // With one registry side, the plain names serve it: there is no other registry to leak
+    // them to. With two, only the side-specific names do.
+    let one = registries == 1;
+    let transport = |src: bool| {
+        let mut transport = args.transport(src);
+        if one {
+            transport.ca_file = transport
+                .ca_file
+                .or_else(|| args.ca_file.clone())
+                .or_else(|| {
+                    std::env::var_os(cli::CA_FILE_ENV)
+                        .filter(|v| !v.is_empty())
+                        .map(Into::into)
+                });
+        } else {
+            transport.side = Some(if src { Side::Src } else { Side::Dst });
+        }
+        transport
+    };
+    let given = |user, password| {
+        move || match Given::env(user, password)? {
+            given if given.is_some() || !one => Ok(given),
+            _ => Given::env(cli::USERNAME_ENV, cli::PASSWORD_ENV),
+        }
+    };
     let src_given = given(cli::SRC_USERNAME_ENV, cli::SRC_PASSWORD_ENV);
-    let src = open_target(&args.src, &args.transport(true), src_given, out, false)?;
+    let src = open_target(&args.src, &transport(true), src_given, out, false)?;
     let dst_given = given(cli::DST_USERNAME_ENV, cli::DST_PASSWORD_ENV);
-    let dst = open_target(
-        &args.dst,
-        &args.transport(false),
-        dst_given,
-        out,
-        !args.dry_run,
-    )?;
+    let dst = open_target(&args.dst, &transport(false), dst_given, out, !args.dry_run)?;
     let ctx = Ctx {
         args,
         out,

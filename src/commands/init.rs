@@ -50,8 +50,7 @@ pub fn run(args: &InitArgs, out: &Output) -> anyhow::Result<()> {
     };
     let (target, warnings) = place(&scaffold, args, mtime, out)?;
     let files: Vec<&String> = scaffold.files.keys().collect();
-    let mut details = vec![("pack", scaffold.id.to_string())];
-    details.extend(scaffold.details.iter().cloned());
+    let mut details = scaffold.details.clone();
     details.push((
         "next",
         format!(
@@ -59,7 +58,8 @@ pub fn run(args: &InitArgs, out: &Output) -> anyhow::Result<()> {
             target.display()
         ),
     ));
-    out.success(&format!("created {}", target.display()), &details);
+    out.result(&target.display().to_string());
+    out.success(&format!("created {}", scaffold.id), &details);
     out.print_json(&json!({
         "path": target,
         "name": scaffold.id.name.to_string(),

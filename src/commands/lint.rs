@@ -68,13 +68,11 @@ pub fn run(args: &LintArgs, out: &Output) -> anyhow::Result<()> {
         LintFormat::Human => {
             for pack in &linted {
                 for finding in &pack.findings {
-                    let text = finding.to_string();
-                    let rest = text.strip_prefix(finding.file.as_str()).unwrap_or(&text);
-                    let line = format!("{}{rest}", artifact(&pack.path, &finding.file));
+                    let line = finding.line(&crate::pack::located(&pack.path, &finding.file));
                     crate::pack::print_finding(finding.severity, &finding.allowed, &line, out);
                 }
                 for omitted in &pack.omitted {
-                    let line = omitted.line(&artifact(&pack.path, &omitted.file));
+                    let line = omitted.line(&crate::pack::located(&pack.path, &omitted.file));
                     crate::pack::print_finding(omitted.severity, &omitted.allowed, &line, out);
                 }
                 allowed_line(pack);
@@ -161,7 +159,7 @@ fn sarif(linted: &[Linted]) -> Value {
                     }
                 }
                 let mut location = json!({
-                    "artifactLocation": {"uri": artifact(&pack.path, &finding.file)},
+                    "artifactLocation": {"uri": crate::pack::located(&pack.path, &finding.file)},
                 });
                 if !region.is_empty() {
                     location["region"] = Value::Object(region);
@@ -176,7 +174,7 @@ fn sarif(linted: &[Linted]) -> Value {
             });
             // Those past the cap: one note per rule and file, their count in its properties.
             let omitted = pack.omitted.iter().map(move |omitted| {
-                let uri = artifact(&pack.path, &omitted.file);
+                let uri = crate::pack::located(&pack.path, &omitted.file);
                 let result = json!({
                     "ruleId": omitted.rule,
                     "level": "note",
@@ -221,15 +219,6 @@ fn suppressed(mut result: Value, allowed: &Option<Allowance>) -> Value {
     result
 }
 
-/// The finding's file as a relative URI from where lint ran.
-fn artifact(pack: &str, file: &str) -> String {
-    if file == "." {
-        pack.to_string()
-    } else {
-        format!("{pack}/{file}")
-    }
-}
-
 /// What is wrong, the field it is in, and the fix, in one sentence pair.
 fn message(finding: &Finding) -> String {
     let field = finding
@@ -246,7 +235,7 @@ fn workflow_command(pack: &str, finding: &Finding) -> String {
     let at = finding.line.map(|line| (line, finding.column));
     command(
         finding.severity,
-        &artifact(pack, &finding.file),
+        &crate::pack::located(pack, &finding.file),
         at,
         finding.rule,
         &message(finding),
@@ -255,7 +244,7 @@ fn workflow_command(pack: &str, finding: &Finding) -> String {
 
 /// The workflow command of the findings of one rule in one file past the cap.
 fn omitted_command(pack: &str, omitted: &Omitted) -> String {
-    let file = artifact(pack, &omitted.file);
+    let file = crate::pack::located(pack, &omitted.file);
     let text = omitted.line(&file);
     command(omitted.severity, &file, None, omitted.rule, &text)
 }

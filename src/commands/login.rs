@@ -3,12 +3,11 @@
 
 use super::shared::block_on;
 use crate::cli::{LoginArgs, StoreChoice};
-use crate::credentials::{Credential, docker, keyring, read_password_stdin};
+use crate::credentials::{Credential, docker, keyring, prompt_password, read_password_stdin};
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::redacted::Secret;
 use crate::registry::reference::BASE_PATH;
-use anyhow::Context;
 use std::io::{BufRead, IsTerminal};
 
 pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
@@ -20,6 +19,14 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
         .as_ref()
         .expect("clap requires HOST without --palette")
         .host;
+    // TLS and reachability first: nobody types a password for a registry that cannot be reached.
+    let anonymous = crate::credentials::Resolved {
+        credential: None,
+        source: crate::credentials::Source::Anonymous,
+        again: None,
+    };
+    let probe = super::shared::open_registry(host, "", &args.transport, anonymous, out)?;
+    block_on(probe.reachable())?;
     let terminal = std::io::stdin().is_terminal();
     let username = match &args.username {
         Some(user) => user.clone(),
@@ -35,9 +42,13 @@ pub fn run(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
     let credential = Credential::basic(&username, password.clone());
     let given = crate::credentials::Resolved {
         credential: Some(credential),
+        source: crate::credentials::Source::Login,
         again: None,
     };
-    let registry = super::shared::open_registry(host, "", &args.transport, given, out)?;
+    // The same transport as the probe (whose --insecure warning said it all already).
+    let transport = (&args.transport).into();
+    let registry =
+        crate::registry::client::Registry::new(host, "", &transport, given, out.notes())?;
     block_on(registry.check_login(BASE_PATH))?;
 
     let stored = store(host, &username, &password, args.store, out)?;
@@ -82,15 +93,8 @@ fn palette(args: &LoginArgs, out: &Output) -> anyhow::Result<()> {
 fn secret(args: &LoginArgs, prompt: &str) -> anyhow::Result<Secret> {
     if args.password_stdin {
         read_password_stdin()
-    } else if std::io::stdin().is_terminal() {
-        Ok(Secret::new(
-            rpassword::prompt_password(prompt).context("cannot read the password")?,
-        ))
     } else {
-        Err(Failure::err(
-            Code::Usage,
-            "stdin is not a terminal: pipe the secret in with --password-stdin",
-        ))
+        prompt_password(prompt)
     }
 }
 

@@ -33,16 +33,18 @@ pub fn run(args: &LsArgs, out: &Output) -> anyhow::Result<()> {
         }
         anyhow::Ok(listings)
     })?;
-    if let Some(name) = &args.name
-        && listings.iter().all(|l| l.versions.is_empty())
-    {
-        out.warn(&format!(
-            "no pack named {name} under {}",
-            store.locate(BASE_PATH)
-        ));
+    let listed: Vec<&Listing> = listings.iter().filter(|l| !l.versions.is_empty()).collect();
+    if listed.is_empty() {
+        // An empty registry and a mistyped project both answer nothing: say so, not silence.
+        let under = store.locate(BASE_PATH);
+        match &args.name {
+            Some(name) => out.warn(&format!("no pack named {name} under {under}")),
+            None => out.warn(&format!("no packs under {under}")),
+        }
     }
-    for listing in &listings {
-        out.success(&listing.name, &[("versions", listing.versions.join(", "))]);
+    // One line per pack, `NAME VERSION...`: `packpub ls | grep NAME` finds it, awk splits it.
+    for listing in listed {
+        out.result(&format!("{} {}", listing.name, listing.versions.join(" ")));
     }
     out.print_json(&listings);
     Ok(())

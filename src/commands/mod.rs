@@ -15,6 +15,7 @@ mod pull;
 mod push;
 mod shared;
 mod sync;
+mod usage;
 mod verify;
 
 use crate::cli::{self, Command};
@@ -27,24 +28,17 @@ use std::process::ExitCode;
 /// contract: the error line on stderr and, with `--json`, `{error, exit_code, details}` on
 /// stdout, also for usage errors clap finds.
 pub fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let args = match usage::with_format(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(message) => return usage_error(&format!("error: {message}\n"), &[]),
+    };
+    let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(err) => {
+        Err(err) if !err.use_stderr() => {
             let _ = err.print();
-            if !err.use_stderr() {
-                return ExitCode::SUCCESS;
-            }
-            if std::env::args_os().any(|a| a == "--json") {
-                let rendered = err.to_string();
-                let first = rendered.lines().next().unwrap_or_default();
-                let doc = error_json(first.trim_start_matches("error: "), exit::Code::Usage, None);
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&doc).expect("JSON serialises")
-                );
-            }
-            return ExitCode::from(exit::Code::Usage as u8);
+            return ExitCode::SUCCESS;
         }
+        Err(err) => return usage_error(&usage::explain(&err, &args), &args),
     };
     interrupt::install();
     http::set_request_timeout(cli.global.request_timeout);
@@ -66,6 +60,21 @@ pub fn main() -> ExitCode {
             ExitCode::from(code as u8)
         }
     }
+}
+
+/// A usage error (exit 2): `rendered` on stderr and, with `--json` in `args` (or in the
+/// process's arguments), its words as the JSON document.
+fn usage_error(rendered: &str, args: &[std::ffi::OsString]) -> ExitCode {
+    eprint!("{rendered}");
+    let json = |a: &std::ffi::OsString| a == "--json" || a == "--format=json";
+    if args.iter().any(json) || std::env::args_os().any(|a| json(&a)) {
+        let doc = error_json(&usage::summary(rendered), exit::Code::Usage, None);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("JSON serialises")
+        );
+    }
+    ExitCode::from(exit::Code::Usage as u8)
 }
 
 fn error_json(

@@ -13,10 +13,10 @@ pub fn run(args: &PackArgs, out: &Output) -> anyhow::Result<()> {
         out,
     )?;
     let path = pack.archive.path.as_ref().expect("written to OUTDIR");
+    out.result(&path.display().to_string());
     out.success(
         &format!("packed {}", pack.id),
         &[
-            ("path", path.display().to_string()),
             ("digest", pack.archive.digest.to_string()),
             (
                 "size",

@@ -55,17 +55,16 @@ pub fn run(args: &PullArgs, out: &Output) -> anyhow::Result<()> {
             ),
         ));
     }
-    let mut details = vec![
-        ("path", path.display().to_string()),
-        ("digest", layer.to_string()),
-    ];
+    let mut details = vec![("digest", layer.to_string())];
     let extracted = if args.extract {
-        let folder = read::extract(&path, &args.output, limits)?;
-        details.push(("extracted", folder.display().to_string()));
+        let folder = read::extract(&path, &args.output, limits, args.force)?;
+        details.push(("archive", path.display().to_string()));
         Some(folder)
     } else {
         None
     };
+    // The path a script goes on with: the folder when it asked for one, else the archive.
+    out.result(&extracted.as_ref().unwrap_or(&path).display().to_string());
     out.success(&format!("pulled {id}"), &details);
     out.print_json(&serde_json::json!({
         "name": id.name.to_string(),

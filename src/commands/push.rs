@@ -68,6 +68,15 @@ fn decide(
     }
 }
 
+/// What the registry's archive of a version holds, next to the local pack's.
+enum Compared {
+    Same,
+    /// Which files differ, for people.
+    Differs(String),
+    /// Not a safe, valid-shaped download of this pack: nothing to compare.
+    Unreadable,
+}
+
 #[derive(Serialize)]
 struct Outcome {
     name: Option<String>,
@@ -119,7 +128,21 @@ struct Ctx<'a> {
 }
 
 pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
+    if let [LocalInput::Folder(dir)] = args.packs.as_slice() {
+        holds_packs(dir)?;
+    }
     let store = open_store(&args.remote, out, true)?;
+    // Everything --sync needs (a key, Palette, a registry there for TARGET) is checked before
+    // the first byte is pushed: a sync that cannot happen must not follow a push.
+    let sync = match args.sync {
+        true => {
+            let request = sync_request(args)?;
+            let prepared = block_on(super::sync::prepare(&request, out))
+                .map_err(|err| err.context("--sync cannot happen, so nothing was pushed"))?;
+            Some((request, prepared))
+        }
+        false => None,
+    };
     let created = manifest::rfc3339(args.build.source_date_epoch.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -146,9 +169,24 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
         ctx.store.commit().await.map(|()| outcomes)
     })?;
     report(&outcomes, out);
-    if args.sync && outcomes.iter().all(|o| o.code.is_none()) {
-        let synced = block_on(sync_pushed(args, &outcomes, out))?;
-        out.print_json(&serde_json::json!({"packs": outcomes, "sync": synced}));
+    if let Some((mut request, prepared)) = sync
+        && outcomes.iter().all(|o| o.code.is_none())
+    {
+        request.packs = outcomes.iter().filter_map(|o| o.id.clone()).collect();
+        let synced = block_on(super::sync::complete(prepared, &request, out));
+        match synced {
+            Ok(synced) => out.print_json(&serde_json::json!({"packs": outcomes, "sync": synced})),
+            Err(err) => {
+                // The packs are published: the run fails as a sync (8), never as a push.
+                let message = format!("pushed; not yet visible in Palette: {err:#}");
+                let code = Code::SyncFailed as u8;
+                out.print_json(&serde_json::json!({
+                    "packs": outcomes,
+                    "sync": {"error": message, "exit_code": code},
+                }));
+                return Err(Failure::err(Code::SyncFailed, message));
+            }
+        }
     }
     out.print_json(&outcomes);
     crate::exit::worst_of(outcomes.iter().map(|o| o.code), |failed| {
@@ -156,34 +194,61 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
     })
 }
 
-/// `--sync`: Palette syncs the registry and lists every pack this push published (or found
-/// published already).
-async fn sync_pushed(
-    args: &PushArgs,
-    outcomes: &[Outcome],
-    out: &Output,
-) -> anyhow::Result<super::sync::Report> {
+/// A usage error when `dir` is no pack (no pack.json) but its folders are: pushing it would
+/// only list its problems, when the user meant the packs inside.
+fn holds_packs(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.join(crate::pack::PACK_JSON).exists() {
+        return Ok(());
+    }
+    let mut packs: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join(crate::pack::PACK_JSON).is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if packs.is_empty() {
+        return Ok(());
+    }
+    packs.sort();
+    let shown = dir.display().to_string();
+    let shown = shown.trim_end_matches('/');
+    let glob = match shown {
+        "." => "*/".to_string(),
+        _ => format!("{shown}/*/"),
+    };
+    Err(Failure::err(
+        Code::Usage,
+        format!(
+            "{shown} is not a pack (no pack.json) but holds {} pack(s): {}; name them \
+             (`packpub push {glob}`)",
+            packs.len(),
+            packs.join(", ")
+        ),
+    ))
+}
+
+/// What `--sync` asks of Palette; the packs are named once they are pushed.
+fn sync_request(args: &PushArgs) -> anyhow::Result<super::sync::Request<'_>> {
     let Target::Registry { host, prefix } = &args.remote.registry else {
         return Err(Failure::err(
             Code::Usage,
             "--sync needs a registry TARGET: Palette cannot read an OCI layout or bundle",
         ));
     };
-    let packs = outcomes.iter().filter_map(|o| o.id.clone()).collect();
     let transport = &args.remote.transport;
-    let request = super::sync::Request {
+    Ok(super::sync::Request {
         host,
         prefix,
         plain_http: transport.plain_http,
-        packs,
+        packs: Vec::new(),
         palette: &args.palette,
         ca_file: transport.ca_file.as_deref(),
         insecure: transport.insecure,
         register: None,
         in_clear_text: false,
         dry_run: args.dry_run,
-    };
-    super::sync::sync(&request, out).await
+    })
 }
 
 /// The lines for people; the JSON document is printed by the caller, once the run is over.
@@ -194,16 +259,21 @@ fn report(outcomes: &[Outcome], out: &Output) {
             o.name.as_deref().unwrap_or("?"),
             o.version.as_deref().unwrap_or("?")
         );
-        let shown = |d: &Option<Digest>| d.map(|d| d.to_string()).unwrap_or_default();
-        let details = [
-            ("reference", o.reference.clone().unwrap_or_default()),
+        let shown = |d: &Option<Digest>| d.map(|d| d.to_string());
+        // A dry run has no manifest digest: its line is left out, not shown empty.
+        let details: Vec<(&str, String)> = [
+            ("reference", o.reference.clone()),
             ("digest", shown(&o.digest)),
             ("layer", shown(&o.layer_digest)),
-        ];
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+        .collect();
         let headline = match o.status {
             Status::Pushed => format!("pushed {what}"),
             Status::Overwritten => format!("overwrote {what} (--force)"),
-            Status::Unchanged => format!("{what} already published, nothing written"),
+            // The word of `--json`'s status, so a terminal and a script say the same.
+            Status::Unchanged => format!("{what} unchanged: already published, nothing written"),
             Status::UnchangedOtherCompression => format!(
                 "{what} unchanged (same files, other compression): already published, nothing written"
             ),
@@ -309,16 +379,22 @@ impl Ctx<'_> {
         let remote_layer = existing.as_deref().map(manifest::only_layer);
         let local = &pack.archive.digest;
         outcome.status = decide(remote_layer.as_ref(), local, args.force, args.dry_run);
+        let mut changes = String::new();
         if matches!(
             outcome.status,
             Status::Conflict | Status::Overwritten | Status::WouldOverwrite
         ) && let Some(held) = &existing
-            && self.same_files(&pack, repository, held).await?
         {
-            // Overwriting would change the digest Palette knows for nothing: never done.
-            outcome.status = Status::UnchangedOtherCompression;
-            outcome.digest = Some(Digest::of(held));
-            return Ok(());
+            match self.compare(&pack, repository, held).await? {
+                Compared::Same => {
+                    // Overwriting would change the digest Palette knows for nothing: never done.
+                    outcome.status = Status::UnchangedOtherCompression;
+                    outcome.digest = Some(Digest::of(held));
+                    return Ok(());
+                }
+                Compared::Differs(what) => changes = format!(" ({what})"),
+                Compared::Unreadable => {}
+            }
         }
         let remote_words = match &remote_layer {
             Some(Ok(digest)) => format!("layer {digest}"),
@@ -333,8 +409,8 @@ impl Ctx<'_> {
             Status::Conflict => return Err(Failure::err(
                 Code::Conflict,
                 format!(
-                    "{reference} already exists with other content: the registry holds {remote_words}, \
-                     this pack is {local}. Nothing was written. Palette caches the digest of a published \
+                    "{reference} already exists with other content{changes}: the registry holds \
+                     {remote_words}, this pack is {local}. Nothing was written. Palette caches the digest of a published \
                      version, so replacing it breaks clusters that use it: publish a new version, or pass \
                      --force to overwrite anyway"
                 ),
@@ -440,7 +516,8 @@ impl Ctx<'_> {
             }
         };
         let label = named.to_string();
-        let upload = self.upload(&slot.repository, growing, &label);
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        let upload = self.upload(&slot.repository, growing, (&label, size));
         let (checked, uploaded) = alongside(reading, accept, upload).await?;
         if checked.id != named {
             self.out.verbose(&format!(
@@ -461,7 +538,7 @@ impl Ctx<'_> {
     async fn stream(&self, checked: Checked, repository: &str) -> anyhow::Result<LocalPack> {
         let file = write::temp_file()?;
         let (state, growing) = Growing::new(file.path().to_path_buf());
-        let label = checked.id.to_string();
+        let (label, size) = (checked.id.to_string(), checked.size());
         let (recipe, notes) = (self.args.build.recipe(), self.out.notes());
         let building = tokio::task::spawn_blocking(move || {
             let to = ArchiveTo::Growing {
@@ -470,7 +547,7 @@ impl Ctx<'_> {
             };
             checked.build(recipe, to, &notes)
         });
-        let upload = self.upload(repository, growing, &label);
+        let upload = self.upload(repository, growing, (&label, size));
         let (pack, uploaded) = alongside(building, Ok, upload).await?;
         debug_assert_eq!(uploaded, (pack.archive.digest, pack.archive.size));
         Ok(pack)
@@ -478,24 +555,29 @@ impl Ctx<'_> {
 
     /// Uploads the archive `growing` to `repository` as it grows, and meanwhile the base path
     /// and the config: neither needs to wait for the other, only the tag for all three.
-    /// `growing` goes when the upload ends: a build still writing it then stops.
+    /// `growing` goes when the upload ends: a build still writing it then stops. The bar is
+    /// `label`'s and counts against `size`, the input's bytes (a folder's files, or a
+    /// tarball's own), known from the start.
     async fn upload(
         &self,
         repository: &str,
         growing: Growing,
-        label: &str,
+        (label, size): (&str, u64),
     ) -> anyhow::Result<(Digest, u64)> {
         let around = async {
             self.base.get_or_try_init(|| self.ensure_base()).await?;
             self.put_config(repository).await
         };
-        let bar = self.out.bar(0, label);
+        let bar = self.out.bar(size, label);
         let progress: store::Progress = {
             let (bar, state) = (bar.clone(), growing.state.clone());
-            // The bar's end is what is on disk so far: the size is known only at the end.
+            // The archive's size is known only at the end: the bar counts the input's bytes,
+            // the upload's share of the compressed bytes standing for as much of the input.
             Arc::new(move |sent| {
-                bar.set_length(state.borrow().written.max(sent));
-                bar.set_position(sent);
+                let grown = state.borrow();
+                let read = u128::from(sent) * u128::from(grown.read);
+                let done = read.checked_div(u128::from(grown.written)).unwrap_or(0);
+                bar.set_position(u64::try_from(done).unwrap_or(u64::MAX).min(size));
             })
         };
         let archive = self.store.put_growing_blob(repository, &growing, progress);
@@ -551,16 +633,16 @@ impl Ctx<'_> {
         }
     }
 
-    /// Whether the registry's archive under `held` (another digest) holds the same files as
-    /// `pack`: same paths, folders, executable bits and bytes, so it differs only in how it
-    /// was compressed or stamped. Downloaded and read as `pull` does ([`super::shared::fetch_pack`]);
-    /// an archive that is not a safe, valid-shaped download of this pack is not the same.
-    async fn same_files(
+    /// How the registry's archive under `held` (another digest) compares with `pack`: the same
+    /// files (paths, folders, executable bits and bytes; only compressed or stamped otherwise),
+    /// or which differ. Downloaded and read as `pull` does ([`super::shared::fetch_pack`]); an archive
+    /// that is not a safe, valid-shaped download of this pack cannot be compared.
+    async fn compare(
         &self,
         pack: &LocalPack,
         repository: &str,
         held: &[u8],
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Compared> {
         let download = write::temp_file()?;
         let shown = self.store.display(repository, pack.id.version.as_str());
         let limits = self.args.read.limits();
@@ -575,20 +657,18 @@ impl Ctx<'_> {
                 if crate::exit::failure_of(&err).is_some_and(|f| f.code == Code::VerifyFailed) =>
             {
                 self.out.verbose(&format!("{err:#}"));
-                return Ok(false);
+                return Ok(Compared::Unreadable);
             }
             Err(err) => return Err(err),
         };
         if !remote.safe_to_extract() {
-            return Ok(false);
+            return Ok(Compared::Unreadable);
         }
         tokio::task::block_in_place(|| {
-            let differences = pack.listing()?.differences(&remote.listing());
-            if let Some(differences) = &differences {
-                self.out
-                    .verbose(&format!("the registry's archive differs: {differences}"));
-            }
-            Ok(differences.is_none())
+            Ok(match pack.listing()?.differences(&remote.listing()) {
+                Some(differences) => Compared::Differs(differences),
+                None => Compared::Same,
+            })
         })
     }
 

@@ -157,8 +157,9 @@ pub(super) async fn pack_names(store: &dyn Store, page: usize) -> anyhow::Result
     let base = format!("{BASE_PATH}/");
     let repositories = store.repositories(page).await.map_err(|err| {
         match crate::exit::failure_of(&err).map(|f| f.code) {
-            // Only a refusal is the catalog-for-admins case; other failures say themselves.
-            Some(Code::Auth) => Failure::err(
+            // Only a refusal of a credential is the catalog-for-admins case; other failures,
+            // and no credential at all, say themselves.
+            Some(Code::Auth) if !crate::credentials::is_missing(&err) => Failure::err(
                 Code::Auth,
                 format!(
                     "cannot list the registry's catalog ({err:#}); registries such as Harbor allow it \

@@ -100,6 +100,38 @@ pub fn run(args: &SyncArgs, out: &Output) -> anyhow::Result<()> {
 
 /// Syncs and waits as `request` says; the outcome, also printed for people.
 pub async fn sync(request: &Request<'_>, out: &Output) -> anyhow::Result<Report> {
+    let prepared = prepare(request, out).await?;
+    complete(prepared, request, out).await
+}
+
+/// Triggers (or joins) the sync of a [`prepare`]d registry and waits for `request.packs`.
+pub async fn complete(
+    prepared: Prepared,
+    request: &Request<'_>,
+    out: &Output,
+) -> anyhow::Result<Report> {
+    match prepared {
+        Prepared::Found(ready) => finish(ready, request, out).await,
+        Prepared::Registered(report) => Ok(report),
+    }
+}
+
+/// Palette and the registry in it that points at the target, checked before anything is
+/// done: `push --sync` asks first so that a missing key, an unreachable Palette or no
+/// registry for TARGET stop it before the first byte is pushed.
+pub enum Prepared {
+    Found(Ready),
+    /// `--register` asked for a registry Palette could not create yet (a dry run).
+    Registered(Report),
+}
+
+pub struct Ready {
+    palette: Palette,
+    found: Found,
+    target: String,
+}
+
+pub async fn prepare(request: &Request<'_>, out: &Output) -> anyhow::Result<Prepared> {
     // --timeout bounds everything from here, each call to Palette included.
     let palette = connect(request.palette, out)?.within(request.palette.timeout);
     let target = match request.prefix {
@@ -111,7 +143,7 @@ pub async fn sync(request: &Request<'_>, out: &Output) -> anyhow::Result<Report>
         None if request.register.is_some() => match register(&palette, request, out).await? {
             Some(found) => found,
             None => {
-                return Ok(Report {
+                return Ok(Prepared::Registered(Report {
                     registry: RegistryOut {
                         uid: String::new(),
                         name: registry_name(request),
@@ -119,7 +151,7 @@ pub async fn sync(request: &Request<'_>, out: &Output) -> anyhow::Result<Report>
                     },
                     sync: SyncStatus::default(),
                     packs: packs_out(&request.packs, &[]),
-                });
+                }));
             }
         },
         None => {
@@ -136,6 +168,21 @@ pub async fn sync(request: &Request<'_>, out: &Output) -> anyhow::Result<Report>
             ));
         }
     };
+    Ok(Prepared::Found(Ready {
+        palette,
+        found,
+        target,
+    }))
+}
+
+async fn finish(ready: Ready, request: &Request<'_>, out: &Output) -> anyhow::Result<Report> {
+    let Ready {
+        palette,
+        found,
+        target,
+    } = ready;
+    // The --timeout of the sync starts now, not when it was prepared (before a push).
+    let palette = palette.within(request.palette.timeout);
     out.verbose(&format!(
         "Palette registry {} ({}) points at {target}",
         found.name, found.uid

@@ -183,7 +183,7 @@ impl Verified {
             if check.ok {
                 out.success(&line, &[]);
             } else {
-                out.error(&format!("✘ {line}"));
+                out.error(&line);
             }
         }
     }

@@ -24,20 +24,25 @@ pub const PASSWORD_ENV: &str = "PACKPUB_PASSWORD";
 /// Where the credential in use came from; shown with `-v`.
 #[derive(Debug, Clone)]
 pub enum Source {
-    Flags,
-    Env,
+    /// `--username`, and how the password came (`--password-stdin`, a prompt).
+    Flags(&'static str),
+    /// The user and password variables read.
+    Env(&'static str, &'static str),
     Keyring,
     Docker(docker::Found),
+    /// What `packpub login` is checking.
+    Login,
     Anonymous,
 }
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Source::Flags => f.write_str("--username and --password-stdin"),
-            Source::Env => write!(f, "{USERNAME_ENV} and {PASSWORD_ENV}"),
+            Source::Flags(password) => write!(f, "--username and {password}"),
+            Source::Env(user, password) => write!(f, "{user} and {password}"),
             Source::Keyring => f.write_str("packpub's entry in the OS keyring"),
             Source::Docker(found) => found.fmt(f),
+            Source::Login => f.write_str("what `packpub login` was given"),
             Source::Anonymous => f.write_str("no credentials (anonymous)"),
         }
     }
@@ -49,26 +54,69 @@ impl fmt::Display for Source {
 pub struct Given(Option<(String, Secret, Source)>);
 
 impl Given {
-    /// `stdin_user` is the user name given with `--password-stdin`: the password is read
-    /// from stdin; without one, from the environment.
-    pub fn read(stdin_user: Option<&str>) -> anyhow::Result<Self> {
-        if let Some(user) = stdin_user {
-            return Ok(Self(Some((
-                user.to_string(),
-                read_password_stdin()?,
-                Source::Flags,
-            ))));
-        }
-        Ok(Self::env(USERNAME_ENV, PASSWORD_ENV))
+    /// `user` is the user name given on the command line: the password is read from stdin
+    /// with `password_stdin`, else prompted for; without one, the credential comes from the
+    /// environment.
+    pub fn read(user: Option<&str>, password_stdin: bool) -> anyhow::Result<Self> {
+        let Some(user) = user else {
+            return Self::env(USERNAME_ENV, PASSWORD_ENV);
+        };
+        let (password, how) = if password_stdin {
+            (read_password_stdin()?, "--password-stdin")
+        } else {
+            let prompt = format!("Password for {user}: ");
+            (
+                prompt_password(&prompt)?,
+                "the password typed at the prompt",
+            )
+        };
+        Ok(Self(Some((user.to_string(), password, Source::Flags(how)))))
     }
 
-    /// The credential in the environment variables `user` and `password` (both), if set.
-    pub fn env(user: &str, password: &str) -> Self {
+    /// The credential in the environment variables `user` and `password`, if set; one
+    /// without the other is a usage error, never silently anonymous.
+    pub fn env(user: &'static str, password: &'static str) -> anyhow::Result<Self> {
         match (std::env::var(user), std::env::var(password)) {
-            (Ok(user), Ok(password)) => Self(Some((user, Secret::new(password), Source::Env))),
-            _ => Self(None),
+            (Ok(name), Ok(secret)) => {
+                let source = Source::Env(user, password);
+                Ok(Self(Some((name, Secret::new(secret), source))))
+            }
+            (Ok(_), Err(_)) => Err(half_set(user, password)),
+            (Err(_), Ok(_)) => Err(half_set(password, user)),
+            (Err(_), Err(_)) => Ok(Self(None)),
         }
     }
+}
+
+impl Given {
+    /// Whether a credential was given.
+    pub fn is_some(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+fn half_set(set: &str, missing: &str) -> anyhow::Error {
+    Failure::err(
+        Code::Usage,
+        format!("{set} is set but {missing} is not: set both, or neither"),
+    )
+}
+
+/// A password typed on the terminal, not echoed, as `login` asks for it; off a terminal, a
+/// usage error that says how to give it instead.
+pub fn prompt_password(prompt: &str) -> anyhow::Result<Secret> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::err(
+            Code::Usage,
+            "stdin is not a terminal: pipe the password in with --password-stdin",
+        ));
+    }
+    let typed = rpassword::prompt_password(prompt).context("cannot read the password")?;
+    if typed.is_empty() {
+        return Err(Failure::err(Code::Usage, "no password typed"));
+    }
+    Ok(Secret::new(typed))
 }
 
 /// `--password-stdin`: the whole of stdin, less one trailing newline.
@@ -91,6 +139,9 @@ pub fn read_password_stdin() -> anyhow::Result<Secret> {
 /// The credential found for a registry, and how to ask its source again.
 pub struct Resolved {
     pub credential: Option<Credential>,
+    /// Where it came from, or (none found) where packpub looked: named when the registry
+    /// refuses, so a missing credential never reads as a wrong password.
+    pub source: Source,
     /// Set when a docker credential helper gave the credential: it may hand out a new one
     /// (short-lived ECR passwords), so a registry's refusal is worth one more question.
     pub again: Option<Again>,
@@ -116,7 +167,47 @@ pub fn resolve(host: &str, given: &Given, out: &Output) -> anyhow::Result<Resolv
         }
         _ => None,
     };
-    Ok(Resolved { credential, again })
+    Ok(Resolved {
+        credential,
+        source,
+        again,
+    })
+}
+
+/// How the source of a refused credential is named.
+const CAME_FROM: &str = "the credential came from";
+
+/// How a registry's refusal (exit 4) starts when no credential was found.
+const NO_CREDENTIALS: &str = "no credentials for";
+
+/// `err` (a refusal by `host`, exit 4) with what the user can do about it: with no credential,
+/// where packpub looked and how to give one; with one, where it came from.
+pub fn explain_refusal(host: &str, source: &Source, err: anyhow::Error) -> anyhow::Error {
+    let Source::Anonymous = source else {
+        return Failure::err(Code::Auth, format!("{err:#} ({CAME_FROM} {source})"));
+    };
+    let docker = docker::config_path().map_or_else(
+        || "docker's config (no HOME)".to_string(),
+        |path| path.display().to_string(),
+    );
+    Failure::err(
+        Code::Auth,
+        format!(
+            "{NO_CREDENTIALS} {host} (looked in: --username/--password-stdin, {USERNAME_ENV}/\
+             {PASSWORD_ENV}, the OS keyring, {docker}); run `packpub login {host}` or set \
+             {USERNAME_ENV}/{PASSWORD_ENV}. The registry said: {err:#}"
+        ),
+    )
+}
+
+/// Whether `err` is a refusal because no credential was found ([`explain_refusal`]).
+pub fn is_missing(err: &anyhow::Error) -> bool {
+    crate::exit::failure_of(err).is_some_and(|f| f.message.starts_with(NO_CREDENTIALS))
+}
+
+/// Whether [`explain_refusal`] has had its say on `err` already.
+pub fn is_explained(err: &anyhow::Error) -> bool {
+    is_missing(err) || crate::exit::failure_of(err).is_some_and(|f| f.message.contains(CAME_FROM))
 }
 
 /// Where the Palette API key for Palette at `host` is stored (the keyring entry's user, the

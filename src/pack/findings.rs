@@ -52,19 +52,41 @@ fn suppression<S: Serializer>(allowed: &Option<Allowance>, s: S) -> Result<S::Ok
     map.end()
 }
 
+impl Finding {
+    /// The finding as one line, its file shown as `file` (with the pack's path, when several
+    /// packs' lines mix).
+    pub fn line(&self, file: &str) -> String {
+        Located(self, file).to_string()
+    }
+}
+
+/// A finding, its file shown as the `&str`.
+struct Located<'a>(&'a Finding, &'a str);
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some(line) = self.line {
+        Located(self, &self.file).fmt(f)
+    }
+}
+
+impl fmt::Display for Located<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Located(finding, file) = *self;
+        write!(f, "{file}")?;
+        if let Some(line) = finding.line {
             write!(f, ":{line}")?;
-            if let Some(column) = self.column {
+            if let Some(column) = finding.column {
                 write!(f, ":{column}")?;
             }
         }
-        if let Some(field) = &self.field {
+        if let Some(field) = &finding.field {
             write!(f, ": {field}")?;
         }
-        write!(f, ": {}. Fix: {} [{}]", self.message, self.fix, self.rule)
+        write!(
+            f,
+            ": {}. Fix: {} [{}]",
+            finding.message, finding.fix, finding.rule
+        )
     }
 }
 

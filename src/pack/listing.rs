@@ -39,7 +39,8 @@ impl Listing {
         }
     }
 
-    /// How `other` (the registry's) differs from this (the local pack), for people; `None`
+    /// How `other` (the registry's) differs from this (the local pack), for people (the first
+    /// [`SHOWN_DIFFERENCES`] paths of each kind, and the count of the rest); `None`
     /// when the two are the same pack.
     pub fn differences(&self, other: &Listing) -> Option<String> {
         let only = |a: &BTreeMap<String, Digest>, b: &BTreeMap<String, Digest>| -> Vec<String> {
@@ -76,10 +77,17 @@ impl Listing {
             ("executable in one only", modes),
             ("folders in one only", folders),
         ] {
-            if !list.is_empty() {
-                parts.push(format!("{label}: {}", list.join(", ")));
+            // The first few name the change; the rest are counted.
+            let (shown, rest) = list.split_at(list.len().min(SHOWN_DIFFERENCES));
+            match rest.len() {
+                0 if shown.is_empty() => {}
+                0 => parts.push(format!("{label}: {}", shown.join(", "))),
+                more => parts.push(format!("{label}: {} and {more} more", shown.join(", "))),
             }
         }
         (!parts.is_empty()).then(|| parts.join("; "))
     }
 }
+
+/// Paths of each kind of difference named; the rest are counted.
+const SHOWN_DIFFERENCES: usize = 5;

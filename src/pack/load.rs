@@ -248,6 +248,22 @@ impl Checked {
         matches!(self.origin, Origin::Folder(_))
     }
 
+    /// The bytes of a folder's files, or of an archive given as input: what a progress bar
+    /// counts against.
+    pub fn size(&self) -> u64 {
+        match &self.origin {
+            Origin::Folder(folder) => folder
+                .entries
+                .iter()
+                .map(|e| match e.kind {
+                    walk::Kind::File { size, .. } => size,
+                    walk::Kind::Dir => 0,
+                })
+                .sum(),
+            Origin::Tarball(_, _, size) => *size,
+        }
+    }
+
     /// The digest of a folder's uncompressed tar stream, read without compressing anything:
     /// the re-push cache's key. `None` for an archive given as input.
     pub fn tar_digest(&self, recipe: write::Recipe) -> anyhow::Result<Option<Digest>> {
@@ -294,6 +310,15 @@ impl Checked {
     }
 }
 
+/// `file` of the pack at `pack` (the path the user gave), as findings name it.
+pub fn located(pack: &str, file: &str) -> String {
+    if file == "." {
+        pack.to_string()
+    } else {
+        format!("{pack}/{file}")
+    }
+}
+
 /// Prints a finding (or the count of those past the cap) of `severity` as `line`: an error, a
 /// warning, or when the user allowed it a `-v` note.
 pub fn print_finding(severity: Severity, allowed: &Option<Allowance>, line: &str, out: &Output) {
@@ -314,24 +339,19 @@ fn accept(
     build: &BuildOptions,
     out: &Output,
 ) -> anyhow::Result<Vec<Finding>> {
+    // Every line names its pack, as lint's do: several packs' lines mix in one run.
+    let pack = path.display().to_string();
+    let pack = pack.trim_end_matches('/');
     for finding in &findings.list {
-        print_finding(
-            finding.severity,
-            &finding.allowed,
-            &finding.to_string(),
-            out,
-        );
+        let line = finding.line(&located(pack, &finding.file));
+        print_finding(finding.severity, &finding.allowed, &line, out);
     }
     for omitted in &findings.omitted {
-        print_finding(
-            omitted.severity,
-            &omitted.allowed,
-            &omitted.to_string(),
-            out,
-        );
+        let line = omitted.line(&located(pack, &omitted.file));
+        print_finding(omitted.severity, &omitted.allowed, &line, out);
     }
     if let Some(summary) = allow::summary(&findings.list, &findings.omitted) {
-        out.warn(&format!("{}: {summary}", path.display()));
+        out.warn(&format!("{pack}: {summary}"));
     }
     let errors = findings.count(Severity::Error);
     let warnings = findings.count(Severity::Warning);
@@ -387,7 +407,8 @@ fn inspect(dir: &Path, build: &BuildOptions) -> anyhow::Result<Inspected> {
         .with_pack(settings::read(&mut walk, &mut findings));
     let pack_json = walk.top_file(super::model::PACK_JSON, &mut findings);
     let manifest = validate::manifest(pack_json, dir, &mut findings);
-    let Some(entries) = walk.run(manifest.as_ref().map(|(id, _)| id), &mut findings) else {
+    let id = manifest.as_ref().and_then(|(id, _)| id.as_ref());
+    let Some(entries) = walk.run(id, &mut findings) else {
         allowed.apply(&mut findings);
         return Ok(Inspected {
             folder: None,
@@ -399,11 +420,14 @@ fn inspect(dir: &Path, build: &BuildOptions) -> anyhow::Result<Inspected> {
         .as_ref()
         .and_then(|(_, doc)| doc.get("layer")?.as_str());
     let values = validate::standard_files(&entries, layer, &mut findings);
-    let folder = manifest.map(|(id, doc)| {
+    // The files pack.json names are checked even when its identity is not usable: every
+    // problem at once.
+    let folder = manifest.and_then(|(id, doc)| {
         validate::referenced_files(&doc, &root, &entries, &mut findings);
         validate::charts(&doc, &values, &root, &entries, &allowed, &mut findings);
+        let id = id?;
         validate::folder_name(&name, &id, &mut findings);
-        Folder { id, name, entries }
+        Some(Folder { id, name, entries })
     });
     allowed.apply(&mut findings);
     Ok(Inspected {

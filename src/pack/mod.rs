@@ -37,9 +37,9 @@ pub use gzip::FORMAT as COMPRESSION;
 pub use listing::Listing;
 pub use load::{
     BuildOptions, Checked, LocalInput, LocalPack, accept_tarball, check, inspect_tarball, lint,
-    load, print_finding,
+    load, located, print_finding,
 };
-pub use model::{Identity, LAYERS, PackName, PackVersion, component_problem};
+pub use model::{Identity, LAYERS, PACK_JSON, PackName, PackVersion, component_problem};
 pub use rules::Severity;
 pub use validate::{Role, file_findings};
 pub use write::{Archive, ArchiveTo, Folder};

@@ -641,7 +641,11 @@ impl Read for Announced<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         if let Some(state) = self.to {
-            state.send_modify(|grown| grown.written += n as u64);
+            // The archive is its own measure: what is read of it is what is written.
+            state.send_modify(|grown| {
+                grown.written += n as u64;
+                grown.read = grown.written;
+            });
         }
         Ok(n)
     }
@@ -697,7 +701,7 @@ fn contents(
             } else {
                 match String::from_utf8(bytes) {
                     Ok(text) => {
-                        contents.id = validate::pack_json(&text, findings).map(|(id, _)| id)
+                        contents.id = validate::pack_json(&text, findings).and_then(|(id, _)| id)
                     }
                     Err(_) => findings.add(
                         Rule::PackJsonUnreadable,
@@ -738,7 +742,8 @@ fn contents(
 /// Unpacks the archive at `path` into `dir/<top>`: every entry goes through [`scan`] again into
 /// a staging folder inside `dir`, which is renamed into place only when the whole archive was
 /// read without a problem, so a refused or interrupted extraction leaves nothing behind.
-pub fn extract(path: &Path, dir: &Path, limits: Limits) -> anyhow::Result<PathBuf> {
+/// A folder already at `dir/<top>` is a usage error unless `replace` (`--force`).
+pub fn extract(path: &Path, dir: &Path, limits: Limits, replace: bool) -> anyhow::Result<PathBuf> {
     let staging = tempfile::Builder::new()
         .prefix(".packpub-")
         .tempdir_in(dir)
@@ -783,11 +788,21 @@ pub fn extract(path: &Path, dir: &Path, limits: Limits) -> anyhow::Result<PathBu
         }
     };
     let target = dir.join(&top);
-    anyhow::ensure!(
-        !target.exists(),
-        "{} already exists; remove it or pull into another folder",
-        target.display()
-    );
+    if target.symlink_metadata().is_ok() {
+        if !replace {
+            return Err(Failure::err(
+                Code::Usage,
+                format!(
+                    "{} already exists: pass --force to replace it, or pull into another folder \
+                     (-o DIR)",
+                    target.display()
+                ),
+            ));
+        }
+        // Moved into the staging folder, removed with it once the new one is in place.
+        std::fs::rename(&target, staging.path().join("replaced"))
+            .with_context(|| format!("cannot replace {}", target.display()))?;
+    }
     std::fs::rename(&root, &target)
         .with_context(|| format!("cannot write {}", target.display()))?;
     Ok(target)

@@ -23,12 +23,13 @@ use std::path::Path;
 pub const YAML_LIMIT: u64 = 16 << 20;
 
 /// Reads pack.json, which the walk looked at as `found`, and checks its fields; returns the
-/// identity when name and version are usable. `dir` is the folder as the user named it.
+/// document when it is a JSON object, with the identity when name and version are usable.
+/// `dir` is the folder as the user named it.
 pub fn manifest(
     found: Look,
     dir: &Path,
     findings: &mut Findings,
-) -> Option<(Identity, Map<String, Value>)> {
+) -> Option<(Option<Identity>, Map<String, Value>)> {
     let (problem, fix) = match found {
         Look::File(entry) => {
             let text = entry.read_text(PACK_JSON_LIMIT, findings)?;
@@ -52,8 +53,13 @@ pub fn manifest(
     None
 }
 
-/// Checks pack.json's fields; returns the identity when name and version are usable.
-pub fn pack_json(text: &str, findings: &mut Findings) -> Option<(Identity, Map<String, Value>)> {
+/// Checks pack.json's fields; returns the document when it is a JSON object (so the checks
+/// that need only it still run: every problem at once), with the identity when name and
+/// version are usable.
+pub fn pack_json(
+    text: &str,
+    findings: &mut Findings,
+) -> Option<(Option<Identity>, Map<String, Value>)> {
     let doc: Value = match serde_json::from_str(text) {
         Ok(doc) => doc,
         Err(err) => {
@@ -62,9 +68,11 @@ pub fn pack_json(text: &str, findings: &mut Findings) -> Option<(Identity, Map<S
                 PACK_JSON,
                 None,
                 format!(
-                    "is not valid JSON at line {}, column {}: {err}",
+                    "is not valid JSON at line {}, column {}: {}",
                     err.line(),
-                    err.column()
+                    err.column(),
+                    // The position once: serde's words end with it too.
+                    unpositioned(&err)
                 ),
                 "correct the JSON syntax at that position",
             );
@@ -84,26 +92,16 @@ pub fn pack_json(text: &str, findings: &mut Findings) -> Option<(Identity, Map<S
     let name = required_string(&doc, "name", findings).and_then(|name| {
         PackName::parse(name)
             .map_err(|msg| {
-                findings.add(
-                    Rule::PackName,
-                    PACK_JSON,
-                    Some("name"),
-                    msg,
-                    "use a lower-case name",
-                )
+                let (msg, fix) = with_fix(&msg, "use a lower-case name");
+                findings.add(Rule::PackName, PACK_JSON, Some("name"), msg, &fix)
             })
             .ok()
     });
     let version = required_string(&doc, "version", findings).and_then(|version| {
         PackVersion::parse(version)
             .map_err(|msg| {
-                findings.add(
-                    Rule::PackVersion,
-                    PACK_JSON,
-                    Some("version"),
-                    msg,
-                    "use a valid OCI tag",
-                )
+                let (msg, fix) = with_fix(&msg, "use a valid OCI tag");
+                findings.add(Rule::PackVersion, PACK_JSON, Some("version"), msg, &fix)
             })
             .ok()
     });
@@ -124,13 +122,26 @@ pub fn pack_json(text: &str, findings: &mut Findings) -> Option<(Identity, Map<S
     }
     cloud_types(&doc, findings);
     constraints(&doc, findings);
-    Some((
-        Identity {
-            name: name?,
-            version: version?,
-        },
-        doc,
-    ))
+    let id = name
+        .zip(version)
+        .map(|(name, version)| Identity { name, version });
+    Some((id, doc))
+}
+
+/// A parse error's words split into the problem and its fix, when they hold one (`. Fix: …`);
+/// else the words and `fix`: a finding states its fix once.
+fn with_fix(words: &str, fix: &str) -> (String, String) {
+    match words.split_once(". Fix: ") {
+        Some((problem, own)) => (problem.to_string(), own.to_string()),
+        None => (words.to_string(), fix.to_string()),
+    }
+}
+
+/// serde_json's words for `err`, less the position they end with.
+fn unpositioned(err: &serde_json::Error) -> String {
+    let words = err.to_string();
+    let position = format!(" at line {} column {}", err.line(), err.column());
+    words.strip_suffix(&position).unwrap_or(&words).to_string()
 }
 
 fn required_string<'a>(
@@ -771,8 +782,12 @@ fn images(values: &Node, layer: Option<&str>, findings: &mut Findings) {
 
 /// The folder name is free, but `<name>-<version>` is the convention.
 pub fn folder_name(folder: &str, id: &Identity, findings: &mut Findings) {
-    let expected = format!("{}-{}", id.name, id.version);
-    if folder != expected {
+    // A leading `v` is warned about on its own (use the version without it): the folder is
+    // asked to match the version as it will be, not as it is, so the advice agrees.
+    let version = id.version.as_str();
+    let fixed = version.strip_prefix('v').unwrap_or(version);
+    let expected = format!("{}-{fixed}", id.name);
+    if folder != expected && folder != format!("{}-{version}", id.name) {
         findings.add(Rule::FolderName,
             ".",
             None,

@@ -89,13 +89,13 @@ impl Recipe {
 pub fn build(folder: &Folder, recipe: Recipe, to: ArchiveTo<'_>) -> anyhow::Result<Archive> {
     let (built, path, temp) = match to {
         ArchiveTo::Nowhere => {
-            let (built, _) = write(folder, recipe, io::sink(), false)?;
+            let (built, _) = write(folder, recipe, io::sink(), false, &|_| {})?;
             (built, None, None)
         }
         ArchiveTo::Temp => {
             let temp = temp_file()?;
             let dest = BufWriter::with_capacity(1 << 20, temp);
-            let (built, file) = write(folder, recipe, dest, true)?;
+            let (built, file) = write(folder, recipe, dest, true, &|_| {})?;
             let path = file
                 .into_inner()
                 .map_err(|e| e.into_error())?
@@ -104,7 +104,8 @@ pub fn build(folder: &Folder, recipe: Recipe, to: ArchiveTo<'_>) -> anyhow::Resu
         }
         ArchiveTo::Growing { file, state } => {
             let (file, path) = file.into_parts();
-            let written = write(folder, recipe, Reporting { file, state }, true);
+            let read = |n| state.send_modify(|grown| grown.read += n);
+            let written = write(folder, recipe, Reporting { file, state }, true, &read);
             // The upload waits for this word: it must hear of a failure too.
             state.send_modify(|grown| {
                 grown.done = Some(match &written {
@@ -120,7 +121,7 @@ pub fn build(folder: &Folder, recipe: Recipe, to: ArchiveTo<'_>) -> anyhow::Resu
             // What `tar` would create: 0666 less the umask.
             let file = AtomicFile::create(&dir.join(folder.id.archive_name()), 0o666)?;
             let dest = BufWriter::with_capacity(1 << 20, file);
-            let (built, file) = write(folder, recipe, dest, false)?;
+            let (built, file) = write(folder, recipe, dest, false, &|_| {})?;
             let path = file.into_inner().map_err(|e| e.into_error())?.commit()?;
             (built, Some(path), None)
         }
@@ -157,19 +158,24 @@ struct Built {
 }
 
 /// Streams the archive into `dest`; returns what was built, with `dest`. `hash_tar` also
-/// hashes the uncompressed stream, for the re-push cache (a cost only `push` has a use for).
+/// hashes the uncompressed stream, for the re-push cache (a cost only `push` has a use for);
+/// `read` hears of every uncompressed byte as it goes into the compressor.
 fn write<W: Write>(
     folder: &Folder,
     recipe: Recipe,
     dest: W,
     hash_tar: bool,
+    read: &dyn Fn(u64),
 ) -> anyhow::Result<(Built, W)> {
-    let gz = GzWriter::new(HashingWriter::new(dest), recipe.jobs);
+    let gz = Tally {
+        inner: GzWriter::new(HashingWriter::new(dest), recipe.jobs),
+        read,
+    };
     let (tar, gz) = if hash_tar {
         let (tar, _, gz) = tar_stream(folder, recipe.mtime, HashingWriter::new(gz))?.finish();
-        (Some(tar), gz)
+        (Some(tar), gz.inner)
     } else {
-        (None, tar_stream(folder, recipe.mtime, gz)?)
+        (None, tar_stream(folder, recipe.mtime, gz)?.inner)
     };
     let hashing = gz.finish().context("cannot finish the archive")?;
     let (digest, size, dest) = hashing.finish();
@@ -197,6 +203,24 @@ fn tar_stream<W: Write>(folder: &Folder, mtime: u64, sink: W) -> anyhow::Result<
         .with_context(|| format!("cannot pack {}", entry.path))?;
     }
     tar.into_inner().context("cannot finish the archive")
+}
+
+/// A writer that tells `read` how many bytes went through it.
+struct Tally<'a, W> {
+    inner: W,
+    read: &'a dyn Fn(u64),
+}
+
+impl<W: Write> Write for Tally<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        (self.read)(n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A file that tells `state` of every byte written to it, and stops the build once nobody
@@ -371,7 +395,7 @@ mod tests {
         fs::remove_file(root.join("copy.yaml")).unwrap();
         symlink(&outside, root.join("copy.yaml")).unwrap();
         // The entry was recorded with its resolved target, so the new link is never followed.
-        let (_, archive) = write(&folder, RECIPE, Vec::new(), false).unwrap();
+        let (_, archive) = write(&folder, RECIPE, Vec::new(), false, &|_| {}).unwrap();
         let mut tar = String::new();
         flate2::read::MultiGzDecoder::new(&archive[..])
             .read_to_string(&mut tar)

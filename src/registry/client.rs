@@ -23,7 +23,7 @@ mod upload;
 use super::errors::{self, is_not_found, is_transient, translate};
 use super::store::{ManifestRef, Store};
 use super::tls;
-use crate::credentials::Resolved;
+use crate::credentials::{Resolved, Source};
 use crate::exit::{Code, Failure};
 use crate::http::{host_of, proxy, read_prefix};
 use crate::interrupt;
@@ -61,6 +61,8 @@ pub struct Transport {
     pub retries: u32,
     /// Blobs over this size go in chunks.
     pub chunk_size: u64,
+    /// The side of a `copy` between two registries, whose flags the errors name.
+    pub side: Option<errors::Side>,
 }
 
 pub struct Registry {
@@ -73,6 +75,9 @@ pub struct Registry {
     prefix: String,
     retries: u32,
     auth: Auth,
+    /// Where the credential came from (or where none was found), named on a refusal.
+    source: Source,
+    side: Option<errors::Side>,
     chunks: chunks::Chunks,
     notes: Notes,
 }
@@ -136,10 +141,13 @@ impl Registry {
             .tls_backend_preconfigured(tls)
             .build()
             .map_err(|e| setup(&e))?;
+        let source = credential.source.clone();
         let auth = Auth::new(credential, probe, host, transport.plain_http, notes.clone());
         Ok(Self {
             http,
             auth,
+            source,
+            side: transport.side,
             base,
             host: host.to_string(),
             prefix: prefix.to_string(),
@@ -172,6 +180,19 @@ impl Registry {
         self.manifest(repository, ManifestRef::Tag("latest"))
             .await
             .map(drop)
+    }
+
+    /// Reaches `/v2/` with no credential, so that a TLS problem or an unreachable host shows
+    /// before anyone types a password; any HTTP answer (401 included) will do.
+    pub async fn reachable(&self) -> anyhow::Result<()> {
+        let url = self.url("v2/")?;
+        self.retry("reach the registry", "", || async {
+            match self.http.get(url.clone()).send().await {
+                Ok(_) => Ok(()),
+                Err(err) => Err(OciDistributionError::from(err).into()),
+            }
+        })
+        .await
     }
 
     /// Sends the request `build` makes for `url`, with the `Authorization` of `scope` when
@@ -302,12 +323,18 @@ impl Registry {
     /// The error as the user should read it: a registry's answer translated (with its exit
     /// code), a failure packpub already explained kept as it is.
     fn explain(&self, err: anyhow::Error, repository: &str, what: &str) -> anyhow::Error {
-        if crate::exit::failure_of(&err).is_some() {
-            return err;
-        }
-        match err.downcast::<OciDistributionError>() {
-            Ok(err) => translate(&self.host, repository, err, what),
-            Err(err) => err,
+        let err = if crate::exit::failure_of(&err).is_some() {
+            err
+        } else {
+            match err.downcast::<OciDistributionError>() {
+                Ok(err) => translate(&self.host, repository, err, (what, self.side)),
+                Err(err) => err,
+            }
+        };
+        if errors::is_refusal(&err) {
+            crate::credentials::explain_refusal(&self.host, &self.source, err)
+        } else {
+            err
         }
     }
 

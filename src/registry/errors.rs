@@ -6,12 +6,48 @@ use crate::exit::{Code, Failure};
 use crate::interrupt;
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 
-/// The registry's words, turned into what the user can do about them, with an exit code.
+/// How a registry's refusal of the credential (or of none) starts: 401, a token service's
+/// refusal.
+pub const REFUSED: &str = "authentication failed for";
+/// How a registry's refusal of access (403) goes on after its name.
+const DENIED: &str = "denied access to";
+
+/// Whether `err` is the registry refusing who packpub is (or is not): worth naming where the
+/// credential came from, or that none was found. A refused client certificate is not.
+pub fn is_refusal(err: &anyhow::Error) -> bool {
+    crate::exit::failure_of(err).is_some_and(|f| {
+        f.code == Code::Auth && (f.message.starts_with(REFUSED) || f.message.contains(DENIED))
+    }) && !crate::credentials::is_explained(err)
+}
+
+/// Which side of a `copy` between two registries a registry is: the flags that fix its
+/// transport are that side's (`--src-ca-file`, `PACKPUB_DST_PLAIN_HTTP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Src,
+    Dst,
+}
+
+/// `flag` (`ca-file`) as the flag and the variable of `side`'s registry: `--ca-file` and
+/// `PACKPUB_CA_FILE` with none.
+fn flag(side: Option<Side>, flag: &str) -> (String, String) {
+    let prefix = match side {
+        None => "",
+        Some(Side::Src) => "src-",
+        Some(Side::Dst) => "dst-",
+    };
+    let named = format!("{prefix}{flag}");
+    let env = format!("PACKPUB_{}", named.replace('-', "_").to_uppercase());
+    (format!("--{named}"), env)
+}
+
+/// The registry's words, turned into what the user can do about them, with an exit code;
+/// `what` was being done, on the `copy` side `side` if any.
 pub fn translate(
     host: &str,
     repository: &str,
     err: OciDistributionError,
-    what: &str,
+    (what, side): (&str, Option<Side>),
 ) -> anyhow::Error {
     let chain = error_text(&err);
     let lower = chain.to_lowercase();
@@ -59,24 +95,22 @@ pub fn translate(
         || lower.contains("self-signed")
         || lower.contains("self signed")
     {
+        let (ca_file, ca_env) = flag(side, "ca-file");
         (
             Code::Unreachable,
             format!(
-                "TLS: the certificate of {host} is not signed by a trusted authority ({chain}); pass the registry's CA (or its self-signed certificate) with --ca-file PEM (or PACKPUB_CA_FILE), or put it in /etc/docker/certs.d/{host}/ca.crt"
+                "TLS: the certificate of {host} is not signed by a trusted authority ({chain}); pass the registry's CA (or its self-signed certificate) with {ca_file} PEM (or {ca_env}), or put it in /etc/docker/certs.d/{host}/ca.crt"
             ),
         )
-    } else if lower.contains("invalid http version")
-        || lower.contains("http/0.9")
-        || lower.contains("wrong version number")
-        || lower.contains("corrupt message")
-        || lower.contains("invalidcontenttype")
-    {
-        (
-            Code::Unreachable,
-            format!(
-                "{host} did not answer in the expected protocol ({chain}); drop --plain-http for an HTTPS registry, or add it for a plain-HTTP one"
-            ),
-        )
+    } else if let Some(scheme) = wrong_scheme(&lower) {
+        let (plain, plain_env) = flag(side, "plain-http");
+        let fix = match scheme {
+            Scheme::Http => {
+                format!("answers plain HTTP, not HTTPS: add {plain} (or {plain_env}=1)")
+            }
+            Scheme::Https => format!("answers HTTPS, not plain HTTP: drop {plain}"),
+        };
+        (Code::Unreachable, format!("{host} {fix} ({chain})"))
     } else if lower.contains("dns error")
         || lower.contains("failed to lookup")
         || lower.contains("name or service not known")
@@ -106,15 +140,12 @@ pub fn translate(
     ) || has_code(&err, &[OciErrorCode::Unauthorized])
         || status(&err) == Some(401)
     {
-        (
-            Code::Auth,
-            format!("authentication failed for {host}: {chain}"),
-        )
+        (Code::Auth, format!("{REFUSED} {host}: {chain}"))
     } else if has_code(&err, &[OciErrorCode::Denied]) || status(&err) == Some(403) {
         (
             Code::Auth,
             format!(
-                "{host} denied access to {what} (insufficient scope: the account needs push and pull on this repository): {chain}"
+                "{host} {DENIED} {what} (insufficient scope: the account needs push and pull on this repository): {chain}"
             ),
         )
     } else if has_code(&err, &[OciErrorCode::NameUnknown]) || lower.contains("name_unknown") {
@@ -218,7 +249,11 @@ pub fn is_not_found(err: &OciDistributionError) -> bool {
 pub fn is_transient(err: &OciDistributionError) -> bool {
     match err {
         OciDistributionError::RequestError(e) => {
-            !e.is_builder() && !e.is_redirect() && !is_tls(&error_text(err))
+            let text = error_text(err);
+            !e.is_builder()
+                && !e.is_redirect()
+                && !is_tls(&text)
+                && wrong_scheme(&text.to_lowercase()).is_none()
         }
         OciDistributionError::IoError(e) => {
             e.kind() != std::io::ErrorKind::NotFound && !interrupt::requested()
@@ -236,6 +271,35 @@ fn is_busy(err: &OciDistributionError) -> bool {
             err,
             &[OciErrorCode::Toomanyrequests, OciErrorCode::DigestInvalid],
         )
+}
+
+/// The scheme a registry speaks, when packpub spoke the other.
+enum Scheme {
+    Http,
+    Https,
+}
+
+/// Which scheme the registry speaks when an error (`lower`, lowercased) says packpub spoke the
+/// other: a TLS handshake answered in plain HTTP, or plain HTTP answered with a TLS record or
+/// refused in words (Go's server, nginx). Never worth a retry.
+fn wrong_scheme(lower: &str) -> Option<Scheme> {
+    let said = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if said(&[
+        "wrong version number",
+        "corrupt message",
+        "invalidcontenttype",
+    ]) {
+        Some(Scheme::Http)
+    } else if said(&[
+        "invalid http version",
+        "http/0.9",
+        "client sent an http request to an https server",
+        "plain http request was sent to https port",
+    ]) {
+        Some(Scheme::Https)
+    } else {
+        None
+    }
 }
 
 fn is_tls(text: &str) -> bool {
@@ -310,7 +374,7 @@ mod tests {
             "r.example.com",
             "proj/spectro-packs/archive/hello",
             err,
-            "write the manifest",
+            ("write the manifest", None),
         );
         let failure = crate::exit::failure_of(&err).unwrap();
         (failure.code, failure.message.clone())

@@ -9,6 +9,7 @@ pub mod nginx;
 pub mod palette;
 pub mod proxy;
 pub mod registry;
+pub mod tmux;
 
 use std::fs;
 use std::io::ErrorKind;
@@ -125,6 +126,16 @@ impl Run {
             self.code, code,
             "exit code {} (wanted {code})\nstdout:\n{}\nstderr:\n{}",
             self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Panics with stderr unless stderr holds `words`.
+    pub fn said(&self, words: &str) -> &Self {
+        assert!(
+            self.stderr.contains(words),
+            "wanted {words:?} in:\n{}",
+            self.stderr
         );
         self
     }

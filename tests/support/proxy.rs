@@ -10,6 +10,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 /// What the proxy does to client→upstream traffic.
 #[derive(Clone, Copy, Debug)]
@@ -28,6 +29,9 @@ pub enum Fault {
         busy_one_in: u64,
         max_offset: u64,
     },
+    /// Nothing is cut, but what clients send goes upstream at about `bytes_per_sec`: a slow
+    /// uplink, for progress that must show while work lasts.
+    Slow { bytes_per_sec: u64 },
 }
 
 /// A running proxy; see [`Fault`].
@@ -142,6 +146,7 @@ impl Shared {
                 self.cuts.fetch_add(1, Ordering::SeqCst);
                 true
             }
+            Fault::Slow { .. } => false,
             Fault::CutAfterBytes { times, .. } => self
                 .cuts
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
@@ -170,6 +175,7 @@ fn forward(shared: &Arc<Shared>, mut client: TcpStream) {
                 .is_multiple_of(cut_one_in)
                 .then(|| shared.next() % max_offset)
         }
+        Fault::Slow { .. } => None,
     };
     let Ok(upstream) = TcpStream::connect(shared.upstream) else {
         return;
@@ -235,6 +241,9 @@ fn pump(
         }
         if to.write_all(&buf[..n]).is_err() {
             break;
+        }
+        if let (Fault::Slow { bytes_per_sec }, Some(_)) = (shared.fault, count) {
+            thread::sleep(Duration::from_secs_f64(n as f64 / bytes_per_sec as f64));
         }
         count.map(|c| c.fetch_add(n as u64, Ordering::SeqCst));
         sent += n as u64;

@@ -372,8 +372,9 @@ impl Auth {
             return Err(Failure::err(
                 Code::Auth,
                 format!(
-                    "authentication failed for {}: its token service on {service_name} answered \
+                    "{} {}: its token service on {service_name} answered \
                      {status}{}",
+                    errors::REFUSED,
                     self.host,
                     if said.trim().is_empty() {
                         String::new()
@@ -510,6 +511,7 @@ mod tests {
         let probe = Url::parse("https://r.io/v2/").unwrap();
         let anonymous = Resolved {
             credential: None,
+            source: crate::credentials::Source::Anonymous,
             again: None,
         };
         Auth::new(anonymous, probe, "r.io", false, Notes::silent())
