@@ -38,6 +38,23 @@ pub const VERSION: &str = concat!(
     ")"
 );
 
+/// A verb's examples, shown at the end of its help.
+macro_rules! examples {
+    ($($line:literal),+) => {
+        concat!("Examples:", $("\n  ", $line),+)
+    };
+}
+
+/// `copy`'s examples: in its short help alone, and before the credentials note in its long.
+macro_rules! copy_examples {
+    () => {
+        examples!(
+            "packpub copy harbor.example.com/packs oci-archive:site.tar hello",
+            "packpub copy oci-archive:site.tar registry.site.local/packs"
+        )
+    };
+}
+
 /// Publish Spectro Cloud Palette packs to OCI registries.
 #[derive(Debug, Parser)]
 #[command(name = "packpub", version = VERSION, about, propagate_version = true)]
@@ -49,6 +66,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Output and waits")]
 pub struct GlobalArgs {
     /// Print one JSON document on stdout and nothing else there (`--format json` says the same;
     /// `lint` has formats of its own)
@@ -61,20 +79,20 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub verbose: bool,
     /// When to colour stderr; `auto` honours NO_COLOR and whether stderr is a terminal
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, hide_short_help = true)]
     pub color: ColorChoice,
     /// How long a registry, token service or Palette may take to answer one request (and to
     /// send all of a small answer); a blob's transfer gets this plus the time its size takes
     /// at 4 KiB/s, and must move 4 KiB/s in every such window
-    #[arg(long, global = true, env = "PACKPUB_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "2m", value_parser = parse_positive_duration)]
+    #[arg(long, global = true, env = "PACKPUB_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "2m", value_parser = parse_positive_duration, hide_short_help = true)]
     pub request_timeout: std::time::Duration,
     /// How long to wait for another packpub on this machine (a push of the same version, a
     /// write to the same layout or bundle) before giving up with exit 7
-    #[arg(long, global = true, env = "PACKPUB_LOCK_TIMEOUT", value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "PACKPUB_LOCK_TIMEOUT", value_name = "DURATION", default_value = "15m", value_parser = parse_duration, hide_short_help = true)]
     pub lock_timeout: std::time::Duration,
     /// Off a terminal (CI logs), how often long work prints a progress line (bytes, rate,
     /// pack), so the log shows it is alive; `-q` silences it
-    #[arg(long, global = true, env = "PACKPUB_PROGRESS_EVERY", value_name = "DURATION", default_value = "5s", value_parser = parse_positive_duration)]
+    #[arg(long, global = true, env = "PACKPUB_PROGRESS_EVERY", value_name = "DURATION", default_value = "5s", value_parser = parse_positive_duration, hide_short_help = true)]
     pub progress_every: std::time::Duration,
 }
 
@@ -106,28 +124,76 @@ impl GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate a pack folder and build its reproducible <name>-<version>.tar.gz
+    #[command(after_help = examples!(
+        "packpub pack ./hello-1.0.0 -o dist",
+        "packpub pack --strict --json"
+    ))]
     Pack(PackArgs),
     /// Publish packs to <registry>/spectro-packs/archive/<name>:<version>
+    #[command(after_help = examples!(
+        "packpub push ./hello-1.0.0 --registry harbor.example.com/packs --ca-file ca.pem",
+        "printf '%s\\n' \"$PW\" | packpub push packs/*/ --registry R/proj -u ci --password-stdin --json",
+        "packpub push hello-1.0.0.tar.gz --registry harbor.example.com/packs --sync"
+    ), mut_arg("palette_host", |a| a.hide_short_help(true)),
+        mut_arg("no_wait", |a| a.hide_short_help(true)))]
     Push(PushArgs),
     /// Check credentials against a registry, then store them (OS keyring or docker's config)
+    #[command(after_help = examples!(
+        "packpub login harbor.example.com",
+        "printf '%s\\n' \"$KEY\" | packpub login --palette --password-stdin"
+    ), mut_arg("chunk_size", |a| a.hide(true)))]
     Login(LoginArgs),
     /// Remove the credentials packpub stored for a registry
     Logout(LogoutArgs),
     /// Prove the registry holds the pack you built, in the shape Palette reads
+    #[command(after_help = examples!(
+        "packpub verify ./hello-1.0.0 --registry harbor.example.com/packs",
+        "packpub verify hello:1.0.0 --registry oci-archive:site.tar"
+    ), mut_arg("chunk_size", |a| a.hide(true)))]
     Verify(VerifyArgs),
     /// Copy packs between registries, OCI layouts and bundles, checked on the way and with
     /// manifests unchanged (same digests)
+    #[command(after_help = copy_examples!(), after_long_help = concat!(
+        copy_examples!(),
+        "\n\nCredentials, per side: PACKPUB_SRC_USERNAME and PACKPUB_SRC_PASSWORD \
+         (PACKPUB_DST_… for DST), else `packpub login`'s keyring entry for the host, else \
+         docker's config.json, else anonymous. With one registry side (registry to bundle or \
+         layout, or the reverse), PACKPUB_USERNAME/PACKPUB_PASSWORD and PACKPUB_CA_FILE serve \
+         that side too."
+    ))]
     Copy(CopyArgs),
     /// List the packs and versions under TARGET/spectro-packs/archive
-    #[command(visible_alias = "list")]
+    #[command(visible_alias = "list", after_help = examples!(
+        "packpub ls --registry harbor.example.com/packs",
+        "packpub ls hello --registry harbor.example.com/packs --json"
+    ), mut_arg("chunk_size", |a| a.hide(true)))]
     Ls(LsArgs),
     /// Download a published pack (and, with --extract, unpack it safely)
+    #[command(after_help = examples!(
+        "packpub pull hello:1.0.0 --registry harbor.example.com/packs -o dist",
+        "packpub pull hello:1.0.0 --registry oci:./mirror --extract -o src"
+    ), mut_arg("chunk_size", |a| a.hide(true)))]
     Pull(PullArgs),
     /// Make Palette sync the registry TARGET, and wait until it lists the packs
+    #[command(after_help = examples!(
+        "SPECTROCLOUD_APIKEY=... packpub sync hello:1.0.0 --registry harbor.example.com/packs",
+        "packpub sync --registry harbor.example.com/packs --register --dry-run"
+    ), mut_arg("chunk_size", |a| a.hide(true)), mut_arg("registry", |a| {
+        let what = "HOST[:PORT][/PROJECT...] of the registry Palette reads (not an OCI layout or bundle)";
+        a.help(what).long_help(what)
+    }))]
     Sync(SyncArgs),
     /// Check pack folders (or archives) against every rule, without building anything
+    #[command(after_help = examples!(
+        "packpub lint packs/*/",
+        "packpub lint . --profile pack-central --format sarif > lint.sarif"
+    ))]
     Lint(LintArgs),
     /// Scaffold a pack folder from a Helm chart (.tgz or chart folder) or Kubernetes manifests
+    #[command(after_help = examples!(
+        "packpub init --chart ./my-chart-1.2.3.tgz",
+        "packpub init --manifests ./deploy/ --name my-app --version 0.1.0"
+    ))]
     Init(InitArgs),
     /// Print the shell completion script for SHELL on stdout
     Completions(CompletionsArgs),
@@ -166,20 +232,21 @@ pub struct PackArgs {
 
 /// How a pack is read and its archive built; shared by every verb that reads a local pack.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Checks and archive")]
 pub struct BuildArgs {
     /// Treat warnings as errors
     #[arg(long, env = "PACKPUB_STRICT", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
     pub strict: bool,
     /// Which rules are errors: Palette's (default), or pack-central CI's stricter set
-    #[arg(long, env = "PACKPUB_PROFILE", default_value = "default", value_parser = EnumValueParser::<ProfileChoice>::new().map(Profile::from))]
+    #[arg(long, env = "PACKPUB_PROFILE", default_value = "default", value_parser = EnumValueParser::<ProfileChoice>::new().map(Profile::from), hide_short_help = true)]
     pub profile: Profile,
     /// The time stamped on every archive entry and the manifest's created time
     /// (reproducible-builds.org); default: 1980-01-01 for entries, now for the manifest
-    #[arg(long, env = "SOURCE_DATE_EPOCH", value_name = "SECONDS", value_parser = parse_epoch)]
+    #[arg(long, env = "SOURCE_DATE_EPOCH", value_name = "SECONDS", value_parser = parse_epoch, hide_short_help = true)]
     pub source_date_epoch: Option<u64>,
     /// Threads compressing the archive (default: every core); the archive's bytes are the same
     /// for any value
-    #[arg(long, short = 'j', env = "PACKPUB_JOBS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, short = 'j', env = "PACKPUB_JOBS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256), hide_short_help = true)]
     pub jobs: Option<u16>,
     #[command(flatten)]
     pub allowed: Allowed,
@@ -198,7 +265,8 @@ impl clap::Args for Allowed {
                 .action(clap::ArgAction::Append)
                 .value_delimiter(',')
                 .value_parser(|id: &str| crate::pack::allow::allowable(id))
-                .help(format!(
+                .help("Allow a rule you know is wrong for your packs (e.g. PP025)")
+                .long_help(format!(
                     "Allow a rule you know is wrong for your packs (e.g. PP025; repeatable, \
                      comma-separated; [env: {ALLOW_ENV}=], which adds to these): its findings \
                      are reported as suppressed and block nothing"
@@ -296,10 +364,11 @@ fn parse_bool(text: &str) -> Result<bool, String> {
 
 /// How much one archive may inflate to, for every verb that reads archives back.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Checks and archive")]
 pub struct ReadArgs {
     /// Refuse an archive that inflates past this size (bytes, or with KiB/MiB/GiB; a pack bomb
     /// guard far above any real pack)
-    #[arg(long, env = "PACKPUB_MAX_INFLATED_SIZE", value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
+    #[arg(long, env = "PACKPUB_MAX_INFLATED_SIZE", value_name = "SIZE", default_value = "4GiB", value_parser = parse_size, hide_short_help = true)]
     pub max_inflated_size: u64,
 }
 
@@ -357,10 +426,8 @@ pub struct PushArgs {
     /// Pack folders, or <name>-<version>.tar.gz archives made by `packpub pack`
     #[arg(default_value = ".", value_parser = LocalInput::parse)]
     pub packs: Vec<LocalInput>,
-    #[command(flatten)]
-    pub remote: RemoteArgs,
     /// How many packs to push at once
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), hide_short_help = true)]
     pub concurrency: u16,
     /// Overwrite a version that exists with other content (risky: Palette caches digests)
     #[arg(long)]
@@ -369,18 +436,26 @@ pub struct PushArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Manifest shape: v1.0 is what ORAS v1.0.0 writes and Palette reads
-    #[arg(long, default_value = "v1.0", value_parser = EnumValueParser::<ImageSpecChoice>::new().map(ImageSpec::from))]
+    #[arg(long, default_value = "v1.0", value_parser = EnumValueParser::<ImageSpecChoice>::new().map(ImageSpec::from), hide_short_help = true)]
     pub image_spec: ImageSpec,
     /// Then make Palette sync the registry and wait until it lists the pushed packs
     #[arg(long)]
     pub sync: bool,
     /// Where re-pushes remember which archive a folder's content makes, so an unchanged folder
     /// is never compressed again (default: $XDG_CACHE_HOME/packpub; safe to delete)
-    #[arg(long, env = "PACKPUB_CACHE_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "PACKPUB_CACHE_DIR",
+        value_name = "DIR",
+        hide_short_help = true
+    )]
     pub cache_dir: Option<PathBuf>,
     /// Neither read nor write that cache
-    #[arg(long, env = "PACKPUB_NO_CACHE", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
+    #[arg(long, env = "PACKPUB_NO_CACHE", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true", hide_short_help = true)]
     pub no_cache: bool,
+    // The flattened groups last: each sets the heading the flags after it fall under.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     #[command(flatten)]
     pub palette: PaletteArgs,
     #[command(flatten)]
@@ -411,7 +486,10 @@ impl From<ImageSpecChoice> for ImageSpec {
 
 /// How to reach the registry. Never remembered: every command takes them again.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "TLS and network")]
 pub struct TransportArgs {
+    /// PEM file with the registry's CA (or its self-signed certificate)
+    ///
     /// PEM file with the CA that signed the registry's certificate (or the registry's own
     /// self-signed certificate); without it, docker's and podman's certs.d folders are read
     #[arg(long, env = CA_FILE_ENV, value_name = "PEM")]
@@ -421,7 +499,8 @@ pub struct TransportArgs {
         long,
         env = "PACKPUB_CERT_FILE",
         value_name = "PEM",
-        requires = "key_file"
+        requires = "key_file",
+        hide_short_help = true
     )]
     pub cert_file: Option<PathBuf>,
     /// PEM private key of --cert-file
@@ -429,7 +508,8 @@ pub struct TransportArgs {
         long,
         env = "PACKPUB_KEY_FILE",
         value_name = "PEM",
-        requires = "cert_file"
+        requires = "cert_file",
+        hide_short_help = true
     )]
     pub key_file: Option<PathBuf>,
     /// Skip TLS certificate verification (unsafe)
@@ -440,10 +520,15 @@ pub struct TransportArgs {
     pub plain_http: bool,
     /// Uploads: blobs over this size go in chunks (PATCH), as do all of them once a front end
     /// refuses a body as too large (413)
-    #[arg(long, env = "PACKPUB_CHUNK_SIZE", value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    #[arg(long, env = "PACKPUB_CHUNK_SIZE", value_name = "SIZE", default_value = "64MiB", value_parser = parse_size, hide_short_help = true)]
     pub chunk_size: u64,
     /// Retries per request for transient failures (connection drops, timeouts, 408, 429, 5xx)
-    #[arg(long, env = "PACKPUB_RETRIES", default_value_t = 4)]
+    #[arg(
+        long,
+        env = "PACKPUB_RETRIES",
+        default_value_t = 4,
+        hide_short_help = true
+    )]
     pub retries: u32,
     /// Which side of `copy` between two registries this is: its errors name that side's flags.
     #[arg(skip)]
@@ -453,14 +538,13 @@ pub struct TransportArgs {
 /// Credentials given for this run. There is deliberately no password flag: a password in argv
 /// is visible to every user of the machine.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Credentials: --username with --password-stdin, else the environment \
-    variables PACKPUB_USERNAME and PACKPUB_PASSWORD (both), else `packpub login`'s keyring entry, \
-    else docker's config.json, else anonymous."
-)]
+#[command(next_help_heading = "Credentials")]
 pub struct CredentialArgs {
+    /// User name for the registry (the password from --password-stdin, else prompted for)
+    ///
     /// User name for the registry (the password from --password-stdin, else prompted for on
-    /// a terminal; or set PACKPUB_USERNAME and PACKPUB_PASSWORD)
+    /// a terminal; or set PACKPUB_USERNAME and PACKPUB_PASSWORD). Without either: `packpub
+    /// login`'s keyring entry, else docker's config.json, else anonymous
     #[arg(short, long)]
     pub username: Option<String>,
     /// Read the password from stdin (trailing newline trimmed)
@@ -594,6 +678,8 @@ pub struct LogoutArgs {
 /// A registry (or OCI layout) to publish to or read from: where, how, as whom.
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
+    /// HOST[:PORT][/PROJECT...], oci:PATH (an OCI layout) or oci-archive:FILE (a bundle)
+    ///
     /// HOST[:PORT][/PROJECT...] of the registry, oci:PATH for a local OCI layout, or
     /// oci-archive:FILE for a single-file bundle (a tar of an OCI layout)
     #[arg(long, env = "PACKPUB_REGISTRY", value_name = "TARGET", value_parser = Quiet(Target::parse))]
@@ -612,12 +698,6 @@ pub const DST_USERNAME_ENV: &str = "PACKPUB_DST_USERNAME";
 pub const DST_PASSWORD_ENV: &str = "PACKPUB_DST_PASSWORD";
 
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Credentials, per side: PACKPUB_SRC_USERNAME and PACKPUB_SRC_PASSWORD \
-    (PACKPUB_DST_… for DST), else `packpub login`'s keyring entry for the host, else docker's \
-    config.json, else anonymous. With one registry side (registry to bundle or layout, or the \
-    reverse), PACKPUB_USERNAME/PACKPUB_PASSWORD and PACKPUB_CA_FILE serve that side too."
-)]
 pub struct CopyArgs {
     /// Where the packs are: HOST[:PORT][/PROJECT...], oci:PATH or oci-archive:FILE
     #[arg(value_parser = Quiet(Target::parse))]
@@ -639,7 +719,7 @@ pub struct CopyArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// How many packs to copy at once
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), hide_short_help = true)]
     pub concurrency: u16,
     /// Entries asked for per request when listing SRC
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..))]
@@ -667,10 +747,15 @@ pub struct CopyArgs {
     #[arg(long, env = "PACKPUB_DST_INSECURE", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
     pub dst_insecure: bool,
     /// Uploads to DST: blobs over this size go in chunks (PATCH)
-    #[arg(long, env = "PACKPUB_CHUNK_SIZE", value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    #[arg(long, env = "PACKPUB_CHUNK_SIZE", value_name = "SIZE", default_value = "64MiB", value_parser = parse_size, hide_short_help = true)]
     pub chunk_size: u64,
     /// Retries per request for transient failures, on either side
-    #[arg(long, env = "PACKPUB_RETRIES", default_value_t = 4)]
+    #[arg(
+        long,
+        env = "PACKPUB_RETRIES",
+        default_value_t = 4,
+        hide_short_help = true
+    )]
     pub retries: u32,
     #[command(flatten)]
     pub read: ReadArgs,
@@ -836,7 +921,7 @@ pub struct InitArgs {
     pub force: bool,
     /// The time stamped on the entries of a chart folder's archive (reproducible-builds.org);
     /// default: 1980-01-01
-    #[arg(long, env = "SOURCE_DATE_EPOCH", value_name = "SECONDS", value_parser = parse_epoch)]
+    #[arg(long, env = "SOURCE_DATE_EPOCH", value_name = "SECONDS", value_parser = parse_epoch, hide_short_help = true)]
     pub source_date_epoch: Option<u64>,
     #[command(flatten)]
     pub allowed: Allowed,
@@ -894,6 +979,7 @@ pub struct SyncArgs {
 
 /// How to reach Palette and what to wait for: shared by `sync` and `push --sync`.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Palette")]
 pub struct PaletteArgs {
     /// Palette's API host (self-hosted: its address; a URL's http:// is honoured, with a warning)
     #[arg(
@@ -904,22 +990,32 @@ pub struct PaletteArgs {
     )]
     pub palette_host: String,
     /// The project to act in (registries are tenant-level: only pack lookups carry it)
-    #[arg(long, env = "SPECTROCLOUD_DEFAULT_PROJECT_ID", value_name = "UID", value_parser = parse_uid)]
+    #[arg(long, env = "SPECTROCLOUD_DEFAULT_PROJECT_ID", value_name = "UID", value_parser = parse_uid, hide_short_help = true)]
     pub project_uid: Option<String>,
     /// The Palette registry to sync, by name, when several point at TARGET or none does
-    #[arg(long, env = "PACKPUB_PALETTE_REGISTRY", value_name = "NAME")]
+    #[arg(
+        long,
+        env = "PACKPUB_PALETTE_REGISTRY",
+        value_name = "NAME",
+        hide_short_help = true
+    )]
     pub palette_registry: Option<String>,
     /// How long to wait for Palette, e.g. 15m, 900s, 1h
-    #[arg(long, env = "PACKPUB_SYNC_TIMEOUT", value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, env = "PACKPUB_SYNC_TIMEOUT", value_name = "DURATION", default_value = "15m", value_parser = parse_duration, hide_short_help = true)]
     pub timeout: std::time::Duration,
     /// Trigger the sync and return without waiting
     #[arg(long)]
     pub no_wait: bool,
     /// PEM file with the CA of a self-hosted Palette's certificate
-    #[arg(long, env = "PACKPUB_PALETTE_CA_FILE", value_name = "PEM")]
+    #[arg(
+        long,
+        env = "PACKPUB_PALETTE_CA_FILE",
+        value_name = "PEM",
+        hide_short_help = true
+    )]
     pub palette_ca_file: Option<PathBuf>,
     /// Skip TLS verification for Palette (unsafe)
-    #[arg(long, env = "PACKPUB_PALETTE_INSECURE", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
+    #[arg(long, env = "PACKPUB_PALETTE_INSECURE", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true", hide_short_help = true)]
     pub palette_insecure: bool,
 }
 

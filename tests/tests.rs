@@ -13,6 +13,7 @@ mod deadlines;
 mod differential;
 mod fuzz_corpus;
 mod harness_smoke;
+mod help;
 mod hostile_archives;
 mod hostile_folders;
 mod hostile_lint;
