@@ -4,17 +4,20 @@
 //! way. Arguments are parsed into types at parse time (a pack input, a target, `NAME:VERSION`),
 //! so the commands never look at raw strings.
 
-use crate::pack::allowance::By;
+mod options;
+mod parse;
+
 use crate::pack::rules::Profile;
-use crate::pack::rules::Rule;
-use crate::pack::write::{DEFAULT_MTIME, Recipe};
 use crate::pack::{Allowed, Identity};
 pub use crate::pack::{BuildOptions, LocalInput};
-use crate::registry::client::Transport;
 use crate::registry::manifest::ImageSpec;
 use crate::registry::reference::Target;
 use clap::builder::{EnumValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use parse::{
+    ImageSpecChoice, ProfileChoice, Quiet, parse_bool, parse_duration, parse_epoch, parse_host,
+    parse_positive_duration, parse_size, parse_uid,
+};
 use std::path::PathBuf;
 
 pub use crate::credentials::{PASSWORD_ENV, USERNAME_ENV};
@@ -101,24 +104,6 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
-}
-
-impl GlobalArgs {
-    /// How this run prints.
-    pub fn style(&self) -> crate::output::Style {
-        use crate::output::Color;
-        crate::output::Style {
-            json: self.json,
-            quiet: self.quiet,
-            verbose: self.verbose,
-            color: match self.color {
-                ColorChoice::Auto => Color::Auto,
-                ColorChoice::Always => Color::Always,
-                ColorChoice::Never => Color::Never,
-            },
-            progress_every: self.progress_every,
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -252,116 +237,6 @@ pub struct BuildArgs {
     pub allowed: Allowed,
 }
 
-const ALLOW_ARG: &str = "allow";
-
-/// `--allow RULE` (repeatable, comma-separated) and `PACKPUB_ALLOW`, as one [`Allowed`]; an
-/// unknown rule, or one that can never be allowed, is a usage error saying why.
-impl clap::Args for Allowed {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        cmd.arg(
-            clap::Arg::new(ALLOW_ARG)
-                .long(ALLOW_ARG)
-                .value_name("RULE")
-                .action(clap::ArgAction::Append)
-                .value_delimiter(',')
-                .value_parser(|id: &str| crate::pack::allow::allowable(id))
-                .help("Allow a rule you know is wrong for your packs (e.g. PP025)")
-                .long_help(format!(
-                    "Allow a rule you know is wrong for your packs (e.g. PP025; repeatable, \
-                     comma-separated; [env: {ALLOW_ENV}=], which adds to these): its findings \
-                     are reported as suppressed and block nothing"
-                )),
-        )
-    }
-
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        Self::augment_args(cmd)
-    }
-}
-
-impl clap::FromArgMatches for Allowed {
-    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        let mut allowed = Allowed::default();
-        let flags = matches.get_many::<Rule>(ALLOW_ARG).into_iter().flatten();
-        allowed.add(flags.copied(), By::Flag);
-        if let Some(value) = std::env::var_os(ALLOW_ENV) {
-            let invalid = |why: String| {
-                clap::Error::raw(
-                    clap::error::ErrorKind::ValueValidation,
-                    format!("invalid value for {ALLOW_ENV}: {why}"),
-                )
-            };
-            let text = value
-                .to_str()
-                .ok_or_else(|| invalid("it is not valid UTF-8".into()))?;
-            let ids = text.split(',').map(str::trim).filter(|id| !id.is_empty());
-            let rules = ids
-                .map(crate::pack::allow::allowable)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(invalid)?;
-            allowed.add(rules, By::Env);
-        }
-        Ok(allowed)
-    }
-
-    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
-        *self = Self::from_arg_matches(matches)?;
-        Ok(())
-    }
-}
-
-/// [`Profile`]'s spellings on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ProfileChoice {
-    Default,
-    PackCentral,
-}
-
-impl From<ProfileChoice> for Profile {
-    fn from(choice: ProfileChoice) -> Self {
-        match choice {
-            ProfileChoice::Default => Profile::Default,
-            ProfileChoice::PackCentral => Profile::PackCentral,
-        }
-    }
-}
-
-impl BuildArgs {
-    /// How packs are read, checked and archived in this run.
-    pub fn options(&self) -> BuildOptions {
-        BuildOptions {
-            strict: self.strict,
-            profile: self.profile,
-            recipe: self.recipe(),
-            allowed: self.allowed.clone(),
-        }
-    }
-
-    /// How archives are built in this run.
-    pub fn recipe(&self) -> Recipe {
-        let mtime = self.source_date_epoch.unwrap_or(DEFAULT_MTIME);
-        match self.jobs {
-            Some(jobs) => Recipe {
-                mtime,
-                jobs: jobs.into(),
-            },
-            None => Recipe::on_every_core(mtime),
-        }
-    }
-}
-
-/// A boolean `PACKPUB_*` value (or a flag's optional value): 1/0, true/false, yes/no, on/off
-/// in any case; empty means unset (false).
-fn parse_bool(text: &str) -> Result<bool, String> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" | "y" | "t" => Ok(true),
-        "0" | "false" | "no" | "off" | "n" | "f" | "" => Ok(false),
-        _ => Err(format!(
-            "{text:?} is not a boolean: use 1/0, true/false, yes/no or on/off"
-        )),
-    }
-}
-
 /// How much one archive may inflate to, for every verb that reads archives back.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Checks and archive")]
@@ -370,55 +245,6 @@ pub struct ReadArgs {
     /// guard far above any real pack)
     #[arg(long, env = "PACKPUB_MAX_INFLATED_SIZE", value_name = "SIZE", default_value = "4GiB", value_parser = parse_size, hide_short_help = true)]
     pub max_inflated_size: u64,
-}
-
-impl ReadArgs {
-    pub fn limits(&self) -> crate::pack::read::Limits {
-        crate::pack::read::Limits {
-            max_inflated: self.max_inflated_size,
-        }
-    }
-}
-
-/// A byte count: a whole number, optionally with KiB, MiB, GiB (or K, M, G, also powers of 1024).
-fn parse_size(text: &str) -> Result<u64, String> {
-    let units: &[(&str, u64)] = &[
-        ("", 1),
-        ("b", 1),
-        ("k", 1 << 10),
-        ("kb", 1 << 10),
-        ("kib", 1 << 10),
-        ("m", 1 << 20),
-        ("mb", 1 << 20),
-        ("mib", 1 << 20),
-        ("g", 1 << 30),
-        ("gb", 1 << 30),
-        ("gib", 1 << 30),
-    ];
-    scaled(text, units)
-        .ok_or_else(|| format!("{text:?} is not a size: use e.g. 4GiB, 512MiB or 1048576"))
-}
-
-/// A whole number above zero followed by one of `units` (any case), times that unit's factor.
-fn scaled(text: &str, units: &[(&str, u64)]) -> Option<u64> {
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (digits, unit) = trimmed.split_at(split);
-    let unit = unit.trim().to_ascii_lowercase();
-    let factor = units.iter().find(|(name, _)| *name == unit)?.1;
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(factor))
-        .filter(|n| *n > 0)
-}
-
-fn parse_epoch(text: &str) -> Result<u64, String> {
-    text.trim().parse().map_err(|_| {
-        format!("SOURCE_DATE_EPOCH={text:?} is not a whole number of seconds since 1970")
-    })
 }
 
 #[derive(Debug, Args)]
@@ -462,26 +288,6 @@ pub struct PushArgs {
     pub build: BuildArgs,
     #[command(flatten)]
     pub read: ReadArgs,
-}
-
-/// [`ImageSpec`]'s spellings on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ImageSpecChoice {
-    /// ORAS v1.0.0's default (`vnd.unknown.config` config, no artifactType): what Palette reads.
-    #[value(name = "v1.0")]
-    V1_0,
-    /// ORAS ≥ 1.1's default (`artifactType`, `vnd.oci.empty` config with data).
-    #[value(name = "v1.1")]
-    V1_1,
-}
-
-impl From<ImageSpecChoice> for ImageSpec {
-    fn from(choice: ImageSpecChoice) -> Self {
-        match choice {
-            ImageSpecChoice::V1_0 => ImageSpec::V1_0,
-            ImageSpecChoice::V1_1 => ImageSpec::V1_1,
-        }
-    }
 }
 
 /// How to reach the registry. Never remembered: every command takes them again.
@@ -552,31 +358,6 @@ pub struct CredentialArgs {
     pub password_stdin: bool,
 }
 
-impl From<&TransportArgs> for Transport {
-    fn from(args: &TransportArgs) -> Self {
-        Self {
-            plain_http: args.plain_http,
-            tls: crate::registry::tls::Settings {
-                insecure: args.insecure,
-                ca_file: args.ca_file.clone(),
-                cert_file: args.cert_file.clone(),
-                key_file: args.key_file.clone(),
-                certs_d: crate::registry::tls::Settings::default_certs_d(),
-            },
-            retries: args.retries,
-            chunk_size: args.chunk_size,
-            side: args.side,
-        }
-    }
-}
-
-impl CredentialArgs {
-    /// The credential given for this run (the password read from stdin now, once).
-    pub fn given(&self) -> anyhow::Result<crate::credentials::Given> {
-        crate::credentials::Given::read(self.username.as_deref(), self.password_stdin)
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// The registry host (a URL such as https://harbor.example.com/ is accepted); with
@@ -614,47 +395,6 @@ impl LoginHost {
             host: parse_host(input)?,
             typed: input.to_string(),
         })
-    }
-}
-
-fn parse_host(input: &str) -> Result<String, String> {
-    if input.contains('@') {
-        return Err(
-            "a registry host must not carry a user name or password: pass -u USER \
-                    and --password-stdin instead"
-                .into(),
-        );
-    }
-    crate::host::from_url(input).map_err(|why| format!("registry host {input:?} {why}"))
-}
-
-/// A value parser whose errors never repeat what was typed: clap's own parsers print the value
-/// back, and `--registry USER:PASSWORD@HOST` must not show the password. The parse function
-/// says what is wrong, quoting the input only when it is safe to.
-#[derive(Clone, Copy)]
-struct Quiet<T>(fn(&str) -> Result<T, String>);
-
-impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Quiet<T> {
-    type Value = T;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<T, clap::Error> {
-        let arg = arg.map_or_else(|| "the value".to_string(), ToString::to_string);
-        let fail = |why: String| {
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("invalid value for '{arg}': {why}\n"),
-            )
-            .with_cmd(cmd)
-        };
-        let text = value
-            .to_str()
-            .ok_or_else(|| fail("it is not valid UTF-8".into()))?;
-        (self.0)(text).map_err(fail)
     }
 }
 
@@ -1033,40 +773,11 @@ pub struct ManArgs {
     pub output: PathBuf,
 }
 
-/// A duration: a whole number with `s`, `m` or `h` (seconds without a unit).
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let units: &[(&str, u64)] = &[("", 1), ("s", 1), ("m", 60), ("h", 3600)];
-    scaled(text, units)
-        .map(std::time::Duration::from_secs)
-        .ok_or_else(|| format!("{text:?} is not a duration: use e.g. 15m, 900s or 1h"))
-}
-
-/// A Palette uid (24 hex digits in practice): letters, digits, `-` and `_`, as it travels in
-/// a header; anything else (a stray CR/LF from a copied value) is a usage error here rather
-/// than a failed request after the sync has begun.
-fn parse_uid(text: &str) -> Result<String, String> {
-    let fine = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    if !text.is_empty() && text.len() <= 128 && text.chars().all(fine) {
-        Ok(text.to_string())
-    } else {
-        Err(format!(
-            "{text:?} is not a Palette uid (letters, digits, - and _; Palette console: Project \
-             Settings)"
-        ))
-    }
-}
-
-/// [`parse_duration`], more than zero.
-fn parse_positive_duration(text: &str) -> Result<std::time::Duration, String> {
-    match parse_duration(text)? {
-        zero if zero.is_zero() => Err(format!("{text:?} is no time at all: use e.g. 30s or 2m")),
-        duration => Ok(duration),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pack::allowance::By;
+    use crate::pack::rules::Rule;
     use clap::CommandFactory;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
