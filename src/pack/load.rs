@@ -406,7 +406,7 @@ fn inspect(dir: &Path, build: &BuildOptions) -> anyhow::Result<Inspected> {
         .allowed
         .with_pack(settings::read(&mut walk, &mut findings));
     let pack_json = walk.top_file(super::model::PACK_JSON, &mut findings);
-    let manifest = validate::manifest(pack_json, dir, &mut findings);
+    let manifest = super::pack_json::manifest(pack_json, dir, &mut findings);
     let id = manifest.as_ref().and_then(|(id, _)| id.as_ref());
     let Some(entries) = walk.run(id, &mut findings) else {
         allowed.apply(&mut findings);
@@ -426,7 +426,7 @@ fn inspect(dir: &Path, build: &BuildOptions) -> anyhow::Result<Inspected> {
         validate::referenced_files(&doc, &root, &entries, &mut findings);
         validate::charts(&doc, &values, &root, &entries, &allowed, &mut findings);
         let id = id?;
-        validate::folder_name(&name, &id, &mut findings);
+        super::pack_json::folder_name(&name, &id, &mut findings);
         Some(Folder { id, name, entries })
     });
     allowed.apply(&mut findings);

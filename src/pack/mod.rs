@@ -16,6 +16,7 @@ mod gzip;
 mod listing;
 mod load;
 mod model;
+mod pack_json;
 pub mod read;
 pub mod rules;
 mod settings;

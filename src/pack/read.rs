@@ -16,9 +16,9 @@
 use super::Identity;
 use super::findings::Findings;
 use super::model::{PACK_JSON, PACK_JSON_LIMIT, VALUES_YAML};
+use super::pack_json;
 use super::rules::Rule;
 use super::tar::{pax_records, shown_name};
-use super::validate;
 use crate::digest::{Digest, HashingWriter};
 use crate::exit::{Code, Failure};
 use crate::growing::Grown;
@@ -701,7 +701,7 @@ fn contents(
             } else {
                 match String::from_utf8(bytes) {
                     Ok(text) => {
-                        contents.id = validate::pack_json(&text, findings).and_then(|(id, _)| id)
+                        contents.id = pack_json::pack_json(&text, findings).and_then(|(id, _)| id)
                     }
                     Err(_) => findings.add(
                         Rule::PackJsonUnreadable,
