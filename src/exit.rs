@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-/// Process exit codes, documented in the README. The numbers never change meaning.
+/// Process exit codes, documented in docs/output.md. The numbers never change meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     Unexpected = 1,

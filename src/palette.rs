@@ -1,7 +1,7 @@
 //! Palette's public API, the few calls `sync` needs, as the published spec writes them
 //! (spectrocloud/palette-sdk-typescript `api/palette-apis-spec.json`, "Palette APIs - 4.8";
-//! the Go SDK and the Terraform provider where the spec is silent; see the README's "Make
-//! Palette see it").
+//! the Go SDK and the Terraform provider where the spec is silent; see docs/palette.md,
+//! "Make Palette see it").
 //!
 //! The API key travels in the `ApiKey` header only, held as a [`Secret`] and marked sensitive;
 //! it is never printed. Answers are read with a cap ([`MAX_ANSWER`]); a 429 waits for its

@@ -20,7 +20,7 @@ const DEADLINE: Duration = Duration::from_secs(120);
 /// uncapped outputs were tens to hundreds of MB.
 const MAX_OUTPUT: usize = 64 << 10;
 
-/// The findings listed per rule and file (README, `lint`).
+/// The findings listed per rule and file (docs/commands.md, `lint`).
 const KEPT: usize = 20;
 
 const IMAGES: &str = "pack:\n  content:\n    images:\n      - image: nginx:1.27\n";

@@ -11,6 +11,7 @@ mod copy;
 mod credentials;
 mod deadlines;
 mod differential;
+mod docs;
 mod fuzz_corpus;
 mod harness_smoke;
 mod help;

@@ -102,7 +102,7 @@ pub fn allowable(id: &str) -> Result<Rule, String> {
     let rule = Rule::from_id(id).ok_or_else(|| {
         let ids = |at: usize| Rule::ALL[at].id();
         format!(
-            "{id:?} is not a rule id: they run from {} to {} (the README's rules table)",
+            "{id:?} is not a rule id: they run from {} to {} (the rules table of docs/rules.md)",
             ids(0),
             ids(Rule::ALL.len() - 1)
         )

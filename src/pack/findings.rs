@@ -20,7 +20,7 @@ pub const KEPT_PER_RULE_AND_FILE: usize = 20;
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub severity: Severity,
-    /// The rule's stable id (`PP012`), listed in the README.
+    /// The rule's stable id (`PP012`), listed in docs/rules.md.
     pub rule: &'static str,
     /// Path relative to the pack folder.
     pub file: String,

@@ -1,5 +1,5 @@
 //! Every validation rule, with a stable id, its severity in each profile and why it exists: the
-//! one list `pack`, `push`, `verify` and `lint` report against, and the README's rule table
+//! one list `pack`, `push`, `verify` and `lint` report against, and the rules table of docs/rules.md
 //! (a test keeps the two the same), with the rules that can never be allowed and why. Ids never
 //! change meaning; a retired rule's id is not reused.
 
@@ -382,10 +382,10 @@ mod tests {
         assert!(ids.iter().all(|id| id.len() == 5 && id.starts_with("PP")));
     }
 
-    /// The README's rule table names every rule with its id, severity and reason.
+    /// The rules table of docs/rules.md names every rule with its id, severity and reason.
     #[test]
-    fn the_readme_lists_every_rule() {
-        let readme = include_str!("../../README.md");
+    fn the_rules_doc_lists_every_rule() {
+        let doc = include_str!("../../docs/rules.md");
         for rule in Rule::ALL {
             let pack_central = rule.severity(Profile::PackCentral) == Severity::Error
                 && rule.severity(Profile::Default) == Severity::Warning;
@@ -400,11 +400,11 @@ mod tests {
                 rule.follows(),
                 rule.reason()
             );
-            assert!(readme.contains(&row), "README lacks the row:\n{row}");
+            assert!(doc.contains(&row), "docs/rules.md lacks the row:\n{row}");
             if let Some(why) = rule.never_allowed() {
                 assert!(
-                    readme.contains(why),
-                    "README lacks why {} can never be allowed:\n{why}",
+                    doc.contains(why),
+                    "docs/rules.md lacks why {} can never be allowed:\n{why}",
                     rule.id()
                 );
             }

@@ -274,7 +274,7 @@ impl Reader<'_> {
                 let fix = if Rule::from_id(id).is_some() {
                     "remove the entry, and fix what the rule reports"
                 } else {
-                    "use an id of the README's rules table, such as PP025"
+                    "use an id of the rules table in docs/rules.md, such as PP025"
                 };
                 self.problem(node, field, why, fix)
             })
