@@ -62,6 +62,7 @@ struct Ctx<'a> {
 }
 
 pub fn run(args: &CopyArgs, out: &Output) -> anyhow::Result<()> {
+    crate::registry::ecr::configure((&args.ecr).into());
     let selectors = selectors(args)?;
     let given = |user, password| move || Ok(Given::env(user, password));
     let src_given = given(cli::SRC_USERNAME_ENV, cli::SRC_PASSWORD_ENV);

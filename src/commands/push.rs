@@ -99,6 +99,7 @@ struct Ctx<'a> {
 }
 
 pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
+    crate::registry::ecr::configure((&args.ecr).into());
     let store = open_store(&args.remote, out, true)?;
     let created = manifest::rfc3339(args.build.source_date_epoch.unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -160,6 +161,7 @@ async fn sync_pushed(
         ca_file: transport.ca_file.as_deref(),
         insecure: transport.insecure,
         register: None,
+        ecr_role_arn: None,
         in_clear_text: false,
         dry_run: args.dry_run,
     };

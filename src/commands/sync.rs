@@ -8,6 +8,8 @@
 //! only after an hour). `--register` creates the registry when none points at TARGET, after
 //! Palette has validated it can log in.
 
+mod ecr;
+
 use super::block_on;
 use crate::cli::{PaletteArgs, SyncArgs};
 use crate::credentials::{self, Credential, Given};
@@ -15,6 +17,7 @@ use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::pack::Identity;
 use crate::palette::{Palette, Phase, SyncStatus};
+use crate::registry::ecr::EcrHost;
 use crate::registry::reference::Target;
 use crate::registry::tls;
 use serde::Serialize;
@@ -37,6 +40,8 @@ pub struct Request<'a> {
     pub insecure: bool,
     /// With `--register`: the registry credential to hand to Palette.
     pub register: Option<&'a Given>,
+    /// With `--register` of an ECR registry: the role Palette assumes (`--ecr-role-arn`).
+    pub ecr_role_arn: Option<&'a str>,
     /// `--send-password-in-clear-text`: the credential may go to an `http://` Palette.
     pub in_clear_text: bool,
     pub dry_run: bool,
@@ -90,6 +95,7 @@ pub fn run(args: &SyncArgs, out: &Output) -> anyhow::Result<()> {
         ca_file: transport.ca_file.as_deref(),
         insecure: transport.insecure,
         register: args.register.then_some(&given),
+        ecr_role_arn: args.ecr_role_arn.as_deref(),
         in_clear_text: args.send_password_in_clear_text,
         dry_run: args.dry_run,
     };
@@ -348,21 +354,61 @@ async fn register(
     request: &Request<'_>,
     out: &Output,
 ) -> anyhow::Result<Option<Found>> {
+    let (kind, spec) = match EcrHost::parse(request.host) {
+        Some(ecr) => ("ecr", ecr::spec(palette, request, &ecr, out).await?),
+        None => ("basic", basic_spec(palette, request, out)?),
+    };
+    let name = registry_name(request);
+    let _phase = out.phase(&format!(
+        "Palette is checking it can log in to {}",
+        endpoint(request)
+    ));
+    palette
+        .validate_registry(kind, &spec)
+        .await
+        .map_err(|err| {
+            if crate::exit::failure_of(&err).is_some_and(|f| f.code == Code::Auth) {
+                err
+            } else {
+                err.context(format!(
+                    "Palette could not log in to {} with packpub's credential for it",
+                    endpoint(request)
+                ))
+            }
+        })?;
+    if request.dry_run {
+        out.success(
+            &format!(
+                "dry run: Palette can log in to {}; would register it as {name}",
+                endpoint(request)
+            ),
+            &[],
+        );
+        return Ok(None);
+    }
+    let uid = palette
+        .create_registry(kind, &json!({"metadata": {"name": name}, "spec": spec}))
+        .await?;
+    out.success(
+        &format!("registered {} in Palette as {name}", endpoint(request)),
+        &[("uid", uid.clone())],
+    );
+    Ok(Some(Found {
+        uid,
+        name,
+        kind: kind.into(),
+        endpoint: endpoint(request),
+    }))
+}
+
+/// A Basic registry's spec for `--register`: the credential packpub has for it.
+fn basic_spec(palette: &Palette, request: &Request<'_>, out: &Output) -> anyhow::Result<Value> {
     let given = request.register.expect("called with --register");
     let resolved = credentials::resolve(request.host, given, out)?;
     let auth = match resolved.credential {
         None => json!({"type": "noAuth"}),
         Some(Credential::Basic { .. }) if palette.in_clear_text() && !request.in_clear_text => {
-            return Err(Failure::err(
-                Code::Usage,
-                format!(
-                    "refusing to send the password for {} to Palette at http://{}: anyone on \
-                     the network path could read it. Reach Palette over https://, or pass \
-                     --send-password-in-clear-text to accept that risk",
-                    request.host,
-                    palette.host()
-                ),
-            ));
+            return Err(clear_text_refused(palette, request));
         }
         Some(Credential::Basic { username, password }) => {
             json!({"type": "basic", "username": username, "password": password.expose()})
@@ -376,58 +422,39 @@ async fn register(
         }
     };
     let mut auth = auth;
+    auth["tls"] = tls_json(request)?;
+    Ok(json!({
+        "endpoint": endpoint(request),
+        "baseContentPath": request.prefix,
+        "providerType": "pack",
+        "isSyncSupported": true,
+        "auth": auth,
+    }))
+}
+
+/// The refusal to hand the registry's secret to a Palette reached over plain HTTP.
+fn clear_text_refused(palette: &Palette, request: &Request<'_>) -> anyhow::Error {
+    Failure::err(
+        Code::Usage,
+        format!(
+            "refusing to send the password for {} to Palette at http://{}: anyone on \
+             the network path could read it. Reach Palette over https://, or pass \
+             --send-password-in-clear-text to accept that risk",
+            request.host,
+            palette.host()
+        ),
+    )
+}
+
+/// `v1TlsConfiguration` for the target: verification as packpub does it, and `--ca-file`.
+fn tls_json(request: &Request<'_>) -> anyhow::Result<Value> {
     let mut tls = json!({"enabled": !request.plain_http, "insecureSkipVerify": request.insecure});
     if let Some(ca) = request.ca_file {
         let pem = String::from_utf8(tls::read_pem(ca)?)
             .map_err(|_| Failure::err(Code::Usage, format!("{} is not PEM text", ca.display())))?;
         tls["ca"] = Value::String(pem);
     }
-    auth["tls"] = tls;
-    let spec = json!({
-        "endpoint": endpoint(request),
-        "baseContentPath": request.prefix,
-        "providerType": "pack",
-        "isSyncSupported": true,
-        "auth": auth,
-    });
-    let name = registry_name(request);
-    let _phase = out.phase(&format!(
-        "Palette is checking it can log in to {}",
-        endpoint(request)
-    ));
-    palette.validate_registry(&spec).await.map_err(|err| {
-        if crate::exit::failure_of(&err).is_some_and(|f| f.code == Code::Auth) {
-            err
-        } else {
-            err.context(format!(
-                "Palette could not log in to {} with packpub's credential for it",
-                endpoint(request)
-            ))
-        }
-    })?;
-    if request.dry_run {
-        out.success(
-            &format!(
-                "dry run: Palette can log in to {}; would register it as {name}",
-                endpoint(request)
-            ),
-            &[],
-        );
-        return Ok(None);
-    }
-    let uid = palette
-        .create_registry(&json!({"metadata": {"name": name}, "spec": spec}))
-        .await?;
-    out.success(
-        &format!("registered {} in Palette as {name}", endpoint(request)),
-        &[("uid", uid.clone())],
-    );
-    Ok(Some(Found {
-        uid,
-        name,
-        kind: "basic".into(),
-        endpoint: endpoint(request),
-    }))
+    Ok(tls)
 }
 
 /// Polls until the sync has finished and every named pack is listed, or the timeout; the last

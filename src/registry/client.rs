@@ -15,8 +15,10 @@
 
 mod auth;
 mod challenge;
+mod harbor;
 mod upload;
 
+use super::ecr::{self, Ecr};
 use super::errors::{self, is_not_found, is_transient, translate};
 use super::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
 use super::store::{self, Blob, ManifestRef, Progress, Store};
@@ -35,6 +37,7 @@ use oci_client::errors::OciDistributionError;
 use reqwest::{Method, StatusCode, Url};
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Every page of one listing together (tags or catalog): what a registry can make packpub hold.
@@ -74,6 +77,10 @@ pub struct Registry {
     retries: u32,
     auth: Auth,
     chunks: upload::Chunks,
+    /// Set for an ECR host: its API makes repositories and lists them.
+    ecr: Option<Arc<Ecr>>,
+    /// Whether the registry credential is the ECR token packpub gets from AWS.
+    ecr_token: bool,
     notes: Notes,
 }
 
@@ -136,7 +143,18 @@ impl Registry {
             .tls_backend_preconfigured(tls)
             .build()
             .map_err(|e| setup(&e))?;
-        let auth = Auth::new(credential, probe, host, transport.plain_http, notes.clone());
+        let ecr = Ecr::new(host, notes.clone()).map(Arc::new);
+        // Credentials the user gave keep their priority over the AWS chain.
+        let ecr_token = ecr.is_some() && credential.credential.is_none();
+        let mut auth = Auth::new(credential, probe, host, transport.plain_http, notes.clone());
+        if ecr_token {
+            auth = auth.with_ecr(ecr.clone());
+        }
+        let min_chunk = if ecr.is_some() {
+            ecr::MIN_PART
+        } else {
+            upload::MIN_CHUNK
+        };
         Ok(Self {
             http,
             auth,
@@ -144,7 +162,9 @@ impl Registry {
             host: host.to_string(),
             prefix: prefix.to_string(),
             retries: transport.retries,
-            chunks: upload::Chunks::new(transport.chunk_size),
+            chunks: upload::Chunks::new(transport.chunk_size, min_chunk),
+            ecr,
+            ecr_token,
             notes,
         })
     }
@@ -311,6 +331,33 @@ impl Registry {
         }
     }
 
+    /// [`Self::explain`] for an upload; on ECR, a connection cut for good is what a missing
+    /// repository gets, and the error says so.
+    fn explain_upload(&self, err: anyhow::Error, repository: &str, what: &str) -> anyhow::Error {
+        let cut = registry_error(&err).is_some_and(is_transient);
+        let err = self.explain(err, repository, what);
+        match &self.ecr {
+            Some(ecr) if cut => ecr.cut(err, repository),
+            _ => err,
+        }
+    }
+
+    /// On ECR, creates the base path's repository and `repository`'s (full name) when they
+    /// are missing. Without AWS credentials, a user who logged in otherwise is left to have
+    /// made them, as before.
+    async fn ensure_ecr_repositories(&self, repository: &str) -> anyhow::Result<()> {
+        let Some(ecr) = &self.ecr else {
+            return Ok(());
+        };
+        let base = self.full(super::reference::BASE_PATH);
+        let wanted = if repository == base {
+            vec![base]
+        } else {
+            vec![base, repository.to_string()]
+        };
+        ecr.ensure(&wanted, self.ecr_token).await
+    }
+
     /// Every entry of a listing (`field` of the JSON answers: `tags` or `repositories`) at
     /// `first`, as `scope` may read it; a missing repository lists nothing.
     async fn list(
@@ -387,6 +434,7 @@ impl Store for Registry {
 
     async fn authorize_write(&self, repository: &str) -> anyhow::Result<()> {
         let full = self.full(repository);
+        self.ensure_ecr_repositories(&full).await?;
         self.retry("authenticate", &full, || async {
             self.auth.header(&self.http, Scope::Push(&full)).await
         })
@@ -501,10 +549,14 @@ impl Store for Registry {
         store::copy_blob(source, dest, digest, expected_size, &self.host).await
     }
 
-    /// The catalog, less the repositories outside the target's project.
+    /// The catalog, less the repositories outside the target's project; where there is no
+    /// catalog to read, ECR's or Harbor's own API.
     async fn repositories(&self, page: usize) -> anyhow::Result<Vec<String>> {
+        if let Some(ecr) = &self.ecr {
+            return ecr.repositories(&self.prefix).await;
+        }
         let what = format!("list the catalog of {}", self.host);
-        let all = self
+        let catalog = self
             .list(
                 &what,
                 Scope::Catalog,
@@ -512,7 +564,11 @@ impl Store for Registry {
                 "repositories",
                 page,
             )
-            .await?;
+            .await;
+        let all = match catalog {
+            Ok(all) if !all.is_empty() => all,
+            catalog => return self.without_catalog(catalog, page).await,
+        };
         let prefix = format!("{}/", self.prefix);
         Ok(all
             .into_iter()
@@ -528,6 +584,9 @@ impl Store for Registry {
 
     async fn tags(&self, repository: &str, page: usize) -> anyhow::Result<Vec<String>> {
         let full = self.full(repository);
+        if let Some(ecr) = self.ecr.as_ref().filter(|_| self.ecr_token) {
+            return ecr.tags(&full).await;
+        }
         let what = format!("list the tags of {}", self.locate(repository));
         let first = self.url(&format!("v2/{full}/tags/list"))?;
         self.list(&what, Scope::Pull(&full), first, "tags", page)
@@ -549,7 +608,7 @@ impl Store for Registry {
         let source = upload::Source::Known(digest, blob);
         self.upload(&full, source, &progress)
             .await
-            .map_err(|err| self.explain(err, &full, what))
+            .map_err(|err| self.explain_upload(err, &full, what))
     }
 
     async fn mount_blob(
@@ -585,7 +644,7 @@ impl Store for Registry {
         let full = self.full(repository);
         self.upload(&full, upload::Source::Growing(growing), &progress)
             .await
-            .map_err(|err| self.explain(err, &full, "upload the pack"))?;
+            .map_err(|err| self.explain_upload(err, &full, "upload the pack"))?;
         growing.complete().await
     }
 

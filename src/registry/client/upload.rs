@@ -28,8 +28,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// 416 answers taken in one go at an upload before giving up: a registry that keeps naming an
 /// offset it then refuses would otherwise be asked forever.
 const MAX_REFUSED_RANGES: u32 = 3;
-/// The smallest chunk a 413 may halve the size to.
-const MIN_CHUNK: u64 = 64 << 10;
+/// The smallest chunk a 413 may halve the size to, where the registry sets no minimum of its
+/// own (ECR's is [`crate::registry::ecr::MIN_PART`]).
+pub(super) const MIN_CHUNK: u64 = 64 << 10;
 const OCTET_STREAM: &str = "application/octet-stream";
 /// The largest chunk of an archive still being written: the upload trails the compression by
 /// at most this much, so a push ends soon after the last block is compressed.
@@ -70,14 +71,17 @@ impl Source<'_> {
 /// The chunk size in force: the user's, or less after a front end refused it.
 pub struct Chunks {
     size: AtomicU64,
+    /// The smallest chunk the registry takes (all but the last must be this big).
+    min: u64,
     /// Set once a 413 forced chunks on every blob of this run.
     forced: std::sync::atomic::AtomicBool,
 }
 
 impl Chunks {
-    pub fn new(size: u64) -> Self {
+    pub fn new(size: u64, min: u64) -> Self {
         Self {
-            size: AtomicU64::new(size.max(MIN_CHUNK)),
+            size: AtomicU64::new(size.max(min)),
+            min,
             forced: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -94,10 +98,10 @@ impl Chunks {
     /// already the smallest.
     fn shrink(&self, refused: u64) -> Option<u64> {
         self.forced.store(true, Ordering::Relaxed);
-        let next = (refused / 2).min(self.size());
-        if refused <= MIN_CHUNK || next < MIN_CHUNK {
+        if refused <= self.min {
             return None;
         }
+        let next = (refused / 2).min(self.size()).max(self.min);
         self.size.store(next, Ordering::Relaxed);
         Some(next)
     }
@@ -226,7 +230,11 @@ impl Registry {
                 }
                 _ => {}
             }
-            let answer = Self::expect(answer, &[StatusCode::ACCEPTED]).await?;
+            // ECR answers 201 where the spec says 202 (dotnet/sdk-container-builds#279).
+            let answer = Self::expect(answer, &[StatusCode::ACCEPTED, StatusCode::CREATED]).await?;
+            // A Range past what this chunk could have added is believed; one that does not
+            // advance (ECR's bug of 2026, aws/containers-roadmap#2831) is not: the registry
+            // took the chunk it answered for, so what was sent is what it holds.
             let held = range_end(&answer)
                 .map(|end| end + 1)
                 .filter(|held| (offset + 1..=offset + len).contains(held))
@@ -297,9 +305,10 @@ impl Registry {
                 crate::exit::Code::Unexpected,
                 format!(
                     "{} refuses request bodies of {refused} bytes and more (413 Request Entity \
-                     Too Large), too small for any upload; ask its administrator to raise the \
-                     limit (nginx: client_max_body_size)",
-                    self.host
+                     Too Large), while the registry takes no chunk under {} bytes: no upload \
+                     fits; ask its administrator to raise the limit (nginx: \
+                     client_max_body_size)",
+                    self.host, self.chunks.min
                 ),
             )
         })?;
@@ -405,7 +414,7 @@ mod tests {
 
     #[test]
     fn a_413_halves_the_chunk_down_to_a_floor() {
-        let chunks = Chunks::new(64 << 20);
+        let chunks = Chunks::new(64 << 20, MIN_CHUNK);
         assert!(chunks.whole(64 << 20));
         assert!(!chunks.whole((64 << 20) + 1));
         assert_eq!(chunks.shrink(10 << 20), Some(5 << 20));
@@ -413,6 +422,16 @@ mod tests {
         assert!(!chunks.whole(1));
         assert_eq!(chunks.shrink(5 << 20), Some((5 << 20) / 2));
         assert_eq!(chunks.shrink(MIN_CHUNK), None);
-        assert_eq!(Chunks::new(1).size(), MIN_CHUNK);
+        assert_eq!(Chunks::new(1, MIN_CHUNK).size(), MIN_CHUNK);
+    }
+
+    #[test]
+    fn a_registry_minimum_stops_the_halving_there() {
+        let chunks = Chunks::new(1, 5 << 20);
+        assert_eq!(chunks.size(), 5 << 20, "raised to the registry's minimum");
+        let chunks = Chunks::new(16 << 20, 5 << 20);
+        assert_eq!(chunks.shrink(16 << 20), Some(8 << 20));
+        assert_eq!(chunks.shrink(8 << 20), Some(5 << 20));
+        assert_eq!(chunks.shrink(5 << 20), None);
     }
 }
