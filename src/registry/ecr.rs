@@ -220,10 +220,10 @@ impl Ecr {
                 Ok(()) => self
                     .notes
                     .warn(&format!("created the ECR repository {}/{name}", self.host)),
-                Err(aws::Refusal::Denied(why)) => {
+                Err(Refusal::Denied(why)) => {
                     return Err(self.cannot_create(&missing[i..], &settings, &why));
                 }
-                Err(aws::Refusal::Other(err)) => return Err(err),
+                Err(Refusal::Other(err)) => return Err(err),
             }
             self.known().insert(name.clone());
         }
@@ -326,6 +326,16 @@ fn decode_token(encoded: &Secret, host: &str) -> anyhow::Result<Credential> {
     Ok(Credential::basic(user, Secret::new(password.to_string())))
 }
 
+/// Why CreateRepository failed: refused for want of a permission, or anything else.
+#[cfg_attr(
+    not(feature = "ecr"),
+    expect(dead_code, reason = "only the AWS SDK makes one")
+)]
+pub(crate) enum Refusal {
+    Denied(String),
+    Other(anyhow::Error),
+}
+
 #[cfg(feature = "ecr")]
 mod aws;
 
@@ -333,15 +343,10 @@ mod aws;
 /// any registry.
 #[cfg(not(feature = "ecr"))]
 mod aws {
-    use super::{EcrHost, RepositorySettings};
+    use super::{EcrHost, Refusal, RepositorySettings};
     use crate::redacted::Secret;
 
     pub enum Api {}
-
-    pub enum Refusal {
-        Denied(String),
-        Other(anyhow::Error),
-    }
 
     impl Api {
         pub async fn connect(_: &EcrHost, host: &str) -> anyhow::Result<Self> {

@@ -438,40 +438,42 @@ impl Registered {
         })
     }
 
+    /// `GET …/{uid}/ecr`: the credentials' type and role, never a key.
     fn ecr_json(&self) -> Value {
         let credentials = &self.spec["credentials"];
-        json!({
-            "metadata": { "uid": self.uid, "name": self.name },
-            "spec": {
-                "endpoint": self.endpoint(),
-                "baseContentPath": self.spec["baseContentPath"].as_str().unwrap_or_default(),
-                "providerType": self.provider_type(),
-                "isSyncSupported": self.sync_supported(),
-                "isPrivate": self.spec["isPrivate"],
-                "defaultRegion": self.spec["defaultRegion"],
-                "credentials": {
-                    "credentialType": credentials["credentialType"],
-                    "sts": { "arn": credentials["sts"]["arn"] },
-                },
+        self.detail_json(json!({
+            "isPrivate": self.spec["isPrivate"],
+            "defaultRegion": self.spec["defaultRegion"],
+            "credentials": {
+                "credentialType": credentials["credentialType"],
+                "sts": { "arn": credentials["sts"]["arn"] },
             },
-            "status": { "syncStatus": self.sync_json() },
-        })
+        }))
     }
 
+    /// `GET …/{uid}/basic`: the auth type and user name, never the password.
     fn basic_json(&self) -> Value {
         let mut auth = json!({ "type": self.spec["auth"]["type"] });
         if let Some(username) = self.spec["auth"]["username"].as_str() {
             auth["username"] = username.into();
         }
+        self.detail_json(json!({ "auth": auth }))
+    }
+
+    /// A registry's detail: the spec fields both kinds share, plus `own`.
+    fn detail_json(&self, own: Value) -> Value {
+        let mut spec = json!({
+            "endpoint": self.endpoint(),
+            "baseContentPath": self.spec["baseContentPath"].as_str().unwrap_or_default(),
+            "providerType": self.provider_type(),
+            "isSyncSupported": self.sync_supported(),
+        });
+        for (key, value) in own.as_object().into_iter().flatten() {
+            spec[key] = value.clone();
+        }
         json!({
             "metadata": { "uid": self.uid, "name": self.name },
-            "spec": {
-                "endpoint": self.endpoint(),
-                "baseContentPath": self.spec["baseContentPath"].as_str().unwrap_or_default(),
-                "providerType": self.provider_type(),
-                "isSyncSupported": self.sync_supported(),
-                "auth": auth,
-            },
+            "spec": spec,
             "status": { "syncStatus": self.sync_json() },
         })
     }

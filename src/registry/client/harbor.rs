@@ -25,7 +25,14 @@ impl Registry {
         page: usize,
     ) -> anyhow::Result<Vec<String>> {
         let project = self.prefix.split('/').next().unwrap_or_default();
+        // A registry that could not be reached has nothing else to ask.
+        let unreachable = catalog
+            .as_ref()
+            .err()
+            .and_then(crate::exit::failure_of)
+            .is_some_and(|f| f.code == Code::Unreachable);
         if !project.is_empty()
+            && !unreachable
             && let Some(names) = self.harbor_repositories(project, page).await?
         {
             self.notes.verbose(&format!(
@@ -90,10 +97,10 @@ impl Registry {
             if let Some(basic) = &basic {
                 request = request.header(AUTHORIZATION, basic.clone());
             }
-            let mut answer = request
-                .send()
-                .await
-                .map_err(oci_client::errors::OciDistributionError::from)?;
+            // Not answering is not being Harbor: the catalog's own error says more.
+            let Ok(mut answer) = request.send().await else {
+                return Ok(None);
+            };
             if answer.status() != StatusCode::OK {
                 return Ok(None);
             }

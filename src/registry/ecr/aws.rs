@@ -4,7 +4,7 @@
 //! `AWS_WEB_IDENTITY_TOKEN_FILE`), container and instance metadata. `AWS_ENDPOINT_URL(_ECR)`
 //! points it elsewhere, as for every AWS SDK.
 
-use super::{EcrHost, RepositorySettings};
+use super::{EcrHost, Refusal, RepositorySettings};
 use crate::exit::{Code, Failure};
 use crate::redacted::Secret;
 use aws_config::BehaviorVersion;
@@ -26,12 +26,6 @@ const DENIED: &[&str] = &[
 pub struct Api {
     client: aws_sdk_ecr::Client,
     host: String,
-}
-
-/// Why CreateRepository failed: refused for want of a permission, or anything else.
-pub enum Refusal {
-    Denied(String),
-    Other(anyhow::Error),
 }
 
 impl Api {
