@@ -4,8 +4,8 @@
 //! since ECR has no `_catalog`.
 //!
 //! - The token: GetAuthorizationToken in the host's region (FIPS endpoint for `dkr.ecr-fips`),
-//!   kept for the run and fetched anew shortly before the `expiresAt` AWS gives, or after the
-//!   registry refuses it (401). An `expiresAt` already past when it arrives (a clock off by
+//!   kept for the run and fetched anew 15 minutes before the `expiresAt` AWS gives (a tenth
+//!   of its life if less), or after the registry refuses it (401). An `expiresAt` already past when it arrives (a clock off by
 //!   hours, or a stand-in's fixed date) is read as "renew only on a 401", never as a loop.
 //! - Repositories: the base path's and the pack's, found by DescribeRepositories, else made by
 //!   CreateRepository with the AWS CLI's defaults (mutable tags, AES256) unless the user set
@@ -164,9 +164,7 @@ impl Ecr {
         }
         let (encoded, expires) = self.api().await?.authorization_token().await?;
         let credential = decode_token(&encoded, &self.host)?;
-        let until = expires
-            .and_then(|at| at.duration_since(SystemTime::now()).ok())
-            .map(|left| Instant::now() + left.saturating_sub(RENEW_BEFORE));
+        let until = renewal(expires, SystemTime::now(), Instant::now());
         self.notes.verbose(&format!(
             "credentials for {}: a registry token from the AWS credential chain (GetAuthorizationToken in {})",
             self.host, self.ecr.region
@@ -309,6 +307,14 @@ impl Ecr {
     }
 }
 
+/// When to renew a token AWS says `expires` (read at `now`, `instant`): [`RENEW_BEFORE`]
+/// earlier, or a tenth of its life when that is shorter (a clock far ahead must not make every
+/// request ask again); `None` (only when refused) for no date, or one already past.
+fn renewal(expires: Option<SystemTime>, now: SystemTime, instant: Instant) -> Option<Instant> {
+    let left = expires?.duration_since(now).ok()?;
+    Some(instant + left - RENEW_BEFORE.min(left / 10))
+}
+
 /// `AWS:<password>`, base64 as GetAuthorizationToken gives it, as a Basic credential.
 fn decode_token(encoded: &Secret, host: &str) -> anyhow::Result<Credential> {
     use base64::Engine;
@@ -418,6 +424,23 @@ mod tests {
         ] {
             assert_eq!(EcrHost::parse(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn a_token_is_renewed_before_it_ends_and_a_past_date_never_loops() {
+        let (now, instant) = (SystemTime::now(), Instant::now());
+        let twelve_hours = Duration::from_secs(12 * 3600);
+        assert_eq!(
+            renewal(Some(now + twelve_hours), now, instant),
+            Some(instant + twelve_hours - RENEW_BEFORE)
+        );
+        // moto's token "expired" in 2015: kept until the registry refuses it.
+        let in_2015 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_420_070_400);
+        assert_eq!(renewal(Some(in_2015), now, instant), None);
+        assert_eq!(renewal(None, now, instant), None);
+        // Little left (a clock hours ahead): still used for most of it.
+        let soon = renewal(Some(now + Duration::from_secs(60)), now, instant);
+        assert_eq!(soon, Some(instant + Duration::from_secs(54)));
     }
 
     #[test]
