@@ -9,6 +9,10 @@
 //! `commands` use the domain, `registry` uses `pack`, and what both share ([`growing`],
 //! [`digest`], ...) lives below them, so the library is usable without the command line.
 
+// The AWS SDK's futures, held across `.await` in async-trait methods, nest deeper than the
+// default limit of 128 allows when rustc checks that they are `Send`.
+#![recursion_limit = "256"]
+
 pub mod atomic;
 pub mod cache;
 /// Calendar dates from Unix days, for the few timestamps packpub prints (a manifest's created

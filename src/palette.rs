@@ -274,20 +274,33 @@ impl Palette {
             .collect())
     }
 
-    /// Asks Palette whether it can reach and log in to the registry `spec` describes (204).
-    pub async fn validate_registry(&self, spec: &Value) -> anyhow::Result<()> {
-        let path = "v1/registries/oci/basic/validate";
+    /// Asks Palette whether it can reach and log in to the registry of kind `kind` (`basic`
+    /// or `ecr`) `spec` describes (204).
+    pub async fn validate_registry(&self, kind: &str, spec: &Value) -> anyhow::Result<()> {
+        let path = &format!("v1/registries/oci/{kind}/validate");
         let answer = self.call(Method::POST, path, Some(spec), false).await?;
         self.expect(path, answer).map(drop)
     }
 
-    /// Registers an OCI pack registry; its uid.
-    pub async fn create_registry(&self, registry: &Value) -> anyhow::Result<String> {
-        let path = "v1/registries/oci/basic?skipPackSync=false";
+    /// Registers an OCI pack registry of kind `kind`; its uid.
+    pub async fn create_registry(&self, kind: &str, registry: &Value) -> anyhow::Result<String> {
+        let path = &format!("v1/registries/oci/{kind}?skipPackSync=false");
         // Not retried: a cut answer to a create that worked would create a second registry.
         let answer = self.call_once(Method::POST, path, Some(registry)).await?;
         let created: Meta = self.parse(path, answer)?;
         Ok(created.uid)
+    }
+
+    /// Palette's AWS account and the external ID a role it assumes must require
+    /// (`GET /v1/clouds/aws/account/sts`, `V1AwsAccountStsGet`).
+    pub async fn aws_sts_account(&self, partition: &str) -> anyhow::Result<Value> {
+        self.json(
+            Method::GET,
+            &format!("v1/clouds/aws/account/sts?partition={partition}"),
+            None,
+            false,
+        )
+        .await
     }
 
     async fn json<T: serde::de::DeserializeOwned>(

@@ -288,6 +288,8 @@ pub struct PushArgs {
     pub build: BuildArgs,
     #[command(flatten)]
     pub read: ReadArgs,
+    #[command(flatten)]
+    pub ecr: EcrArgs,
 }
 
 /// How to reach the registry. Never remembered: every command takes them again.
@@ -501,6 +503,8 @@ pub struct CopyArgs {
     pub read: ReadArgs,
     #[command(flatten)]
     pub allowed: Allowed,
+    #[command(flatten)]
+    pub ecr: EcrArgs,
 }
 
 impl CopyArgs {
@@ -711,6 +715,16 @@ pub struct SyncArgs {
     /// on the network path can read it); refused otherwise
     #[arg(long, requires = "register")]
     pub send_password_in_clear_text: bool,
+    /// With --register of an ECR registry: the IAM role Palette assumes to read it (its trust
+    /// policy must allow Palette's account with the external ID Palette gives); without it,
+    /// Palette gets the access key in PACKPUB_ECR_ACCESS_KEY_ID and PACKPUB_ECR_SECRET_ACCESS_KEY
+    #[arg(
+        long,
+        env = "PACKPUB_ECR_ROLE_ARN",
+        value_name = "ARN",
+        requires = "register"
+    )]
+    pub ecr_role_arn: Option<String>,
     /// Check the API key and find the registry (with --register: let Palette validate it);
     /// trigger nothing
     #[arg(long)]
@@ -1015,5 +1029,71 @@ mod tests {
         }
         let err = parse(&["pack", "--source-date-epoch", "x"]).unwrap_err();
         assert!(err.to_string().contains("SOURCE_DATE_EPOCH"), "{err}");
+    }
+}
+
+/// How the ECR repositories a push needs are made when missing: the AWS CLI's
+/// `create-repository` options, under its names.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "ECR repositories (created when missing)")]
+pub struct EcrArgs {
+    /// Tags of the repositories packpub creates on ECR (KEY=VALUE, comma-separated or repeated)
+    #[arg(long, env = "PACKPUB_ECR_TAGS", value_name = "KEY=VALUE", value_delimiter = ',', value_parser = parse_tag)]
+    pub ecr_tags: Vec<(String, String)>,
+    /// Whether a tag may be pushed again in the repositories packpub creates on ECR
+    #[arg(
+        long,
+        env = "PACKPUB_IMAGE_TAG_MUTABILITY",
+        value_enum,
+        default_value = "MUTABLE"
+    )]
+    pub image_tag_mutability: TagMutability,
+    /// Encryption of the repositories packpub creates on ECR
+    #[arg(
+        long,
+        env = "PACKPUB_ENCRYPTION_TYPE",
+        value_enum,
+        default_value = "AES256"
+    )]
+    pub encryption_type: EncryptionType,
+    /// KMS key (ID, ARN or alias) for the repositories packpub creates on ECR; implies
+    /// --encryption-type KMS (without it, KMS uses AWS's managed key)
+    #[arg(long, env = "PACKPUB_KMS_KEY", value_name = "KEY")]
+    pub kms_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TagMutability {
+    #[value(name = "MUTABLE")]
+    Mutable,
+    #[value(name = "IMMUTABLE")]
+    Immutable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncryptionType {
+    #[value(name = "AES256")]
+    Aes256,
+    #[value(name = "KMS")]
+    Kms,
+}
+
+fn parse_tag(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.trim().to_string()))
+        }
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+impl From<&EcrArgs> for crate::registry::ecr::RepositorySettings {
+    fn from(args: &EcrArgs) -> Self {
+        Self {
+            tags: args.ecr_tags.clone(),
+            immutable: args.image_tag_mutability == TagMutability::Immutable,
+            kms: args.encryption_type == EncryptionType::Kms || args.kms_key.is_some(),
+            kms_key: args.kms_key.clone(),
+        }
     }
 }

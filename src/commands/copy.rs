@@ -64,6 +64,7 @@ struct Ctx<'a> {
 }
 
 pub fn run(args: &CopyArgs, out: &Output) -> anyhow::Result<()> {
+    crate::registry::ecr::configure((&args.ecr).into());
     let selectors = selectors(args)?;
     let registries = [&args.src, &args.dst]
         .into_iter()

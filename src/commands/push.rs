@@ -131,6 +131,7 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
     if let [LocalInput::Folder(dir)] = args.packs.as_slice() {
         holds_packs(dir)?;
     }
+    crate::registry::ecr::configure((&args.ecr).into());
     let store = open_store(&args.remote, out, true)?;
     // Everything --sync needs (a key, Palette, a registry there for TARGET) is checked before
     // the first byte is pushed: a sync that cannot happen must not follow a push.
@@ -246,6 +247,7 @@ fn sync_request(args: &PushArgs) -> anyhow::Result<super::sync::Request<'_>> {
         ca_file: transport.ca_file.as_deref(),
         insecure: transport.insecure,
         register: None,
+        ecr_role_arn: None,
         in_clear_text: false,
         dry_run: args.dry_run,
     })

@@ -15,6 +15,7 @@ use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::pack::Identity;
 use crate::palette::{Palette, Phase, SyncStatus};
+use crate::registry::ecr::EcrHost;
 use crate::registry::reference::Target;
 use crate::registry::tls;
 use serde::Serialize;
@@ -37,6 +38,8 @@ pub struct Request<'a> {
     pub insecure: bool,
     /// With `--register`: the registry credential to hand to Palette.
     pub register: Option<&'a Given>,
+    /// With `--register` of an ECR registry: the role Palette assumes (`--ecr-role-arn`).
+    pub ecr_role_arn: Option<&'a str>,
     /// `--send-password-in-clear-text`: the credential may go to an `http://` Palette.
     pub in_clear_text: bool,
     pub dry_run: bool,
@@ -90,6 +93,7 @@ pub fn run(args: &SyncArgs, out: &Output) -> anyhow::Result<()> {
         ca_file: transport.ca_file.as_deref(),
         insecure: transport.insecure,
         register: args.register.then_some(&given),
+        ecr_role_arn: args.ecr_role_arn.as_deref(),
         in_clear_text: args.send_password_in_clear_text,
         dry_run: args.dry_run,
     };
@@ -395,21 +399,61 @@ async fn register(
     request: &Request<'_>,
     out: &Output,
 ) -> anyhow::Result<Option<Found>> {
+    let (kind, spec) = match EcrHost::parse(request.host) {
+        Some(ecr) => ("ecr", ecr_spec(palette, request, &ecr, out).await?),
+        None => ("basic", basic_spec(palette, request, out)?),
+    };
+    let name = registry_name(request);
+    let _phase = out.phase(&format!(
+        "Palette is checking it can log in to {}",
+        endpoint(request)
+    ));
+    palette
+        .validate_registry(kind, &spec)
+        .await
+        .map_err(|err| {
+            if crate::exit::failure_of(&err).is_some_and(|f| f.code == Code::Auth) {
+                err
+            } else {
+                err.context(format!(
+                    "Palette could not log in to {} with packpub's credential for it",
+                    endpoint(request)
+                ))
+            }
+        })?;
+    if request.dry_run {
+        out.success(
+            &format!(
+                "dry run: Palette can log in to {}; would register it as {name}",
+                endpoint(request)
+            ),
+            &[],
+        );
+        return Ok(None);
+    }
+    let uid = palette
+        .create_registry(kind, &json!({"metadata": {"name": name}, "spec": spec}))
+        .await?;
+    out.success(
+        &format!("registered {} in Palette as {name}", endpoint(request)),
+        &[("uid", uid.clone())],
+    );
+    Ok(Some(Found {
+        uid,
+        name,
+        kind: kind.into(),
+        endpoint: endpoint(request),
+    }))
+}
+
+/// A Basic registry's spec for `--register`: the credential packpub has for it.
+fn basic_spec(palette: &Palette, request: &Request<'_>, out: &Output) -> anyhow::Result<Value> {
     let given = request.register.expect("called with --register");
     let resolved = credentials::resolve(request.host, given, out)?;
     let auth = match resolved.credential {
         None => json!({"type": "noAuth"}),
         Some(Credential::Basic { .. }) if palette.in_clear_text() && !request.in_clear_text => {
-            return Err(Failure::err(
-                Code::Usage,
-                format!(
-                    "refusing to send the password for {} to Palette at http://{}: anyone on \
-                     the network path could read it. Reach Palette over https://, or pass \
-                     --send-password-in-clear-text to accept that risk",
-                    request.host,
-                    palette.host()
-                ),
-            ));
+            return Err(clear_text_refused(palette, request));
         }
         Some(Credential::Basic { username, password }) => {
             json!({"type": "basic", "username": username, "password": password.expose()})
@@ -423,58 +467,39 @@ async fn register(
         }
     };
     let mut auth = auth;
+    auth["tls"] = tls_json(request)?;
+    Ok(json!({
+        "endpoint": endpoint(request),
+        "baseContentPath": request.prefix,
+        "providerType": "pack",
+        "isSyncSupported": true,
+        "auth": auth,
+    }))
+}
+
+/// The refusal to hand the registry's secret to a Palette reached over plain HTTP.
+fn clear_text_refused(palette: &Palette, request: &Request<'_>) -> anyhow::Error {
+    Failure::err(
+        Code::Usage,
+        format!(
+            "refusing to send the password for {} to Palette at http://{}: anyone on \
+             the network path could read it. Reach Palette over https://, or pass \
+             --send-password-in-clear-text to accept that risk",
+            request.host,
+            palette.host()
+        ),
+    )
+}
+
+/// `v1TlsConfiguration` for the target: verification as packpub does it, and `--ca-file`.
+fn tls_json(request: &Request<'_>) -> anyhow::Result<Value> {
     let mut tls = json!({"enabled": !request.plain_http, "insecureSkipVerify": request.insecure});
     if let Some(ca) = request.ca_file {
         let pem = String::from_utf8(tls::read_pem(ca)?)
             .map_err(|_| Failure::err(Code::Usage, format!("{} is not PEM text", ca.display())))?;
         tls["ca"] = Value::String(pem);
     }
-    auth["tls"] = tls;
-    let spec = json!({
-        "endpoint": endpoint(request),
-        "baseContentPath": request.prefix,
-        "providerType": "pack",
-        "isSyncSupported": true,
-        "auth": auth,
-    });
-    let name = registry_name(request);
-    let _phase = out.phase(&format!(
-        "Palette is checking it can log in to {}",
-        endpoint(request)
-    ));
-    palette.validate_registry(&spec).await.map_err(|err| {
-        if crate::exit::failure_of(&err).is_some_and(|f| f.code == Code::Auth) {
-            err
-        } else {
-            err.context(format!(
-                "Palette could not log in to {} with packpub's credential for it",
-                endpoint(request)
-            ))
-        }
-    })?;
-    if request.dry_run {
-        out.success(
-            &format!(
-                "dry run: Palette can log in to {}; would register it as {name}",
-                endpoint(request)
-            ),
-            &[],
-        );
-        return Ok(None);
-    }
-    let uid = palette
-        .create_registry(&json!({"metadata": {"name": name}, "spec": spec}))
-        .await?;
-    out.success(
-        &format!("registered {} in Palette as {name}", endpoint(request)),
-        &[("uid", uid.clone())],
-    );
-    Ok(Some(Found {
-        uid,
-        name,
-        kind: "basic".into(),
-        endpoint: endpoint(request),
-    }))
+    Ok(tls)
 }
 
 /// Polls until the sync has finished and every named pack is listed, or the timeout; the last
@@ -621,6 +646,88 @@ fn packs_out(packs: &[Identity], visible: &[Identity]) -> Vec<PackOut> {
             visible: visible.contains(p),
         })
         .collect()
+}
+
+// `sync --register` of an ECR target: Palette's `v1EcrRegistrySpec` (Palette APIs 4.8,
+// `POST /v1/registries/oci/ecr`, as Terraform's provider fills it), with the access that lets
+// Palette read the registry: a role it assumes (`--ecr-role-arn`, with the external ID Palette
+// gives at `GET /v1/clouds/aws/account/sts`), else an access key the user hands over.
+
+/// The access key Palette gets when no role is given: variables of their own, so the
+/// identity a CI job pushes with is never handed to Palette by accident.
+const ACCESS_KEY_ENV: &str = "PACKPUB_ECR_ACCESS_KEY_ID";
+const SECRET_KEY_ENV: &str = "PACKPUB_ECR_SECRET_ACCESS_KEY";
+
+/// The spec that registers `ecr` (the target's host) in Palette.
+async fn ecr_spec(
+    palette: &Palette,
+    request: &Request<'_>,
+    ecr: &EcrHost,
+    out: &Output,
+) -> anyhow::Result<Value> {
+    // The spec's partitions: GovCloud regions are `aws-us-gov`, the rest `aws`.
+    let partition = if ecr.region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    };
+    let credentials = match request.ecr_role_arn {
+        Some(arn) => {
+            let account = palette.aws_sts_account(partition).await?;
+            let external = account["externalId"]
+                .as_str()
+                .filter(|id| !id.is_empty())
+                .ok_or_else(|| {
+                    Failure::err(
+                        Code::SyncFailed,
+                        format!(
+                            "Palette at {} gave no external ID for a role to trust \
+                             (GET /v1/clouds/aws/account/sts)",
+                            palette.host()
+                        ),
+                    )
+                })?;
+            out.verbose(&format!(
+                "Palette assumes {arn} from AWS account {} with the external ID {external}; \
+                 the role's trust policy must allow both",
+                account["accountId"].as_str().unwrap_or("(not given)")
+            ));
+            json!({"credentialType": "sts", "partition": partition,
+                   "sts": {"arn": arn, "externalId": external}})
+        }
+        None => {
+            let (Ok(key), Ok(secret)) =
+                (std::env::var(ACCESS_KEY_ENV), std::env::var(SECRET_KEY_ENV))
+            else {
+                return Err(Failure::err(
+                    Code::Usage,
+                    format!(
+                        "registering the ECR registry {} needs access for Palette: \
+                         --ecr-role-arn ARN (a role Palette assumes; see `GET \
+                         /v1/clouds/aws/account/sts` for the external ID its trust policy \
+                         needs), or an access key in {ACCESS_KEY_ENV} and {SECRET_KEY_ENV}",
+                        request.host
+                    ),
+                ));
+            };
+            if palette.in_clear_text() && !request.in_clear_text {
+                return Err(clear_text_refused(palette, request));
+            }
+            json!({"credentialType": "secret", "partition": partition,
+                   "accessKey": key, "secretKey": secret})
+        }
+    };
+    Ok(json!({
+        // Palette's docs: the endpoint without `https://`.
+        "endpoint": request.host,
+        "baseContentPath": request.prefix,
+        "providerType": "pack",
+        "isSyncSupported": true,
+        "isPrivate": true,
+        "defaultRegion": ecr.region,
+        "credentials": credentials,
+        "tls": tls_json(request)?,
+    }))
 }
 
 #[cfg(test)]

@@ -17,9 +17,11 @@
 mod auth;
 mod challenge;
 mod chunks;
+mod harbor;
 mod store_impl;
 mod upload;
 
+use super::ecr::{self, Ecr};
 use super::errors::{self, is_not_found, is_transient, translate};
 use super::store::{ManifestRef, Store};
 use super::tls;
@@ -35,6 +37,7 @@ use oci_client::errors::OciDistributionError;
 use reqwest::{StatusCode, Url};
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Every page of one listing together (tags or catalog): what a registry can make packpub hold.
@@ -79,6 +82,10 @@ pub struct Registry {
     source: Source,
     side: Option<errors::Side>,
     chunks: chunks::Chunks,
+    /// Set for an ECR host: its API makes repositories and lists them.
+    ecr: Option<Arc<Ecr>>,
+    /// Whether the registry credential is the ECR token packpub gets from AWS.
+    ecr_token: bool,
     notes: Notes,
 }
 
@@ -142,7 +149,18 @@ impl Registry {
             .build()
             .map_err(|e| setup(&e))?;
         let source = credential.source.clone();
-        let auth = Auth::new(credential, probe, host, transport.plain_http, notes.clone());
+        let ecr = Ecr::new(host, notes.clone()).map(Arc::new);
+        // Credentials the user gave keep their priority over the AWS chain.
+        let ecr_token = ecr.is_some() && credential.credential.is_none();
+        let mut auth = Auth::new(credential, probe, host, transport.plain_http, notes.clone());
+        if ecr_token {
+            auth = auth.with_ecr(ecr.clone());
+        }
+        let min_chunk = if ecr.is_some() {
+            ecr::MIN_PART
+        } else {
+            chunks::MIN_CHUNK
+        };
         Ok(Self {
             http,
             auth,
@@ -152,7 +170,9 @@ impl Registry {
             host: host.to_string(),
             prefix: prefix.to_string(),
             retries: transport.retries,
-            chunks: chunks::Chunks::new(transport.chunk_size),
+            chunks: chunks::Chunks::new(transport.chunk_size, min_chunk),
+            ecr,
+            ecr_token,
             notes,
         })
     }
@@ -336,6 +356,33 @@ impl Registry {
         } else {
             err
         }
+    }
+
+    /// [`Self::explain`] for an upload; on ECR, a connection cut for good is what a missing
+    /// repository gets, and the error says so.
+    fn explain_upload(&self, err: anyhow::Error, repository: &str, what: &str) -> anyhow::Error {
+        let cut = registry_error(&err).is_some_and(is_transient);
+        let err = self.explain(err, repository, what);
+        match &self.ecr {
+            Some(ecr) if cut => ecr.cut(err, repository),
+            _ => err,
+        }
+    }
+
+    /// On ECR, creates the base path's repository and `repository`'s (full name) when they
+    /// are missing. Without AWS credentials, a user who logged in otherwise is left to have
+    /// made them, as before.
+    async fn ensure_ecr_repositories(&self, repository: &str) -> anyhow::Result<()> {
+        let Some(ecr) = &self.ecr else {
+            return Ok(());
+        };
+        let base = self.full(super::reference::BASE_PATH);
+        let wanted = if repository == base {
+            vec![base]
+        } else {
+            vec![base, repository.to_string()]
+        };
+        ecr.ensure(&wanted, self.ecr_token).await
     }
 
     /// Every entry of a listing (`field` of the JSON answers: `tags` or `repositories`) at

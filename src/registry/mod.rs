@@ -13,6 +13,7 @@
 
 pub mod archive;
 pub mod client;
+pub mod ecr;
 pub(crate) mod errors;
 pub mod layout;
 pub mod manifest;

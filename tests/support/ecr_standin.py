@@ -23,6 +23,10 @@ harbor mode (Harbor v2.x: goharbor/harbor api/v2.0/swagger.yaml):
 Both print `moto PORT` (ecr), `registry PORT` and `control PORT`, one a line, then serve until
 stdin closes. The control port (plain HTTP) lets a test create repositories and read state:
   POST /repositories/NAME[?immutable=1]   GET /repositories   GET /requests
+  POST /deny/ACTION   (ecr: the ECR API refuses ACTION, e.g. CreateRepository, as AWS refuses an
+                       identity whose policies do not allow it: 400 AccessDeniedException, the
+                       message in IAM's words. moto enforces no IAM unless told to, and then for
+                       every call: this denies the one action a test is about.)
 """
 
 import base64
@@ -61,9 +65,26 @@ LOCK = threading.Lock()
 UPLOADS = {}
 REQUESTS = []
 
+DENIED = set()
+
 if MODE == "ecr":
+    from moto.core.exceptions import JsonRESTError
     from moto.ecr.models import ecr_backends
+    from moto.ecr.responses import ECRResponse
     from moto.server import ThreadedMotoServer
+
+    def deniable(action, method):
+        def guarded(self):
+            if action in DENIED:
+                raise JsonRESTError(
+                    "AccessDeniedException",
+                    f"User: arn:aws:iam::{ARGS['account']}:user/ci is not authorized to perform: "
+                    f"ecr:{action} on resource: arn:aws:ecr:{ARGS['region']}:{ARGS['account']}:"
+                    f"repository/* because no identity-based policy allows the ecr:{action} action")
+            return method(self)
+        return guarded
+
+    ECRResponse.create_repository = deniable("CreateRepository", ECRResponse.create_repository)
 
     MOTO = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     MOTO.start()
@@ -299,6 +320,9 @@ class Control(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         url = urllib.parse.urlsplit(self.path)
+        if url.path.startswith("/deny/"):
+            DENIED.add(url.path[len("/deny/"):])
+            return self.answer({"denied": sorted(DENIED)})
         name = url.path[len("/repositories/"):]
         mutability = "IMMUTABLE" if "immutable=1" in url.query else "MUTABLE"
         ecr().create_repository(

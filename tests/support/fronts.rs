@@ -133,6 +133,12 @@ impl Front {
         self.control("POST", &format!("/repositories/{name}{query}"));
     }
 
+    /// Makes the ECR API refuse `action` (`CreateRepository`) with AccessDeniedException, as
+    /// AWS refuses an identity whose policies do not allow it.
+    pub fn deny(&self, action: &str) {
+        self.control("POST", &format!("/deny/{action}"));
+    }
+
     /// moto's repositories: `{name: {tags, mutability, tagged}}`.
     pub fn repositories(&self) -> serde_json::Value {
         self.control("GET", "/repositories")

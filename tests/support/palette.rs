@@ -23,6 +23,16 @@
 //! - `GET /v1/packs/{packName}/registries/{registryUid}` (`v1PackTagEntity`);
 //! - `POST /v1/registries/oci/basic/validate` (204) and `POST /v1/registries/oci/basic`
 //!   (201 `{"uid"}`, `AuditUid`), both for tenant-admin keys only (403 `Forbidden` otherwise);
+//! - ECR registries (issue 23): `POST /v1/registries/oci/ecr/validate` (204, body
+//!   `v1EcrRegistrySpec`, required `endpoint` and `isPrivate`), `POST /v1/registries/oci/ecr`
+//!   (201 `{"uid"}`), `GET /v1/registries/oci/{uid}/ecr` (`v1EcrRegistry`, the credentials'
+//!   type and role but no key), `POST …/{uid}/ecr/sync` and `GET …/{uid}/ecr/sync/status`, the
+//!   summary's `registryType` `ecr`; and `GET /v1/clouds/aws/account/sts?partition=`
+//!   (`{accountId, externalId, partition}`). Palette reaches an ECR registry as AWS's own
+//!   clients do: with `credentialType: secret` it calls GetAuthorizationToken with the access
+//!   key; with `sts` it first calls STS AssumeRole with `sts.arn` and `sts.externalId`; both at
+//!   [`Options::aws_endpoint`] (moto, which checks no signature). It lists repositories with
+//!   DescribeRepositories (ECR has no catalog) and reads them with the token as `AWS:<password>`.
 //! - a sliding one-second rate limit (DOCS: about 10 requests/s), answered with 429
 //!   `TooManyRequests` and `Retry-After: 1`; and on demand 429 for the next N requests.
 //!
@@ -56,8 +66,9 @@
 //!   `version == tag`; `tag` and `version` of the answer are both the OCI tag.
 //! - An endpoint without a scheme is `https://`; `auth.tls.ca` is the PEM text of a CA;
 //!   `auth.tls.insecureSkipVerify` skips verification. `baseContentPath` is trimmed of `/`.
-//! - The summary's `isPrivate` is `auth.type != "noAuth"`; `registryType` is `basic`, `scope`
-//!   `tenant`; `GET …/{uid}/basic` echoes `auth.type` and `username`, never the password.
+//! - The summary's `isPrivate` is the spec's `isPrivate` (ECR), else `auth.type != "noAuth"`;
+//!   `registryType` is `ecr` for a registry posted as ECR, else `basic`; `scope` is `tenant`;
+//!   `GET …/{uid}/basic` echoes `auth.type` and `username`, never the password.
 //! - Uids (registries, packs, `AuditUid`) are 24 hex digits, like Palette's; a version keeps its
 //!   `packUid` across syncs while its manifest is unchanged.
 //! - Requests rejected with 429 do not count towards the rate limit's window; the limit is
@@ -100,6 +111,8 @@ pub struct Options {
     pub throttle_next: u32,
     /// How long a sync must have run before `forceSync=true` restarts it.
     pub force_restart_after: Duration,
+    /// AWS's API (moto's server) for ECR registries; without it they fail validation.
+    pub aws_endpoint: Option<String>,
 }
 
 impl Default for Options {
@@ -110,6 +123,7 @@ impl Default for Options {
             rate_limit_per_sec: 10,
             throttle_next: 0,
             force_restart_after: Duration::from_secs(3600),
+            aws_endpoint: None,
         }
     }
 }
@@ -379,6 +393,15 @@ impl Registered {
         self.spec["isSyncSupported"].as_bool() == Some(true)
     }
 
+    /// `ecr` for a registry posted as `v1EcrRegistrySpec`, else `basic`.
+    fn kind(&self) -> &'static str {
+        if self.spec["_ecr"].is_object() {
+            "ecr"
+        } else {
+            "basic"
+        }
+    }
+
     fn sync_json(&self) -> Value {
         json!({
             "isSyncSupported": self.sync_supported(),
@@ -406,28 +429,51 @@ impl Registered {
             "spec": {
                 "endpoint": self.endpoint(),
                 "providerType": self.provider_type(),
-                "registryType": "basic",
+                "registryType": self.kind(),
                 "scope": "tenant",
-                "isPrivate": self.spec["auth"]["type"].as_str() != Some("noAuth"),
+                "isPrivate": self.spec["isPrivate"].as_bool()
+                    .unwrap_or(self.spec["auth"]["type"].as_str() != Some("noAuth")),
             },
             "status": { "sync": self.sync_json() },
         })
     }
 
+    /// `GET …/{uid}/ecr`: the credentials' type and role, never a key.
+    fn ecr_json(&self) -> Value {
+        let credentials = &self.spec["credentials"];
+        self.detail_json(json!({
+            "isPrivate": self.spec["isPrivate"],
+            "defaultRegion": self.spec["defaultRegion"],
+            "credentials": {
+                "credentialType": credentials["credentialType"],
+                "sts": { "arn": credentials["sts"]["arn"] },
+            },
+        }))
+    }
+
+    /// `GET …/{uid}/basic`: the auth type and user name, never the password.
     fn basic_json(&self) -> Value {
         let mut auth = json!({ "type": self.spec["auth"]["type"] });
         if let Some(username) = self.spec["auth"]["username"].as_str() {
             auth["username"] = username.into();
         }
+        self.detail_json(json!({ "auth": auth }))
+    }
+
+    /// A registry's detail: the spec fields both kinds share, plus `own`.
+    fn detail_json(&self, own: Value) -> Value {
+        let mut spec = json!({
+            "endpoint": self.endpoint(),
+            "baseContentPath": self.spec["baseContentPath"].as_str().unwrap_or_default(),
+            "providerType": self.provider_type(),
+            "isSyncSupported": self.sync_supported(),
+        });
+        for (key, value) in own.as_object().into_iter().flatten() {
+            spec[key] = value.clone();
+        }
         json!({
             "metadata": { "uid": self.uid, "name": self.name },
-            "spec": {
-                "endpoint": self.endpoint(),
-                "baseContentPath": self.spec["baseContentPath"].as_str().unwrap_or_default(),
-                "providerType": self.provider_type(),
-                "isSyncSupported": self.sync_supported(),
-                "auth": auth,
-            },
+            "spec": spec,
             "status": { "syncStatus": self.sync_json() },
         })
     }
@@ -526,7 +572,16 @@ fn answer(shared: &Arc<Shared>, seen: &Seen) -> Reply {
                 .collect();
             Reply::json(200, &json!({ "items": items }))
         }
-        ("POST", ["v1", "registries", "oci", "basic", "validate"]) => {
+        (
+            "POST",
+            [
+                "v1",
+                "registries",
+                "oci",
+                kind @ ("basic" | "ecr"),
+                "validate",
+            ],
+        ) => {
             if !admin {
                 return forbidden();
             }
@@ -534,38 +589,82 @@ fn answer(shared: &Arc<Shared>, seen: &Seen) -> Reply {
                 Ok(spec) if spec.is_object() => spec,
                 _ => return Reply::error(400, "InvalidRequest", "the body is not a JSON object"),
             };
-            if let Err(problem) = required_spec_fields(&spec) {
-                return Reply::error(400, "InvalidRequest", &problem);
-            }
+            let spec = match prepare(shared, kind, spec) {
+                Ok(spec) => spec,
+                Err(reply) => return reply,
+            };
             match validate(&spec) {
                 Ok(()) => Reply::empty(204),
                 Err(problem) => Reply::error(400, "RegistryValidationFailed", &problem),
             }
         }
-        ("POST", ["v1", "registries", "oci", "basic"]) => {
+        ("POST", ["v1", "registries", "oci", kind @ ("basic" | "ecr")]) => {
             if !admin {
                 return forbidden();
             }
-            create(shared, seen)
+            create(shared, seen, kind)
         }
-        ("GET", ["v1", "registries", "oci", uid, "basic"]) => {
+        ("GET", ["v1", "clouds", "aws", "account", "sts"]) => Reply::json(
+            200,
+            &json!({
+                "accountId": PALETTE_AWS_ACCOUNT,
+                "externalId": PALETTE_EXTERNAL_ID,
+                "partition": seen.query("partition").unwrap_or_else(|| "aws".into()),
+            }),
+        ),
+        ("GET", ["v1", "registries", "oci", uid, kind @ ("basic" | "ecr")]) => {
             let state = shared.lock();
-            match state.registries.iter().find(|r| r.uid == *uid) {
+            match state
+                .registries
+                .iter()
+                .find(|r| r.uid == *uid && r.kind() == *kind)
+            {
+                Some(registry) if *kind == "ecr" => Reply::json(200, &registry.ecr_json()),
                 Some(registry) => Reply::json(200, &registry.basic_json()),
-                None => Reply::not_found(&format!("registry {uid}")),
+                None => Reply::not_found(&format!("{kind} registry {uid}")),
             }
         }
-        ("POST", ["v1", "registries", "oci", uid, "basic", "sync"]) => {
-            if !shared.lock().registries.iter().any(|r| r.uid == *uid) {
-                return Reply::not_found(&format!("registry {uid}"));
+        (
+            "POST",
+            [
+                "v1",
+                "registries",
+                "oci",
+                uid,
+                kind @ ("basic" | "ecr"),
+                "sync",
+            ],
+        ) => {
+            if !shared
+                .lock()
+                .registries
+                .iter()
+                .any(|r| r.uid == *uid && r.kind() == *kind)
+            {
+                return Reply::not_found(&format!("{kind} registry {uid}"));
             }
             let force = seen.query("forceSync").as_deref() == Some("true");
             begin_sync(shared, uid, force);
             Reply::empty(202).audited()
         }
-        ("GET", ["v1", "registries", "oci", uid, "basic", "sync", "status"]) => {
+        (
+            "GET",
+            [
+                "v1",
+                "registries",
+                "oci",
+                uid,
+                kind @ ("basic" | "ecr"),
+                "sync",
+                "status",
+            ],
+        ) => {
             let state = shared.lock();
-            match state.registries.iter().find(|r| r.uid == *uid) {
+            match state
+                .registries
+                .iter()
+                .find(|r| r.uid == *uid && r.kind() == *kind)
+            {
                 Some(registry) => Reply::json(200, &registry.sync_json()),
                 None => Reply::not_found(&format!("registry {uid}")),
             }
@@ -629,7 +728,25 @@ fn required_spec_fields(spec: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn create(shared: &Arc<Shared>, seen: &Seen) -> Reply {
+/// A posted spec as this stand-in keeps it: a Basic one checked for its required fields; an
+/// ECR one also, then logged in to AWS as Palette would, the registry login (`auth`) and
+/// what listing needs (`_ecr`) added.
+fn prepare(shared: &Shared, kind: &str, spec: Value) -> Result<Value, Reply> {
+    let invalid = |problem: String| Reply::error(400, "InvalidRequest", &problem);
+    if kind == "basic" {
+        required_spec_fields(&spec).map_err(invalid)?;
+        return Ok(spec);
+    }
+    if spec["endpoint"].as_str().is_none_or(str::is_empty) || !spec["isPrivate"].is_boolean() {
+        return Err(invalid(
+            "spec.endpoint and spec.isPrivate are required".into(),
+        ));
+    }
+    ecr_login(shared.options.aws_endpoint.as_deref(), spec)
+        .map_err(|problem| Reply::error(400, "RegistryValidationFailed", &problem))
+}
+
+fn create(shared: &Arc<Shared>, seen: &Seen, kind: &str) -> Reply {
     let body = match serde_json::from_str::<Value>(&seen.body) {
         Ok(body) if body.is_object() => body,
         _ => return Reply::error(400, "InvalidRequest", "the body is not a JSON object"),
@@ -637,10 +754,10 @@ fn create(shared: &Arc<Shared>, seen: &Seen) -> Reply {
     let Some(name) = body["metadata"]["name"].as_str().filter(|n| !n.is_empty()) else {
         return Reply::error(400, "InvalidRequest", "metadata.name is required");
     };
-    let spec = body["spec"].clone();
-    if let Err(problem) = required_spec_fields(&spec) {
-        return Reply::error(400, "InvalidRequest", &problem);
-    }
+    let spec = match prepare(shared, kind, body["spec"].clone()) {
+        Ok(spec) => spec,
+        Err(reply) => return reply,
+    };
     let uid = {
         let mut state = shared.lock();
         if state.registries.iter().any(|r| r.name == name) {
@@ -837,6 +954,10 @@ fn read_packs(spec: &Value) -> Result<Found, String> {
 
     let mut repositories = Vec::new();
     let mut next = Some(format!("{base}/v2/_catalog?n=1000"));
+    if spec["_ecr"].is_object() {
+        repositories = ecr_repositories(&spec["_ecr"])?;
+        next = None;
+    }
     let mut pages = 0;
     while let Some(url) = next.take() {
         pages += 1;
@@ -1357,4 +1478,141 @@ fn v1_time(time: Option<SystemTime>) -> String {
         rem % 60,
         since.subsec_millis()
     )
+}
+
+/// Palette's own AWS account and the external ID it asks roles to require (made up here).
+pub const PALETTE_AWS_ACCOUNT: &str = "210987654321";
+pub const PALETTE_EXTERNAL_ID: &str = "palette-stand-in-external-id";
+
+/// Logs in to AWS as Palette does for an ECR spec: the access key, or the role assumed with
+/// the external ID; then GetAuthorizationToken. The spec comes back with the registry login.
+fn ecr_login(aws: Option<&str>, mut spec: Value) -> Result<Value, String> {
+    let aws = aws.ok_or("this stand-in has no AWS endpoint (Options::aws_endpoint)")?;
+    let region = spec["defaultRegion"]
+        .as_str()
+        .unwrap_or("us-east-1")
+        .to_string();
+    let credentials = &spec["credentials"];
+    let key = match credentials["credentialType"].as_str().unwrap_or("secret") {
+        "secret" => credentials["accessKey"]
+            .as_str()
+            .filter(|k| {
+                !k.is_empty()
+                    && credentials["secretKey"]
+                        .as_str()
+                        .is_some_and(|s| !s.is_empty())
+            })
+            .ok_or("credentials.accessKey and secretKey are required")?
+            .to_string(),
+        "sts" => {
+            let arn = credentials["sts"]["arn"]
+                .as_str()
+                .ok_or("credentials.sts.arn is required")?;
+            let external = credentials["sts"]["externalId"]
+                .as_str()
+                .unwrap_or_default();
+            if external != PALETTE_EXTERNAL_ID {
+                return Err(format!(
+                    "AssumeRole of {arn} refused: the external ID is not Palette's"
+                ));
+            }
+            let form = form_urlencoded::Serializer::new(String::new())
+                .append_pair("Action", "AssumeRole")
+                .append_pair("Version", "2011-06-15")
+                .append_pair("RoleArn", arn)
+                .append_pair("RoleSessionName", "palette")
+                .append_pair("ExternalId", external)
+                .finish();
+            let answer = aws_call(aws, "AKIAPALETTE", &region, "sts", None, &form)?;
+            let text = String::from_utf8_lossy(&answer);
+            text.split("<AccessKeyId>")
+                .nth(1)
+                .and_then(|rest| rest.split('<').next())
+                .ok_or_else(|| format!("AssumeRole of {arn} answered no credentials: {text}"))?
+                .to_string()
+        }
+        other => {
+            return Err(format!(
+                "credentialType {other} is not served by this stand-in"
+            ));
+        }
+    };
+    let answer = aws_call(
+        aws,
+        &key,
+        &region,
+        "ecr",
+        Some("GetAuthorizationToken"),
+        "{}",
+    )?;
+    let answer: Value = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+    let token = answer["authorizationData"][0]["authorizationToken"]
+        .as_str()
+        .ok_or_else(|| format!("GetAuthorizationToken answered {answer}"))?;
+    let decoded = String::from_utf8(STANDARD.decode(token).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let (user, password) = decoded.split_once(':').ok_or("a token without a user")?;
+    spec["auth"] =
+        json!({"type": "basic", "username": user, "password": password, "tls": spec["tls"]});
+    spec["_ecr"] = json!({"aws": aws, "key": key, "region": region});
+    Ok(spec)
+}
+
+/// DescribeRepositories, as Palette's read policy allows (ECR has no catalog).
+fn ecr_repositories(ecr: &Value) -> Result<Vec<String>, String> {
+    let field = |name: &str| ecr[name].as_str().unwrap_or_default();
+    let answer = aws_call(
+        field("aws"),
+        field("key"),
+        field("region"),
+        "ecr",
+        Some("DescribeRepositories"),
+        "{}",
+    )?;
+    let answer: Value = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+    Ok(answer["repositories"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["repositoryName"].as_str().map(str::to_string))
+        .collect())
+}
+
+/// One AWS API call with curl: JSON 1.1 with `X-Amz-Target` for ECR, a query form for STS;
+/// the SigV4 header names the key and the service (moto routes by it and checks no signature).
+fn aws_call(
+    endpoint: &str,
+    key: &str,
+    region: &str,
+    service: &str,
+    target: Option<&str>,
+    body: &str,
+) -> Result<Vec<u8>, String> {
+    let mut cmd = Command::new("curl");
+    cmd.args(["--silent", "--show-error", "--fail", "--max-time", "30", "-X", "POST"])
+        .arg("-H")
+        .arg(format!(
+            "Authorization: AWS4-HMAC-SHA256 Credential={key}/20261202/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        ))
+        .args(["--data", body]);
+    match target {
+        Some(action) => cmd
+            .arg("-H")
+            .arg(format!(
+                "X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.{action}"
+            ))
+            .args(["-H", "Content-Type: application/x-amz-json-1.1"]),
+        None => cmd.args(["-H", "Content-Type: application/x-www-form-urlencoded"]),
+    };
+    let out = cmd
+        .arg(endpoint)
+        .output()
+        .map_err(|e| format!("cannot run curl: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "AWS at {endpoint} ({service}) failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(out.stdout)
 }

@@ -85,6 +85,8 @@ pub struct Auth {
     notes: Notes,
     /// Set once `-v` has named the token service.
     noted: std::sync::atomic::AtomicBool,
+    /// Where the credential comes from when packpub gets it from AWS (an ECR host).
+    ecr: Option<std::sync::Arc<crate::registry::ecr::Ecr>>,
 }
 
 impl Auth {
@@ -105,6 +107,32 @@ impl Auth {
             kept: Mutex::new(HashMap::new()),
             notes,
             noted: std::sync::atomic::AtomicBool::new(false),
+            ecr: None,
+        }
+    }
+
+    /// The user's own credential as `Basic`, for APIs beside the registry's that take it
+    /// directly (Harbor's); `None` without a user name and password.
+    pub fn basic(&self) -> anyhow::Result<Option<HeaderValue>> {
+        match self.credential() {
+            Some(Credential::Basic { username, password }) => basic(&username, &password).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// The credential is ECR's registry token, from AWS, renewed as it runs out.
+    pub fn with_ecr(self, ecr: Option<std::sync::Arc<crate::registry::ecr::Ecr>>) -> Self {
+        Self { ecr, ..self }
+    }
+
+    /// The credential and until when it holds: ECR's token, or the one resolved for the run.
+    async fn current(&self) -> anyhow::Result<(Option<Credential>, Option<Instant>)> {
+        match &self.ecr {
+            Some(ecr) => {
+                let (credential, until) = ecr.credential().await?;
+                Ok((Some(credential), until))
+            }
+            None => Ok((self.credential(), None)),
         }
     }
 
@@ -166,6 +194,9 @@ impl Auth {
     ) -> anyhow::Result<Option<HeaderValue>> {
         let key = scope.to_string();
         self.kept().remove(&key);
+        if let Some(ecr) = &self.ecr {
+            ecr.forget_token().await;
+        }
         let scheme = self.scheme(http, Some(answer)).await?;
         let mut fresh = self.obtain(http, &scheme, &key).await?;
         if scheme == Scheme::Basic && fresh.as_ref() == sent && self.ask_again() {
@@ -249,7 +280,7 @@ impl Auth {
         scheme: &Scheme,
         scope: &str,
     ) -> anyhow::Result<Option<HeaderValue>> {
-        let credential = self.credential();
+        let (credential, until) = self.current().await?;
         let kept = match (scheme, &credential) {
             (Scheme::Bearer { realm, service }, credential) => {
                 let asked = self.token(http, realm, service.as_deref(), scope, credential.as_ref());
@@ -262,22 +293,10 @@ impl Auth {
                     other => other?,
                 }
             }
-            (Scheme::Basic, Some(Credential::Basic { username, password })) => {
-                let pair = format!("{username}:{}", password.expose());
-                let text = format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(pair)
-                );
-                Kept {
-                    value: Some(sensitive(&text).ok_or_else(|| {
-                        Failure::err(
-                            Code::Auth,
-                            "the user name holds characters that cannot travel in an HTTP header",
-                        )
-                    })?),
-                    until: None,
-                }
-            }
+            (Scheme::Basic, Some(Credential::Basic { username, password })) => Kept {
+                value: Some(basic(username, password)?),
+                until,
+            },
             // An identity token is for a token service; a registry without one gets nothing.
             (Scheme::Basic | Scheme::Open, _) => Kept {
                 value: None,
@@ -427,6 +446,21 @@ impl Auth {
             until: Some(until),
         })
     }
+}
+
+/// The `Basic` `Authorization` of `username` and `password`.
+fn basic(username: &str, password: &crate::redacted::Secret) -> anyhow::Result<HeaderValue> {
+    let pair = format!("{username}:{}", password.expose());
+    let text = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    );
+    sensitive(&text).ok_or_else(|| {
+        Failure::err(
+            Code::Auth,
+            "the user name holds characters that cannot travel in an HTTP header",
+        )
+    })
 }
 
 /// Whether `err` is a token service refusing the credential (exit 4), not a failure to

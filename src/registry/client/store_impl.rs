@@ -22,6 +22,7 @@ impl Store for Registry {
 
     async fn authorize_write(&self, repository: &str) -> anyhow::Result<()> {
         let full = self.full(repository);
+        self.ensure_ecr_repositories(&full).await?;
         self.retry("authenticate", &full, || async {
             self.auth.header(&self.http, Scope::Push(&full)).await
         })
@@ -138,8 +139,11 @@ impl Store for Registry {
 
     /// The catalog, less the repositories outside the target's project.
     async fn repositories(&self, page: usize) -> anyhow::Result<Vec<String>> {
+        if let Some(ecr) = &self.ecr {
+            return ecr.repositories(&self.prefix).await;
+        }
         let what = format!("list the catalog of {}", self.host);
-        let all = self
+        let catalog = self
             .list(
                 &what,
                 Scope::Catalog,
@@ -147,7 +151,11 @@ impl Store for Registry {
                 "repositories",
                 page,
             )
-            .await?;
+            .await;
+        let all = match catalog {
+            Ok(all) if !all.is_empty() => all,
+            catalog => return self.without_catalog(catalog, page).await,
+        };
         let prefix = format!("{}/", self.prefix);
         Ok(all
             .into_iter()
@@ -163,6 +171,9 @@ impl Store for Registry {
 
     async fn tags(&self, repository: &str, page: usize) -> anyhow::Result<Vec<String>> {
         let full = self.full(repository);
+        if let Some(ecr) = self.ecr.as_ref().filter(|_| self.ecr_token) {
+            return ecr.tags(&full).await;
+        }
         let what = format!("list the tags of {}", self.locate(repository));
         let first = self.url(&format!("v2/{full}/tags/list"))?;
         self.list(&what, Scope::Pull(&full), first, "tags", page)
@@ -184,7 +195,7 @@ impl Store for Registry {
         let source = upload::Source::Known(digest, blob);
         self.upload(&full, source, &progress)
             .await
-            .map_err(|err| self.explain(err, &full, what))
+            .map_err(|err| self.explain_upload(err, &full, what))
     }
 
     async fn mount_blob(
@@ -220,7 +231,7 @@ impl Store for Registry {
         let full = self.full(repository);
         self.upload(&full, upload::Source::Growing(growing), &progress)
             .await
-            .map_err(|err| self.explain(err, &full, "upload the pack"))?;
+            .map_err(|err| self.explain_upload(err, &full, "upload the pack"))?;
         growing.complete().await
     }
 

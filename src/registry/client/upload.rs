@@ -191,7 +191,11 @@ impl Registry {
                 }
                 _ => {}
             }
-            let answer = Self::expect(answer, &[StatusCode::ACCEPTED]).await?;
+            // ECR answers 201 where the spec says 202 (dotnet/sdk-container-builds#279).
+            let answer = Self::expect(answer, &[StatusCode::ACCEPTED, StatusCode::CREATED]).await?;
+            // A Range past what this chunk could have added is believed; one that does not
+            // advance (ECR's bug of 2026, aws/containers-roadmap#2831) is not: the registry
+            // took the chunk it answered for, so what was sent is what it holds.
             let held = range_end(&answer)
                 .map(|end| end + 1)
                 .filter(|held| (offset + 1..=offset + len).contains(held))
@@ -263,9 +267,10 @@ impl Registry {
                 crate::exit::Code::Unexpected,
                 format!(
                     "{} refuses request bodies of {refused} bytes and more (413 Request Entity \
-                     Too Large), too small for any upload; ask its administrator to raise the \
-                     limit (nginx: client_max_body_size)",
-                    self.host
+                     Too Large), while the registry takes no chunk under {} bytes: no upload \
+                     fits; ask its administrator to raise the limit (nginx: \
+                     client_max_body_size)",
+                    self.host, self.chunks.min
                 ),
             )
         })?;
