@@ -713,7 +713,7 @@ pub struct SyncArgs {
     pub register: bool,
     /// With --register, hand the registry password to a Palette reached over http:// (anyone
     /// on the network path can read it); refused otherwise
-    #[arg(long, requires = "register")]
+    #[arg(long, requires = "register", hide_short_help = true)]
     pub send_password_in_clear_text: bool,
     /// With --register of an ECR registry: the IAM role Palette assumes to read it (its trust
     /// policy must allow Palette's account with the external ID Palette gives); without it,
@@ -722,7 +722,8 @@ pub struct SyncArgs {
         long,
         env = "PACKPUB_ECR_ROLE_ARN",
         value_name = "ARN",
-        requires = "register"
+        requires = "register",
+        hide_short_help = true
     )]
     pub ecr_role_arn: Option<String>,
     /// Check the API key and find the registry (with --register: let Palette validate it);
@@ -785,6 +786,79 @@ pub struct ManArgs {
     /// Folder to write the pages into (created when missing), e.g. ~/.local/share/man/man1
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub output: PathBuf,
+}
+
+/// How the ECR repositories a push needs are made when missing: the AWS CLI's
+/// `create-repository` options, under its names.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "ECR repositories (created when missing)")]
+pub struct EcrArgs {
+    /// Tags of the repositories packpub creates on ECR (KEY=VALUE, comma-separated or repeated)
+    #[arg(long, env = "PACKPUB_ECR_TAGS", value_name = "KEY=VALUE", value_delimiter = ',', value_parser = parse_tag, hide_short_help = true)]
+    pub ecr_tags: Vec<(String, String)>,
+    /// Whether a tag may be pushed again in the repositories packpub creates on ECR
+    #[arg(
+        long,
+        env = "PACKPUB_IMAGE_TAG_MUTABILITY",
+        value_enum,
+        default_value = "MUTABLE",
+        hide_short_help = true
+    )]
+    pub image_tag_mutability: TagMutability,
+    /// Encryption of the repositories packpub creates on ECR
+    #[arg(
+        long,
+        env = "PACKPUB_ENCRYPTION_TYPE",
+        value_enum,
+        default_value = "AES256",
+        hide_short_help = true
+    )]
+    pub encryption_type: EncryptionType,
+    /// KMS key (ID, ARN or alias) for the repositories packpub creates on ECR; implies
+    /// --encryption-type KMS (without it, KMS uses AWS's managed key)
+    #[arg(
+        long,
+        env = "PACKPUB_KMS_KEY",
+        value_name = "KEY",
+        hide_short_help = true
+    )]
+    pub kms_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TagMutability {
+    #[value(name = "MUTABLE")]
+    Mutable,
+    #[value(name = "IMMUTABLE")]
+    Immutable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncryptionType {
+    #[value(name = "AES256")]
+    Aes256,
+    #[value(name = "KMS")]
+    Kms,
+}
+
+fn parse_tag(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.trim().to_string()))
+        }
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+impl From<&EcrArgs> for crate::registry::ecr::RepositorySettings {
+    fn from(args: &EcrArgs) -> Self {
+        Self {
+            tags: args.ecr_tags.clone(),
+            immutable: args.image_tag_mutability == TagMutability::Immutable,
+            kms: args.encryption_type == EncryptionType::Kms || args.kms_key.is_some(),
+            kms_key: args.kms_key.clone(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1029,71 +1103,5 @@ mod tests {
         }
         let err = parse(&["pack", "--source-date-epoch", "x"]).unwrap_err();
         assert!(err.to_string().contains("SOURCE_DATE_EPOCH"), "{err}");
-    }
-}
-
-/// How the ECR repositories a push needs are made when missing: the AWS CLI's
-/// `create-repository` options, under its names.
-#[derive(Debug, Args)]
-#[command(next_help_heading = "ECR repositories (created when missing)")]
-pub struct EcrArgs {
-    /// Tags of the repositories packpub creates on ECR (KEY=VALUE, comma-separated or repeated)
-    #[arg(long, env = "PACKPUB_ECR_TAGS", value_name = "KEY=VALUE", value_delimiter = ',', value_parser = parse_tag)]
-    pub ecr_tags: Vec<(String, String)>,
-    /// Whether a tag may be pushed again in the repositories packpub creates on ECR
-    #[arg(
-        long,
-        env = "PACKPUB_IMAGE_TAG_MUTABILITY",
-        value_enum,
-        default_value = "MUTABLE"
-    )]
-    pub image_tag_mutability: TagMutability,
-    /// Encryption of the repositories packpub creates on ECR
-    #[arg(
-        long,
-        env = "PACKPUB_ENCRYPTION_TYPE",
-        value_enum,
-        default_value = "AES256"
-    )]
-    pub encryption_type: EncryptionType,
-    /// KMS key (ID, ARN or alias) for the repositories packpub creates on ECR; implies
-    /// --encryption-type KMS (without it, KMS uses AWS's managed key)
-    #[arg(long, env = "PACKPUB_KMS_KEY", value_name = "KEY")]
-    pub kms_key: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TagMutability {
-    #[value(name = "MUTABLE")]
-    Mutable,
-    #[value(name = "IMMUTABLE")]
-    Immutable,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EncryptionType {
-    #[value(name = "AES256")]
-    Aes256,
-    #[value(name = "KMS")]
-    Kms,
-}
-
-fn parse_tag(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.trim().is_empty() => {
-            Ok((key.trim().to_string(), value.trim().to_string()))
-        }
-        _ => Err(format!("{text:?} is not KEY=VALUE")),
-    }
-}
-
-impl From<&EcrArgs> for crate::registry::ecr::RepositorySettings {
-    fn from(args: &EcrArgs) -> Self {
-        Self {
-            tags: args.ecr_tags.clone(),
-            immutable: args.image_tag_mutability == TagMutability::Immutable,
-            kms: args.encryption_type == EncryptionType::Kms || args.kms_key.is_some(),
-            kms_key: args.kms_key.clone(),
-        }
     }
 }

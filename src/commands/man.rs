@@ -30,7 +30,20 @@ pub fn run(args: &ManArgs, out: &Output) -> anyhow::Result<()> {
 
 /// `cmd`'s page and those of its visible subcommands.
 fn write_pages(cmd: &clap::Command, dir: &Path, pages: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let man = clap_mangen::Man::new(cmd.clone())
+    // A page is the long help: every option with its whole text, including those `-h` leaves
+    // out for brevity (the man renderer drops their text otherwise) and without the one-line
+    // summary repeated before it.
+    let page_of = cmd.clone().mut_args(|arg| {
+        let long = arg.get_long_help().cloned();
+        let arg = arg.hide_short_help(false);
+        match long {
+            Some(long) => arg
+                .help(long)
+                .long_help(clap::builder::Resettable::<clap::builder::StyledStr>::Reset),
+            None => arg,
+        }
+    });
+    let man = clap_mangen::Man::new(page_of)
         .date(env!("PACKPUB_COMMIT_DATE"))
         .source(concat!("packpub ", env!("CARGO_PKG_VERSION")))
         .manual("packpub manual");
