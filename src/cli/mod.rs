@@ -298,8 +298,7 @@ pub struct PushArgs {
 pub struct TransportArgs {
     /// PEM file with the registry's CA (or its self-signed certificate)
     ///
-    /// PEM file with the CA that signed the registry's certificate (or the registry's own
-    /// self-signed certificate); without it, docker's and podman's certs.d folders are read
+    /// Without it, docker's and podman's certs.d folders for the host are read
     #[arg(long, env = CA_FILE_ENV, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
     /// PEM client certificate, for registries that ask for one (mutual TLS)
@@ -350,9 +349,8 @@ pub struct TransportArgs {
 pub struct CredentialArgs {
     /// User name for the registry (the password from --password-stdin, else prompted for)
     ///
-    /// User name for the registry (the password from --password-stdin, else prompted for on
-    /// a terminal; or set PACKPUB_USERNAME and PACKPUB_PASSWORD). Without either: `packpub
-    /// login`'s keyring entry, else docker's config.json, else anonymous
+    /// Or set PACKPUB_USERNAME and PACKPUB_PASSWORD. Without either: `packpub login`'s keyring
+    /// entry, else docker's config.json, else anonymous
     #[arg(short, long)]
     pub username: Option<String>,
     /// Read the password from stdin (trailing newline trimmed)
@@ -422,8 +420,8 @@ pub struct LogoutArgs {
 pub struct RemoteArgs {
     /// HOST[:PORT][/PROJECT...], oci:PATH (an OCI layout) or oci-archive:FILE (a bundle)
     ///
-    /// HOST[:PORT][/PROJECT...] of the registry, oci:PATH for a local OCI layout, or
-    /// oci-archive:FILE for a single-file bundle (a tar of an OCI layout)
+    /// A registry with its project path, a local OCI image layout folder, or a single-file
+    /// bundle (a tar of an OCI layout)
     #[arg(long, env = "PACKPUB_REGISTRY", value_name = "TARGET", value_parser = Quiet(Target::parse))]
     pub registry: Target,
     #[command(flatten)]
