@@ -96,6 +96,17 @@ fn signed_by(dir: &Path, ca: &Pem, name: &str, subject: &str, extensions: &[&str
 
 /// `req -x509` arguments for a fresh RSA 2048 key and a two-day certificate: the tests'
 /// own certificates only need to outlive one run, and 2048-bit keys are quick to make.
+/// A throwaway self-signed server certificate for `names` (a `subjectAltName` value such as
+/// `IP:127.0.0.1,DNS:localhost`): `NAME.pem` and `NAME.key` in `dir`, for fronts whose
+/// clients trust it directly or skip the check.
+pub fn throwaway(dir: &Path, name: &str, names: &str) -> Pem {
+    let pem = files(dir, name, "pem");
+    let san = format!("subjectAltName={names}");
+    let args = [short_lived("/CN=packpub test front"), vec!["-addext", &san]].concat();
+    openssl(dir, &pem, &args);
+    pem
+}
+
 fn short_lived(subject: &str) -> Vec<&str> {
     let args = [
         "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2", "-subj",

@@ -48,25 +48,8 @@ impl Front {
     fn start(args: &[&str], name: &str) -> Self {
         let upstream = Registry::plain();
         let dir = tempfile::tempdir().unwrap();
-        let (cert, key) = (dir.path().join("front.pem"), dir.path().join("front.key"));
-        let made = Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .args(["-subj", "/CN=registry front"])
-            .arg("-addext")
-            .arg(format!("subjectAltName=DNS:{ECR_HOST},IP:127.0.0.1"))
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .expect("openssl is installed (tests/run.sh installs it)");
-        assert!(
-            made.status.success(),
-            "{}",
-            String::from_utf8_lossy(&made.stderr)
-        );
+        let names = format!("DNS:{ECR_HOST},IP:127.0.0.1");
+        let super::certs::Pem { cert, key } = super::certs::throwaway(dir.path(), "front", &names);
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/ecr_standin.py");
         let log = std::fs::File::create(dir.path().join("front.log")).unwrap();
         let mut child = Command::new(super::oras_python())

@@ -181,24 +181,8 @@ pub struct TlsFront {
 impl TlsFront {
     pub fn start(backend: &Server) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        let openssl = Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .args(["-subj", "/CN=localhost"])
-            .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .expect("openssl is installed (tests/run.sh installs it)");
-        assert!(
-            openssl.status.success(),
-            "{}",
-            String::from_utf8_lossy(&openssl.stderr)
-        );
+        let super::certs::Pem { cert, key } =
+            super::certs::throwaway(dir.path(), "front", "IP:127.0.0.1,DNS:localhost");
         let errors = std::fs::File::create(dir.path().join("pump.log")).unwrap();
         let mut child = Command::new("python3")
             .arg("-c")
