@@ -31,6 +31,7 @@ pub mod fuzz_targets;
 pub mod growing;
 pub mod host;
 pub mod http;
+pub mod image_ref;
 pub mod interrupt;
 pub mod lock;
 pub mod output;

@@ -3,7 +3,7 @@
 //! digest and size, and findings, for `pack`, `push` and `verify` alike. Below it: the model
 //! ([`model`]), validation ([`validate`], [`findings`], every rule in [`rules`]; below the rule
 //! rooms, [`untemplated`] and [`yaml_findings`]), what the user allowed ([`allow`], and the
-//! pack's own [`settings`]), the file listing ([`walk`]), writing the reproducible archive
+//! pack's own [`settings`]), the images a pack declares ([`images`]), the file listing ([`walk`]), writing the reproducible archive
 //! ([`write`]), reading archives back ([`read`], with what it shares with Helm's tar reader in
 //! [`tar`]) and what an extractor sees of either ([`listing`]). This file only names the rooms
 //! and what they offer.
@@ -13,6 +13,7 @@ pub mod allowance;
 pub mod chart;
 pub mod findings;
 mod gzip;
+pub mod images;
 mod listing;
 mod load;
 mod model;

@@ -350,7 +350,7 @@ pub fn standard_files(entries: &[Entry], layer: Option<&str>, findings: &mut Fin
                 && let Some(read) = values_text(&raw, findings)
             {
                 values = read;
-                images(&values, layer, findings);
+                images(&raw, &values, layer, findings);
                 let read = |e: &Entry, f: &mut Findings| e.read_text(YAML_LIMIT, f);
                 super::values::check(&raw, &values, entries, &read, findings);
             }
@@ -441,8 +441,34 @@ pub fn file_findings(role: Role, text: &str) -> Findings {
 }
 
 /// pack-central's rule: an add-on lists its images in `pack.content.images` (layers `os` and
-/// `k8s` are exempt).
-fn images(values: &Node, layer: Option<&str>, findings: &mut Findings) {
+/// `k8s` are exempt); and every entry must be one `--with-images` can copy as written.
+fn images(raw: &str, values: &Node, layer: Option<&str>, findings: &mut Findings) {
+    let declared = super::images::declared(raw);
+    let field = "pack.content.images";
+    for skipped in &declared.skipped {
+        findings.add(
+            Rule::ImageEntries,
+            VALUES_YAML,
+            Some(field),
+            format!(
+                "entry {} ({}) {}: a copy to an air-gapped registry skips it",
+                skipped.entry, skipped.text, skipped.why
+            ),
+            skipped.fix,
+        );
+    }
+    for image in declared.images.iter().filter(|i| i.is_unpinned()) {
+        findings.add(
+            Rule::ImageEntries,
+            VALUES_YAML,
+            Some(field),
+            format!(
+                "entry {image} names no tag or digest: clusters pull `latest`, whatever it is \
+                 that day, and a copy carries only the `latest` of the day it ran"
+            ),
+            "pin it: registry/repo:tag, or @sha256:<digest> to keep it exact",
+        );
+    }
     if matches!(layer, Some("os" | "k8s") | None) {
         return;
     }
@@ -453,7 +479,7 @@ fn images(values: &Node, layer: Option<&str>, findings: &mut Findings) {
         findings.add(
             Rule::Images,
             VALUES_YAML,
-            Some("pack.content.images"),
+            Some(field),
             "is missing or empty; air-gapped installs and pack-central need the images an \
              add-on pulls"
                 .to_string(),
