@@ -20,9 +20,9 @@
 //! each names it. A bundle path that is a link is written through: the new bundle replaces the
 //! link's target, and the link stays.
 
-use super::layout::{self, BLOBS, Files, Layout, MARKER, MODE, REF_NAME, Ref};
+use super::layout::{self, BLOBS, Files, Layout, MARKER, MODE, Ref};
 use super::manifest::{self, MAX_MANIFEST_SIZE};
-use super::store::{self, Blob, ManifestRef, Progress, Store};
+use super::store::{self, Blob, ImageEntry, ManifestRef, Progress, Store};
 use crate::atomic::AtomicFile;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
@@ -140,12 +140,7 @@ impl Archive {
         // By ref name, so the order packs were pushed in (concurrently, or over several runs)
         // does not change the bytes.
         if let Some(list) = index["manifests"].as_array_mut() {
-            list.sort_by_key(|m| {
-                m["annotations"][REF_NAME]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            });
+            list.sort_by_key(layout::entry_key);
         }
         // Every blob once, sorted by digest; a blob of this run is the file it was written to.
         let mut blobs: BTreeMap<Digest, Source<'_>> = BTreeMap::new();
@@ -573,6 +568,46 @@ impl Store for Archive {
             staged.tagged.store(true, Ordering::SeqCst);
         }
         Ok(())
+    }
+
+    async fn put_image(
+        &self,
+        repository: &str,
+        reference: ManifestRef<'_>,
+        manifest: &[u8],
+        source: &str,
+    ) -> anyhow::Result<()> {
+        let staged = self.staged()?;
+        staged
+            .layout
+            .put_image(repository, reference, manifest, source)
+            .await?;
+        staged.tagged.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The bundle's images and this run's, this run's first where both name one.
+    fn images(&self) -> anyhow::Result<Vec<ImageEntry>> {
+        let mut all = match &self.staged {
+            Some(staged) => staged.layout.images()?,
+            None => Vec::new(),
+        };
+        if let Some(base) = &self.base {
+            for entry in layout::images(&base.index, &base.index_shown)? {
+                let seen = all.iter().any(|e| {
+                    e.repository == entry.repository
+                        && match (&e.tag, &entry.tag) {
+                            (Some(a), Some(b)) => a == b,
+                            (None, None) => e.digest == entry.digest,
+                            _ => false,
+                        }
+                });
+                if !seen {
+                    all.push(entry);
+                }
+            }
+        }
+        Ok(all)
     }
 
     async fn commit(&self) -> anyhow::Result<()> {

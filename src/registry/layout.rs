@@ -16,8 +16,8 @@
 //! each is named by its content and renamed into place whole. A layout whose `blobs` or
 //! `blobs/sha256` is a link is refused for writing: blobs would land wherever it points.
 
-use super::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
-use super::store::{self, Blob, ManifestRef, Progress, Store};
+use super::manifest::{self, MAX_MANIFEST_SIZE};
+use super::store::{self, Blob, ImageEntry, ManifestRef, Progress, Store};
 use crate::atomic::{self, AtomicFile};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
@@ -30,6 +30,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// On an image's index entry: the reference a pack names it by, and the repository it is in
+/// (an image pinned by digest has no ref name to carry its repository).
+pub const IMAGE_SOURCE: &str = "io.packpub.image.source";
+pub const IMAGE_REPOSITORY: &str = "io.packpub.image.repository";
 
 /// Layout files are meant to be shared (copied, served): 0666 less the umask.
 pub(super) const MODE: u32 = 0o666;
@@ -258,18 +263,90 @@ pub(super) fn refs(index: &Value, shown: &str) -> anyhow::Result<Vec<Ref>> {
         .collect()
 }
 
-/// Lists `entry` (a descriptor with a ref name) in `index`, replacing any entry of that name.
+/// What names an index entry: its ref name, or for an image pinned by digest its repository
+/// and digest. An entry of the same name is replaced.
+pub(super) fn entry_key(entry: &Value) -> String {
+    let annotations = &entry["annotations"];
+    match annotations[REF_NAME].as_str() {
+        Some(name) => name.to_string(),
+        None => format!(
+            "{}@{}",
+            annotations[IMAGE_REPOSITORY].as_str().unwrap_or_default(),
+            entry["digest"].as_str().unwrap_or_default()
+        ),
+    }
+}
+
+/// Lists `entry` (a descriptor with a ref name, or an image's) in `index`, replacing any entry
+/// of that name.
 pub(super) fn put_ref(index: &mut Value, entry: Value) {
-    let ref_name = &entry["annotations"][REF_NAME];
+    let key = entry_key(&entry);
     let mut list: Vec<Value> = index["manifests"]
         .as_array()
         .map_or(&[][..], Vec::as_slice)
         .iter()
-        .filter(|m| m["annotations"][REF_NAME] != *ref_name)
+        .filter(|m| entry_key(m) != key)
         .cloned()
         .collect();
     list.push(entry);
     index["manifests"] = Value::Array(list);
+}
+
+/// Every image `index` (the file `shown`) lists; a malformed digest is refused (exit 6).
+pub(super) fn images(index: &Value, shown: &str) -> anyhow::Result<Vec<ImageEntry>> {
+    let manifests = index["manifests"].as_array().map_or(&[][..], Vec::as_slice);
+    manifests
+        .iter()
+        .filter_map(|m| {
+            let annotations = &m["annotations"];
+            let source = annotations[IMAGE_SOURCE].as_str()?;
+            let repository = annotations[IMAGE_REPOSITORY].as_str()?;
+            let tag = annotations[REF_NAME]
+                .as_str()
+                .and_then(|n| n.strip_prefix(repository)?.strip_prefix(':'));
+            Some((source, repository, tag, m["digest"].as_str().unwrap_or_default()))
+        })
+        .map(|(source, repository, tag, digest)| {
+            let digest = Digest::parse(digest).map_err(|why| {
+                Failure::err(
+                    Code::VerifyFailed,
+                    format!("{shown} lists image {source} with a malformed digest: {why}"),
+                )
+            })?;
+            Ok(ImageEntry {
+                source: source.to_string(),
+                repository: repository.to_string(),
+                tag: tag.map(str::to_string),
+                digest,
+            })
+        })
+        .collect()
+}
+
+/// The index entry of `manifest` at `repository`: under `repository:tag` for a tag, and, for
+/// an image, with the reference a pack names it by.
+pub(super) fn index_entry(
+    repository: &str,
+    reference: ManifestRef<'_>,
+    manifest: &[u8],
+    image: Option<&str>,
+) -> Option<Value> {
+    let mut annotations = serde_json::Map::new();
+    if let ManifestRef::Tag(tag) = reference {
+        annotations.insert(REF_NAME.into(), format!("{repository}:{tag}").into());
+    }
+    if let Some(source) = image {
+        annotations.insert(IMAGE_SOURCE.into(), source.into());
+        annotations.insert(IMAGE_REPOSITORY.into(), repository.into());
+    }
+    (!annotations.is_empty()).then(|| {
+        json!({
+            "mediaType": manifest::media_type_of(manifest),
+            "digest": Digest::of(manifest),
+            "size": manifest.len(),
+            "annotations": annotations,
+        })
+    })
 }
 
 /// The refusal of an index (`shown`) that lists `repository:tag` under a manifest it lacks
@@ -424,23 +501,44 @@ impl Store for Layout {
         reference: ManifestRef<'_>,
         manifest: &[u8],
     ) -> anyhow::Result<()> {
-        let digest = Digest::of(manifest);
-        let target = self.blob_path(&digest);
+        self.put_listed(repository, reference, manifest, None)
+    }
+
+    async fn put_image(
+        &self,
+        repository: &str,
+        reference: ManifestRef<'_>,
+        manifest: &[u8],
+        source: &str,
+    ) -> anyhow::Result<()> {
+        self.put_listed(repository, reference, manifest, Some(source))
+    }
+
+    fn images(&self) -> anyhow::Result<Vec<ImageEntry>> {
+        images(&self.read_index()?, &self.index_shown())
+    }
+}
+
+impl Layout {
+    /// Stores `manifest` and lists it in `index.json` when it has a name there (a tag, or an
+    /// image's reference).
+    fn put_listed(
+        &self,
+        repository: &str,
+        reference: ManifestRef<'_>,
+        manifest: &[u8],
+        image: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let target = self.blob_path(&Digest::of(manifest));
         tokio::task::block_in_place(|| {
             if !target.is_file() {
                 atomic::write(&target, manifest, MODE)?;
             }
-            let ManifestRef::Tag(tag) = reference else {
+            let Some(entry) = index_entry(repository, reference, manifest, image) else {
                 return Ok(());
             };
             let _turn = self.turn()?;
             let mut index = self.read_index()?;
-            let entry = json!({
-                "mediaType": MANIFEST_MEDIA_TYPE,
-                "digest": digest,
-                "size": manifest.len(),
-                "annotations": { REF_NAME: format!("{repository}:{tag}") },
-            });
             put_ref(&mut index, entry);
             self.write_index(&index)
         })

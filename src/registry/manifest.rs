@@ -20,6 +20,60 @@ pub const EMPTY_CONFIG: &[u8] = b"{}";
 /// manifest (under 1 KiB). An OCI layout's `index.json` is held to it too.
 pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
 
+/// The manifest kinds an image is made of, OCI's and Docker's (schema 2): an image manifest,
+/// or an index (a "manifest list") of one per platform.
+pub const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
+pub const DOCKER_MANIFEST_MEDIA_TYPE: &str =
+    "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_LIST_MEDIA_TYPE: &str =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// What a manifest read asks for: every kind, so a registry hands back the manifest it holds
+/// as it is (asking for fewer kinds lets some convert, which changes the digest).
+pub const ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
+                          application/vnd.oci.image.index.v1+json, \
+                          application/vnd.docker.distribution.manifest.v2+json, \
+                          application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// A manifest's kind, from its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Manifest(&'static str),
+    Index(&'static str),
+}
+
+impl Kind {
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Kind::Manifest(t) | Kind::Index(t) => t,
+        }
+    }
+}
+
+/// The kind `doc` declares in `mediaType`; OCI lets it be left out, and then `manifests`
+/// tells an index. Anything else (Docker schema 1, an unknown type) is `Err` with its name.
+pub fn kind_of(doc: &serde_json::Value) -> Result<Kind, String> {
+    match doc["mediaType"].as_str() {
+        Some(MANIFEST_MEDIA_TYPE) => Ok(Kind::Manifest(MANIFEST_MEDIA_TYPE)),
+        Some(DOCKER_MANIFEST_MEDIA_TYPE) => Ok(Kind::Manifest(DOCKER_MANIFEST_MEDIA_TYPE)),
+        Some(INDEX_MEDIA_TYPE) => Ok(Kind::Index(INDEX_MEDIA_TYPE)),
+        Some(DOCKER_LIST_MEDIA_TYPE) => Ok(Kind::Index(DOCKER_LIST_MEDIA_TYPE)),
+        None if doc.get("manifests").is_some() => Ok(Kind::Index(INDEX_MEDIA_TYPE)),
+        None if doc.get("layers").is_some() => Ok(Kind::Manifest(MANIFEST_MEDIA_TYPE)),
+        Some(other) => Err(format!("a manifest of media type {other:?}")),
+        None => Err("a document with no mediaType, layers or manifests".to_string()),
+    }
+}
+
+/// The media type to store `bytes` under: its own kind's, the OCI manifest's for bytes that
+/// declare none packpub knows (a pack's manifest always declares it).
+pub fn media_type_of(bytes: &[u8]) -> &'static str {
+    serde_json::from_slice(bytes)
+        .ok()
+        .and_then(|doc| kind_of(&doc).ok())
+        .map_or(MANIFEST_MEDIA_TYPE, Kind::media_type)
+}
+
 /// The refusal of a manifest (or index) over [`MAX_MANIFEST_SIZE`]: `what` names it (exit 6).
 pub fn too_large(what: &str) -> anyhow::Error {
     crate::exit::Failure::err(

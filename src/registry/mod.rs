@@ -15,6 +15,7 @@ pub mod archive;
 pub mod client;
 pub mod ecr;
 pub(crate) mod errors;
+pub mod images;
 pub mod layout;
 pub mod manifest;
 pub mod reference;

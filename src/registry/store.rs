@@ -143,10 +143,49 @@ pub trait Store: Send + Sync {
         manifest: &[u8],
     ) -> anyhow::Result<()>;
 
+    /// Stores `manifest` as image `source` (the reference as a pack writes it) at
+    /// `repository`: a layout or bundle also lists it in its index under that name, so the
+    /// image travels with it and is found again to restore and verify; a registry needs only
+    /// the manifest.
+    async fn put_image(
+        &self,
+        repository: &str,
+        reference: ManifestRef<'_>,
+        manifest: &[u8],
+        _source: &str,
+    ) -> anyhow::Result<()> {
+        self.put_manifest(repository, reference, manifest).await
+    }
+
+    /// The images [`Store::put_image`] listed; a registry lists none (it does not know which
+    /// repositories hold images).
+    fn images(&self) -> anyhow::Result<Vec<ImageEntry>> {
+        Ok(Vec::new())
+    }
+
     /// Makes the run's writes visible, once every pack is pushed: a bundle is written whole,
     /// once, at the end; the other stores write as they go and have nothing left to do.
     async fn commit(&self) -> anyhow::Result<()> {
         Ok(())
+    }
+}
+
+/// An image a layout or bundle lists: the reference a pack named it by, where it is (relative
+/// to the store) and how (a tag, or only its digest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageEntry {
+    pub source: String,
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Digest,
+}
+
+impl ImageEntry {
+    pub fn reference(&self) -> ManifestRef<'_> {
+        match &self.tag {
+            Some(tag) => ManifestRef::Tag(tag),
+            None => ManifestRef::Digest(&self.digest),
+        }
     }
 }
 

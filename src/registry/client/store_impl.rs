@@ -6,7 +6,7 @@ use super::{Registry, page_url, upload};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::growing::Growing;
-use crate::registry::manifest::{self, MANIFEST_MEDIA_TYPE, MAX_MANIFEST_SIZE};
+use crate::registry::manifest::{self, MAX_MANIFEST_SIZE};
 use crate::registry::store::{self, Blob, ManifestRef, Progress, Store};
 use http::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
@@ -47,7 +47,7 @@ impl Store for Registry {
                 self.get(
                     Scope::Pull(&full),
                     &url,
-                    MANIFEST_MEDIA_TYPE,
+                    manifest::ACCEPT,
                     MAX_MANIFEST_SIZE,
                 )
             })
@@ -251,7 +251,7 @@ impl Store for Registry {
             let answer = self
                 .send(Scope::Push(&full), &url, |http, url| {
                     http.request(Method::PUT, url.clone())
-                        .header(CONTENT_TYPE, MANIFEST_MEDIA_TYPE)
+                        .header(CONTENT_TYPE, manifest::media_type_of(manifest))
                         .body(manifest.to_vec())
                 })
                 .await?;

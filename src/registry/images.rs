@@ -1,0 +1,634 @@
+//! Container images between stores, for air-gapped sites (`--with-images`): where an image goes
+//! (the image base path, keeping its host as a path segment, as Palette's image-swap webhook
+//! and `mirrorRegistries` expect: [`Placement`]), and copying one byte for byte, every
+//! manifest of an index with it, so digest-pinned references and signatures still hold
+//! ([`Copier`]). Blobs are skipped where the destination has them, mounted within one
+//! registry, fetched once however many images share them, and streamed through temp files, so
+//! memory stays flat whatever the image size. Every manifest is hashed against the digest that
+//! named it and every blob against its descriptor before anything is written; the tag (or the
+//! digest the pack pins) is written last, so an interrupted copy leaves no half image named.
+
+use super::manifest::{self, Kind, MAX_MANIFEST_SIZE};
+use super::store::{self, Blob, ManifestRef, Store};
+use crate::digest::Digest;
+use crate::exit::{Code, Failure};
+use crate::image_ref::{ImageRef, Pin};
+use futures_util::{StreamExt, TryStreamExt};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
+
+/// Where Palette's docs put images: `<registry>/spectro-images/<host>/<path>`.
+pub const DEFAULT_BASE: &str = "spectro-images";
+
+/// The hosts Palette's documented `mirrorRegistries` placeholder maps; images from any other
+/// host are pulled from it unless the site adds a line.
+pub const DEFAULT_MIRRORED: &[&str] = &[
+    "docker.io",
+    "gcr.io",
+    "ghcr.io",
+    "k8s.gcr.io",
+    "registry.k8s.io",
+    "quay.io",
+    "us-docker.pkg.dev",
+];
+
+/// Blobs of one manifest fetched at once.
+const BLOBS_AT_ONCE: usize = 4;
+
+/// Index nesting followed at most (an index of indexes is legal, a loop of them is not
+/// possible by digest, but depth is still bounded).
+const MAX_DEPTH: usize = 4;
+
+/// Children of one index followed at most.
+const MAX_CHILDREN: usize = 1_000;
+
+/// Where images go in the destination, relative to it: `<base>/<host>/<path>`, or where the
+/// site's map (the webhook's `src::dst` entries) sends a host.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    base: String,
+    /// Host (as references write it) → destination-relative path standing for it.
+    map: Vec<(String, String)>,
+}
+
+impl Placement {
+    /// `base` relative to the destination; `map` the site's `HOST::DEST` entries, each `DEST`
+    /// already made relative to the destination.
+    pub fn new(base: &str, map: Vec<(String, String)>) -> Result<Self, String> {
+        let base = base.trim_matches('/');
+        check_path(base).map_err(|why| format!("--image-base {base:?} {why}"))?;
+        for (host, dest) in &map {
+            check_path(dest).map_err(|why| format!("the image map's entry for {host} {why}"))?;
+        }
+        Ok(Self {
+            base: base.to_string(),
+            map,
+        })
+    }
+
+    /// The destination-relative path standing for `host`, or why there is none (a host with
+    /// a port cannot be a path segment).
+    pub fn host_path(&self, host: &str) -> Result<String, String> {
+        if let Some((_, dest)) = self.map.iter().find(|(h, _)| h == host) {
+            return Ok(dest.clone());
+        }
+        if let Some((_, dest)) = self.map.iter().find(|(h, _)| h == "default") {
+            return Ok(join(dest, host));
+        }
+        if host.contains(':') {
+            let segment = host.replace(':', "-");
+            return Err(format!(
+                "its host {host} has a port, which cannot be a repository path segment: add \
+                 `{host}::<registry>/{}/{segment}` to --image-map (and to the site's \
+                 mirrorRegistries)",
+                self.base
+            ));
+        }
+        Ok(join(&self.base, host))
+    }
+
+    /// Every destination-relative repository `image` must be at (two for a Docker Hub
+    /// single name: as written and under `library/`).
+    pub fn repositories(&self, image: &ImageRef) -> Result<Vec<String>, String> {
+        let prefix = self.host_path(image.host())?;
+        Ok(image.paths().iter().map(|p| join(&prefix, p)).collect())
+    }
+
+    /// The `mirrorRegistries` entry for `host`, the destination shown as `root` (the registry
+    /// and project prefix).
+    pub fn mirror_entry(&self, host: &str, root: &str) -> Option<String> {
+        let path = self.host_path(host).ok()?;
+        Some(format!("{host}::{}", join(root, &path)))
+    }
+}
+
+fn join(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{a}/{b}"),
+    }
+}
+
+/// A destination-relative path: lower-case segments a repository name may hold.
+fn check_path(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Ok(());
+    }
+    for segment in path.split('/') {
+        let ok = !segment.is_empty()
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+            && segment.starts_with(|c: char| c.is_ascii_alphanumeric());
+        if !ok {
+            return Err(format!(
+                "has the segment {segment:?}: repository paths are lower-case letters, digits \
+                 and . _ -"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A platform to keep of an index: `os/arch[/variant]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.split('/').collect();
+        let ok = |s: &&str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+        match parts.as_slice() {
+            [os, arch] if ok(os) && ok(arch) => Ok(Self {
+                os: os.to_string(),
+                architecture: arch.to_string(),
+                variant: None,
+            }),
+            [os, arch, variant] if ok(os) && ok(arch) && ok(variant) => Ok(Self {
+                os: os.to_string(),
+                architecture: arch.to_string(),
+                variant: Some(variant.to_string()),
+            }),
+            _ => Err(format!("{text:?} is not OS/ARCH[/VARIANT], e.g. linux/amd64")),
+        }
+    }
+
+    fn matches(&self, descriptor: &Value) -> bool {
+        let p = &descriptor["platform"];
+        p["os"].as_str() == Some(&self.os)
+            && p["architecture"].as_str() == Some(&self.architecture)
+            && (self.variant.is_none() || p["variant"].as_str() == self.variant.as_deref())
+    }
+}
+
+/// How one image fared at one destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Copied {
+    Copied,
+    /// The destination had the same manifest there already.
+    Unchanged,
+}
+
+/// Copies images into one destination store; shared by every image of a run, so a blob two
+/// images share is fetched once.
+pub struct Copier<'a> {
+    dst: &'a dyn Store,
+    platform: Option<Platform>,
+    /// Each blob this run put at the destination: the repository it went to first (to mount
+    /// from), settled once its upload is done; concurrent copies of one blob wait for it.
+    placed: Mutex<HashMap<Digest, Arc<OnceCell<String>>>>,
+}
+
+/// Where an image is read from: its store, the repository there, how it is shown.
+pub struct Source<'a> {
+    pub store: &'a dyn Store,
+    pub repository: String,
+}
+
+impl<'a> Copier<'a> {
+    pub fn new(dst: &'a dyn Store, platform: Option<Platform>) -> Self {
+        Self {
+            dst,
+            platform,
+            placed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Copies `image` from `source` to each of `repositories` at the destination (by the
+    /// digest the image pins, else by its tag). Returns the digest written and whether the
+    /// first repository had it already. Any manifest or blob that does not match its digest
+    /// or size fails the copy (exit 6) before the image is named at the destination.
+    pub async fn copy(
+        &self,
+        source: &Source<'_>,
+        image: &ImageRef,
+        repositories: &[String],
+    ) -> anyhow::Result<(Digest, Copied)> {
+        let (src, from) = (source.store, source.repository.as_str());
+        let reference = match image.pin() {
+            Pin::Tag(tag) => ManifestRef::Tag(tag),
+            Pin::Digest(digest) => ManifestRef::Digest(digest),
+        };
+        let shown = src.show(from, reference);
+        let mut top = src.manifest(from, reference).await?.ok_or_else(|| {
+            Failure::err(
+                Code::VerifyFailed,
+                format!("{image}: {shown} does not exist"),
+            )
+        })?;
+        if let ManifestRef::Digest(digest) = reference {
+            store::expect_digest(&shown, &top, digest)?;
+        }
+        if let (Some(platform), ManifestRef::Tag(_)) = (&self.platform, reference) {
+            top = self.pick_platform(src, from, &shown, top, platform).await?;
+        }
+        let digest = Digest::of(&top);
+        let mut status = Copied::Copied;
+        for (n, repository) in repositories.iter().enumerate() {
+            let held = self.dst.manifest(repository, reference).await?;
+            if held.as_deref() == Some(&top[..]) {
+                if n == 0 {
+                    status = Copied::Unchanged;
+                }
+                continue;
+            }
+            self.tree(src, from, &top, repository, 0).await?;
+            self.dst
+                .put_image(repository, reference, &top, &image.to_string())
+                .await?;
+        }
+        Ok((digest, status))
+    }
+
+    /// With `--platform`: of an index, the manifest for the platform (its digest differs from
+    /// the index's; the caller was warned).
+    async fn pick_platform(
+        &self,
+        src: &dyn Store,
+        from: &str,
+        shown: &str,
+        top: Vec<u8>,
+        platform: &Platform,
+    ) -> anyhow::Result<Vec<u8>> {
+        let doc = parse(&top, shown)?;
+        if !matches!(kind(&doc, shown)?, Kind::Index(_)) {
+            return Ok(top);
+        }
+        let child = children(&doc, shown)?
+            .into_iter()
+            .find(|(_, _, d)| platform.matches(d))
+            .ok_or_else(|| {
+                Failure::err(
+                    Code::VerifyFailed,
+                    format!(
+                        "{shown} has no manifest for {}/{}",
+                        platform.os, platform.architecture
+                    ),
+                )
+            })?;
+        fetch_manifest(src, from, &child.0, child.1).await
+    }
+
+    /// Everything `bytes` (a manifest or index in `from`) names, put at `repository`: an
+    /// index's manifests by digest after their own blobs, a manifest's config and layers.
+    fn tree<'b>(
+        &'b self,
+        src: &'b dyn Store,
+        from: &'b str,
+        bytes: &'b [u8],
+        repository: &'b str,
+        depth: usize,
+    ) -> futures_util::future::BoxFuture<'b, anyhow::Result<()>> {
+        Box::pin(async move {
+            let shown = src.show(from, ManifestRef::Digest(&Digest::of(bytes)));
+            let doc = parse(bytes, &shown)?;
+            match kind(&doc, &shown)? {
+                Kind::Index(_) => {
+                    if depth >= MAX_DEPTH {
+                        return Err(Failure::err(
+                            Code::VerifyFailed,
+                            format!("{shown} nests indexes deeper than {MAX_DEPTH}"),
+                        ));
+                    }
+                    for (digest, size, _) in children(&doc, &shown)? {
+                        let child = fetch_manifest(src, from, &digest, size).await?;
+                        if self
+                            .dst
+                            .manifest(repository, ManifestRef::Digest(&digest))
+                            .await?
+                            .is_none()
+                        {
+                            self.tree(src, from, &child, repository, depth + 1).await?;
+                            self.dst
+                                .put_manifest(repository, ManifestRef::Digest(&digest), &child)
+                                .await?;
+                        }
+                    }
+                }
+                Kind::Manifest(_) => {
+                    futures_util::stream::iter(blobs(&doc, &shown)?)
+                        .map(|(digest, size)| self.blob(src, from, digest, size, repository))
+                        .buffer_unordered(BLOBS_AT_ONCE)
+                        .try_collect::<Vec<()>>()
+                        .await?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// One blob into `repository`: there already, mounted from where this run put it (or
+    /// from the source, within one registry), or fetched, checked and sent once.
+    async fn blob(
+        &self,
+        src: &dyn Store,
+        from: &str,
+        digest: Digest,
+        size: u64,
+        repository: &str,
+    ) -> anyhow::Result<()> {
+        let dst = self.dst;
+        if dst.blob_exists(repository, &digest).await?
+            || dst.mount_blob(repository, &digest, src, from).await?
+        {
+            return Ok(());
+        }
+        let cell = self
+            .placed
+            .lock()
+            .expect("placed blobs")
+            .entry(digest)
+            .or_default()
+            .clone();
+        let first = cell
+            .get_or_try_init(|| async {
+                send(src, from, &digest, size, dst, repository).await?;
+                anyhow::Ok(repository.to_string())
+            })
+            .await?;
+        if first == repository || dst.mount_blob(repository, &digest, dst, first).await? {
+            return Ok(());
+        }
+        send(src, from, &digest, size, dst, repository).await
+    }
+}
+
+/// Fetches blob `digest` of `size` bytes from `src` into a temp file, checks it, and sends it
+/// to `dst`.
+async fn send(
+    src: &dyn Store,
+    from: &str,
+    digest: &Digest,
+    size: u64,
+    dst: &dyn Store,
+    repository: &str,
+) -> anyhow::Result<()> {
+    let temp = fetch_checked(src, from, digest, size).await?;
+    let blob = Blob::File {
+        path: temp.path(),
+        size,
+    };
+    dst.put_blob(repository, digest, blob, Arc::new(|_| {})).await
+}
+
+/// Blob `digest` of `from` in `src`, exactly `size` bytes that hash to it, in a temp file.
+pub async fn fetch_checked(
+    src: &dyn Store,
+    from: &str,
+    digest: &Digest,
+    size: u64,
+) -> anyhow::Result<tempfile::NamedTempFile> {
+    let temp = tempfile::Builder::new()
+        .prefix(".packpub-blob-")
+        .tempfile()
+        .map_err(|e| anyhow::anyhow!("cannot create a temp file for a blob: {e}"))?;
+    let mut file = tokio::fs::File::create(temp.path()).await?;
+    src.fetch_blob(from, digest, size, &mut file).await?;
+    drop(file);
+    let path = temp.path().to_path_buf();
+    let (actual, _) = tokio::task::spawn_blocking(move || Digest::of_file(&path)).await??;
+    if actual != *digest {
+        return Err(Failure::err(
+            Code::VerifyFailed,
+            format!(
+                "{}: blob {digest} does not match its digest (it hashes to {actual})",
+                src.locate(from)
+            ),
+        ));
+    }
+    Ok(temp)
+}
+
+/// Checks everything image `reference` of `repository` in `store` names: every manifest
+/// against its digest, every blob against its digest and size (exit 6 at the first that
+/// differs). Returns the top manifest's digest.
+pub async fn verify(
+    store: &dyn Store,
+    repository: &str,
+    reference: ManifestRef<'_>,
+) -> anyhow::Result<Digest> {
+    let shown = store.show(repository, reference);
+    let top = store
+        .manifest(repository, reference)
+        .await?
+        .ok_or_else(|| Failure::err(Code::VerifyFailed, format!("{shown} does not exist")))?;
+    verify_tree(store, repository, &top, 0).await?;
+    Ok(Digest::of(&top))
+}
+
+fn verify_tree<'b>(
+    store: &'b dyn Store,
+    repository: &'b str,
+    bytes: &'b [u8],
+    depth: usize,
+) -> futures_util::future::BoxFuture<'b, anyhow::Result<()>> {
+    Box::pin(async move {
+        let shown = store.show(repository, ManifestRef::Digest(&Digest::of(bytes)));
+        let doc = parse(bytes, &shown)?;
+        match kind(&doc, &shown)? {
+            Kind::Index(_) if depth < MAX_DEPTH => {
+                for (digest, size, _) in children(&doc, &shown)? {
+                    let child = fetch_manifest(store, repository, &digest, size).await?;
+                    verify_tree(store, repository, &child, depth + 1).await?;
+                }
+            }
+            Kind::Index(_) => {
+                return Err(Failure::err(
+                    Code::VerifyFailed,
+                    format!("{shown} nests indexes deeper than {MAX_DEPTH}"),
+                ));
+            }
+            Kind::Manifest(_) => {
+                for (digest, size) in blobs(&doc, &shown)? {
+                    fetch_checked(store, repository, &digest, size).await?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Manifest `digest` (declared `size` bytes) of `from`, checked against both.
+async fn fetch_manifest(
+    src: &dyn Store,
+    from: &str,
+    digest: &Digest,
+    size: u64,
+) -> anyhow::Result<Vec<u8>> {
+    let reference = ManifestRef::Digest(digest);
+    let shown = src.show(from, reference);
+    let bytes = src
+        .manifest(from, reference)
+        .await?
+        .ok_or_else(|| Failure::err(Code::VerifyFailed, format!("{shown} does not exist")))?;
+    store::expect_digest(&shown, &bytes, digest)?;
+    if bytes.len() as u64 != size {
+        return Err(Failure::err(
+            Code::VerifyFailed,
+            format!(
+                "{shown} is {} bytes, not the {size} its index declares",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn bad(shown: &str, why: impl std::fmt::Display) -> anyhow::Error {
+    Failure::err(Code::VerifyFailed, format!("{shown}: {why}"))
+}
+
+fn parse(bytes: &[u8], shown: &str) -> anyhow::Result<Value> {
+    serde_json::from_slice(bytes).map_err(|e| bad(shown, format!("not JSON: {e}")))
+}
+
+fn kind(doc: &Value, shown: &str) -> anyhow::Result<Kind> {
+    manifest::kind_of(doc).map_err(|why| bad(shown, format!("{why}, not an image")))
+}
+
+/// A descriptor's digest and size, checked: a manifest's size within what is read of one.
+fn descriptor(d: &Value, shown: &str, cap: Option<u64>) -> anyhow::Result<(Digest, u64)> {
+    let digest = d["digest"]
+        .as_str()
+        .ok_or_else(|| bad(shown, "a descriptor without a digest"))
+        .and_then(|t| Digest::parse(t).map_err(|why| bad(shown, format!("a digest {why}"))))?;
+    let size = d["size"]
+        .as_u64()
+        .ok_or_else(|| bad(shown, format!("{digest} declares no size")))?;
+    if cap.is_some_and(|cap| size > cap) {
+        return Err(manifest::too_large(&format!("{shown}'s manifest {digest}")));
+    }
+    Ok((digest, size))
+}
+
+/// An index's manifests: digest, size and descriptor.
+fn children(doc: &Value, shown: &str) -> anyhow::Result<Vec<(Digest, u64, Value)>> {
+    let list = doc["manifests"].as_array().map_or(&[][..], Vec::as_slice);
+    if list.len() > MAX_CHILDREN {
+        return Err(bad(shown, format!("lists over {MAX_CHILDREN} manifests")));
+    }
+    list.iter()
+        .map(|d| {
+            let (digest, size) = descriptor(d, shown, Some(MAX_MANIFEST_SIZE))?;
+            Ok((digest, size, d.clone()))
+        })
+        .collect()
+}
+
+/// A manifest's config and layers, each once. Layers a registry may not serve ("foreign" or
+/// non-distributable, with `urls` to fetch them elsewhere) are left where they are, as every
+/// copying tool leaves them.
+fn blobs(doc: &Value, shown: &str) -> anyhow::Result<Vec<(Digest, u64)>> {
+    let mut out: Vec<(Digest, u64)> = Vec::new();
+    let layers = doc["layers"].as_array().map_or(&[][..], Vec::as_slice);
+    for d in std::iter::once(&doc["config"]).chain(layers) {
+        if d.is_null() {
+            continue;
+        }
+        let foreign = d["urls"].is_array()
+            || d["mediaType"]
+                .as_str()
+                .is_some_and(|t| t.contains("foreign") || t.contains("nondistributable"));
+        if foreign {
+            continue;
+        }
+        let blob = descriptor(d, shown, None)?;
+        if !out.iter().any(|(d, _)| *d == blob.0) {
+            out.push(blob);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_keep_their_host_under_the_base() {
+        let p = Placement::new("spectro-images", Vec::new()).unwrap();
+        let repos = |r: &str| p.repositories(&ImageRef::parse(r).unwrap());
+        assert_eq!(
+            repos("quay.io/org/img:1").unwrap(),
+            ["spectro-images/quay.io/org/img"]
+        );
+        assert_eq!(
+            repos("nginx:1.25").unwrap(),
+            [
+                "spectro-images/docker.io/nginx",
+                "spectro-images/docker.io/library/nginx"
+            ]
+        );
+        assert_eq!(
+            repos("bitnami/nginx:1").unwrap(),
+            ["spectro-images/docker.io/bitnami/nginx"]
+        );
+        let port = repos("reg.local:5000/app:1").unwrap_err();
+        assert!(port.contains("--image-map"), "{port}");
+        assert_eq!(
+            p.mirror_entry("quay.io", "harbor.example.com/proj").unwrap(),
+            "quay.io::harbor.example.com/proj/spectro-images/quay.io"
+        );
+    }
+
+    #[test]
+    fn the_sites_map_decides_where_its_hosts_go() {
+        let map = vec![
+            ("reg.local:5000".into(), "mirror/reg-local".into()),
+            ("gcr.io".into(), "airgap-images/gcr".into()),
+        ];
+        let p = Placement::new("/spectro-images/", map).unwrap();
+        let repos = |r: &str| p.repositories(&ImageRef::parse(r).unwrap()).unwrap();
+        assert_eq!(repos("reg.local:5000/app:1"), ["mirror/reg-local/app"]);
+        assert_eq!(repos("gcr.io/x/y:1"), ["airgap-images/gcr/x/y"]);
+        assert_eq!(repos("quay.io/x:1"), ["spectro-images/quay.io/x"]);
+        let with_default = Placement::new("", vec![("default".into(), "all".into())]).unwrap();
+        assert_eq!(
+            with_default
+                .repositories(&ImageRef::parse("quay.io/x:1").unwrap())
+                .unwrap(),
+            ["all/quay.io/x"]
+        );
+        assert!(Placement::new("Spectro Images", Vec::new()).is_err());
+        assert!(Placement::new("a//b", Vec::new()).is_err());
+    }
+
+    #[test]
+    fn platforms_read_as_os_arch_variant() {
+        let p = Platform::parse("linux/arm64/v8").unwrap();
+        assert_eq!(p.variant.as_deref(), Some("v8"));
+        assert!(Platform::parse("linux").is_err());
+        assert!(Platform::parse("linux/amd64/v1/x").is_err());
+        let d = serde_json::json!({"platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}});
+        assert!(p.matches(&d));
+        assert!(Platform::parse("linux/arm64").unwrap().matches(&d));
+        assert!(!Platform::parse("linux/amd64").unwrap().matches(&d));
+    }
+
+    #[test]
+    fn a_manifests_blobs_are_its_config_and_layers_once_foreign_ones_left() {
+        let hex = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        let doc = serde_json::json!({
+            "mediaType": manifest::DOCKER_MANIFEST_MEDIA_TYPE,
+            "config": {"digest": hex('a'), "size": 2},
+            "layers": [
+                {"digest": hex('b'), "size": 3},
+                {"digest": hex('b'), "size": 3},
+                {"digest": hex('c'), "size": 4, "urls": ["https://x"],
+                 "mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"},
+            ]
+        });
+        let found = blobs(&doc, "x").unwrap();
+        assert_eq!(found.len(), 2);
+        let no_size = serde_json::json!({"layers": [{"digest": hex('b')}]});
+        assert!(blobs(&no_size, "x").is_err());
+    }
+}
