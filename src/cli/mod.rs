@@ -289,6 +289,8 @@ pub struct PushArgs {
     #[command(flatten)]
     pub read: ReadArgs,
     #[command(flatten)]
+    pub images: ImageArgs,
+    #[command(flatten)]
     pub ecr: EcrArgs,
 }
 
@@ -502,10 +504,23 @@ pub struct CopyArgs {
     #[command(flatten)]
     pub allowed: Allowed,
     #[command(flatten)]
+    pub images: ImageArgs,
+    #[command(flatten)]
     pub ecr: EcrArgs,
 }
 
 impl CopyArgs {
+    /// How to reach the registries images are read from: the retries and chunk size given;
+    /// TLS from the system's roots and certs.d, plain HTTP where a mirror says `http://`.
+    pub fn image_transport(&self) -> TransportArgs {
+        TransportArgs {
+            ca_file: None,
+            insecure: false,
+            plain_http: false,
+            ..self.transport(true)
+        }
+    }
+
     /// How to reach SRC (`src` true) or DST, as the other verbs' transport options.
     pub fn transport(&self, src: bool) -> TransportArgs {
         let pick = |a: bool, b: bool| if src { a } else { b };
@@ -784,6 +799,42 @@ pub struct ManArgs {
     /// Folder to write the pages into (created when missing), e.g. ~/.local/share/man/man1
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub output: PathBuf,
+}
+
+/// The images packs list (`pack.content.images`), carried with them for air-gapped sites.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Images (air-gapped sites)")]
+pub struct ImageArgs {
+    /// Also copy the images each pack lists (pack.content.images), to
+    /// <DST>/<image base>/<host>/<path>, every platform, digests kept
+    #[arg(long, env = "PACKPUB_WITH_IMAGES", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
+    pub with_images: bool,
+    /// Where images go under the destination, Palette's image base path [default:
+    /// spectro-images; restoring a bundle, the names it holds]
+    #[arg(
+        long,
+        env = "PACKPUB_IMAGE_BASE",
+        value_name = "PATH",
+        hide_short_help = true
+    )]
+    pub image_base: Option<String>,
+    /// The site's mirrorRegistries entries (HOST::REGISTRY/PATH, by commas or lines): where
+    /// each host's images go, so the paths match what clusters are pointed at
+    #[arg(
+        long,
+        env = "PACKPUB_IMAGE_MAP",
+        value_name = "FILE",
+        hide_short_help = true
+    )]
+    pub image_map: Option<PathBuf>,
+    /// Read HOST's images through a mirror ([http://]MIRROR[:PORT][/PREFIX]), e.g.
+    /// quay.io=mirror.internal/quay; repeat for each host
+    #[arg(long, value_name = "HOST=MIRROR", value_parser = crate::registry::images::Mirror::parse, hide_short_help = true)]
+    pub image_source: Vec<crate::registry::images::Mirror>,
+    /// Keep only this platform of multi-platform images (OS/ARCH[/VARIANT]): the copy's
+    /// digest is then not the source's, and a signature on the index no longer matches
+    #[arg(long, value_name = "OS/ARCH", value_parser = crate::registry::images::Platform::parse, hide_short_help = true)]
+    pub platform: Option<crate::registry::images::Platform>,
 }
 
 /// How the ECR repositories a push needs are made when missing: the AWS CLI's

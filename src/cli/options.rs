@@ -2,7 +2,9 @@
 //! → `HiArgs`): [`crate::output::Style`], [`crate::pack::BuildOptions`] and its [`Allowed`],
 //! read limits, [`Transport`], the given credential.
 
-use super::{BuildArgs, ColorChoice, CredentialArgs, GlobalArgs, ReadArgs, TransportArgs};
+use super::{
+    BuildArgs, ColorChoice, CredentialArgs, GlobalArgs, ImageArgs, ReadArgs, TransportArgs,
+};
 use crate::pack::allowance::{ALLOW_ENV, By};
 use crate::pack::rules::Rule;
 use crate::pack::write::{DEFAULT_MTIME, Recipe};
@@ -139,5 +141,17 @@ impl CredentialArgs {
     /// The credential given for this run (the password read from stdin now, once).
     pub fn given(&self) -> anyhow::Result<crate::credentials::Given> {
         crate::credentials::Given::read(self.username.as_deref(), self.password_stdin)
+    }
+}
+
+impl From<&ImageArgs> for crate::registry::images::Options {
+    fn from(args: &ImageArgs) -> Self {
+        Self {
+            with_images: args.with_images,
+            base: args.image_base.clone(),
+            map: args.image_map.clone(),
+            mirrors: args.image_source.clone(),
+            platform: args.platform.clone(),
+        }
     }
 }

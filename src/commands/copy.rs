@@ -7,14 +7,16 @@
 //! rules (same layer: unchanged; other content: exit 5 unless `--force`). The tag is written
 //! last, so an interrupted copy leaves no tag, and running it again copies only what is missing.
 
+use super::images::{Carrier, ImageOutcome};
 use super::shared::{block_on, compare_versions, fetch_pack, open_target, pack_names};
 use crate::cli::{self, CopyArgs, Selector, Versions};
 use crate::credentials::Given;
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
-use crate::pack::{Identity, PackVersion, write};
+use crate::pack::{self, Identity, PackVersion, write};
 use crate::registry::errors::Side;
+use crate::registry::images;
 use crate::registry::manifest;
 use crate::registry::reference::Target;
 use crate::registry::store::{self, Blob, ManifestRef, Store, pack_repository};
@@ -50,6 +52,9 @@ struct Outcome {
     status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// With `--with-images` (or from a bundle holding images): each image the pack lists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    images: Vec<ImageOutcome>,
     #[serde(skip)]
     code: Option<Code>,
 }
@@ -57,10 +62,11 @@ struct Outcome {
 struct Ctx<'a> {
     args: &'a CopyArgs,
     out: &'a Output,
-    src: Box<dyn Store>,
-    dst: Box<dyn Store>,
+    src: &'a dyn Store,
+    dst: &'a dyn Store,
     /// Set once DST's base path is known to exist.
     base: OnceCell<()>,
+    images: Option<Carrier<'a>>,
 }
 
 pub fn run(args: &CopyArgs, out: &Output) -> anyhow::Result<()> {
@@ -106,12 +112,27 @@ pub fn run(args: &CopyArgs, out: &Output) -> anyhow::Result<()> {
     let src = open_target(&args.src, &transport(true), src_given, out, false)?;
     let dst_given = given(cli::DST_USERNAME_ENV, cli::DST_PASSWORD_ENV);
     let dst = open_target(&args.dst, &transport(false), dst_given, out, !args.dry_run)?;
+    let image_options: images::Options = (&args.images).into();
+    let local_src = (!matches!(args.src, Target::Registry { .. })).then_some(src.as_ref());
+    let carrier = match args.dry_run {
+        true => None,
+        false => Carrier::new(
+            &image_options,
+            &args.dst,
+            dst.as_ref(),
+            local_src,
+            args.image_transport(),
+            out,
+            usize::from(args.concurrency),
+        )?,
+    };
     let ctx = Ctx {
         args,
         out,
-        src,
-        dst,
+        src: src.as_ref(),
+        dst: dst.as_ref(),
         base: OnceCell::new(),
+        images: carrier,
     };
     let outcomes = block_on(async {
         let packs = ctx.plan(&selectors).await?;
@@ -139,6 +160,9 @@ pub fn run(args: &CopyArgs, out: &Output) -> anyhow::Result<()> {
         anyhow::Ok(outcomes)
     })?;
     report(&outcomes, out);
+    if let Some(carrier) = &ctx.images {
+        carrier.finish();
+    }
     out.print_json(&outcomes);
     let failed: Vec<String> = outcomes
         .iter()
@@ -218,7 +242,7 @@ impl Ctx<'_> {
     async fn plan(&self, selectors: &[Selector]) -> anyhow::Result<Vec<Identity>> {
         let page = usize::from(self.args.page_size);
         let selectors = if selectors.is_empty() {
-            pack_names(self.src.as_ref(), page)
+            pack_names(self.src, page)
                 .await?
                 .into_iter()
                 .map(|name| Selector {
@@ -271,6 +295,7 @@ impl Ctx<'_> {
             digest: None,
             status: Status::Failed,
             error: None,
+            images: Vec::new(),
             code: None,
         };
         if let Err(err) = self.copy(&id, &mut outcome).await {
@@ -288,7 +313,7 @@ impl Ctx<'_> {
     /// One pack: read SRC's manifest, decide against DST's tag, check the pack, then blobs and
     /// the tag.
     async fn copy(&self, id: &Identity, outcome: &mut Outcome) -> anyhow::Result<()> {
-        let (src, dst, args) = (self.src.as_ref(), self.dst.as_ref(), self.args);
+        let (src, dst, args) = (self.src, self.dst, self.args);
         let repository = pack_repository(&id.name);
         let tag = id.version.as_str();
         let manifest = src
@@ -313,6 +338,12 @@ impl Ctx<'_> {
             Some(Ok(held)) if held == layer => {
                 outcome.status = Status::Unchanged;
                 outcome.digest = existing.as_deref().map(Digest::of);
+                if self.images.is_some() && !args.dry_run {
+                    let download = write::temp_file()?;
+                    self.fetch_checked(id, &manifest, outcome, download.path())
+                        .await?;
+                    self.carry_images(id, download.path(), outcome).await?;
+                }
                 return Ok(());
             }
             Some(held) if !args.force => {
@@ -339,26 +370,11 @@ impl Ctx<'_> {
 
         // The pack is checked on its way through, as `verify` would check it at SRC.
         let download = write::temp_file()?;
-        let limits = args.read.limits();
-        let (archive, problems) = fetch_pack(
-            src,
-            id,
-            &manifest,
-            (&outcome.source, "not copied"),
-            download.path(),
-            (limits, &args.allowed),
-        )
-        .await?;
-        if !problems.is_empty() {
-            return Err(Failure::err(
-                Code::VerifyFailed,
-                format!(
-                    "{} is not a valid pack that is safe to extract; not copied:\n  {}",
-                    outcome.source,
-                    problems.join("\n  ")
-                ),
-            ));
-        }
+        let archive = self
+            .fetch_checked(id, &manifest, outcome, download.path())
+            .await?;
+        // Its images first: a pack whose images cannot follow is not published without them.
+        self.carry_images(id, download.path(), outcome).await?;
         self.base
             .get_or_try_init(|| async {
                 store::ensure_base_path(dst, crate::registry::manifest::ImageSpec::V1_0)
@@ -398,6 +414,58 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// Pack `id`'s archive, which `manifest` names, downloaded into `into` and checked as
+    /// `verify` checks it at SRC.
+    async fn fetch_checked(
+        &self,
+        id: &Identity,
+        manifest: &[u8],
+        outcome: &Outcome,
+        into: &std::path::Path,
+    ) -> anyhow::Result<crate::pack::read::Tarball> {
+        let (archive, problems) = fetch_pack(
+            self.src,
+            id,
+            manifest,
+            (&outcome.source, "not copied"),
+            into,
+            (self.args.read.limits(), &self.args.allowed),
+        )
+        .await?;
+        if !problems.is_empty() {
+            return Err(Failure::err(
+                Code::VerifyFailed,
+                format!(
+                    "{} is not a valid pack that is safe to extract; not copied:\n  {}",
+                    outcome.source,
+                    problems.join("\n  ")
+                ),
+            ));
+        }
+        Ok(archive)
+    }
+
+    /// The images the pack archive at `archive` lists, carried to DST when images travel.
+    async fn carry_images(
+        &self,
+        id: &Identity,
+        archive: &std::path::Path,
+        outcome: &mut Outcome,
+    ) -> anyhow::Result<()> {
+        let Some(carrier) = &self.images else {
+            return Ok(());
+        };
+        let limits = self.args.read.limits();
+        let declared =
+            tokio::task::block_in_place(|| pack::images::declared_in_archive(archive, limits))?;
+        let (images, failed) = carrier.carry(declared, &id.to_string()).await;
+        outcome.images = images;
+        match failed {
+            Some(err) => Err(err.context("the pack was not copied without its images")),
+            None => Ok(()),
+        }
+    }
+
     /// A blob other than the archive (the config): fetched into a temp file, checked, sent.
     async fn copy_small_blob(
         &self,
@@ -405,7 +473,7 @@ impl Ctx<'_> {
         digest: &Digest,
         size: u64,
     ) -> anyhow::Result<()> {
-        let (src, dst) = (self.src.as_ref(), self.dst.as_ref());
+        let (src, dst) = (self.src, self.dst);
         if dst.blob_exists(repository, digest).await? {
             return Ok(());
         }

@@ -4,6 +4,7 @@
 
 mod completions;
 mod copy;
+mod images;
 mod init;
 mod lint;
 mod login;

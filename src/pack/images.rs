@@ -51,6 +51,31 @@ pub fn declared(values: &str) -> Declared {
     }
 }
 
+/// The images the pack archive at `path` lists, its values.yaml read through the bounded
+/// archive reader (a pack fetched from a store, a tarball given to push).
+pub fn declared_in_archive(
+    path: &std::path::Path,
+    limits: super::read::Limits,
+) -> anyhow::Result<Declared> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let mut text = None;
+    super::read::scan(file, limits, &mut |item| {
+        if let super::read::Item::File { inner, data, .. } = item
+            && inner == super::model::VALUES_YAML
+        {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(data, super::validate::YAML_LIMIT),
+                &mut bytes,
+            )?;
+            text = Some(String::from_utf8_lossy(&bytes).into_owned());
+        }
+        Ok(())
+    })?;
+    Ok(text.map(|t| declared(&t)).unwrap_or_default())
+}
+
 /// Whether some line of `raw` is `image: VALUE` (quoted or not), as the entry was read.
 fn written_in(raw: &str, value: &str) -> bool {
     raw.lines().any(|line| {

@@ -248,6 +248,21 @@ impl Checked {
         matches!(self.origin, Origin::Folder(_))
     }
 
+    /// The images values.yaml lists (`pack.content.images`), read as validation read it: from
+    /// the folder through the walk's own check, or from the tarball.
+    pub fn images(&self) -> anyhow::Result<super::images::Declared> {
+        match &self.origin {
+            Origin::Tarball(path, ..) => super::images::declared_in_archive(path, self.limits),
+            Origin::Folder(folder) => {
+                let mut findings = Findings::default();
+                let text = walk::file(&folder.entries, super::model::VALUES_YAML)
+                    .and_then(|e| e.read_text(super::validate::YAML_LIMIT, &mut findings))
+                    .unwrap_or_default();
+                Ok(super::images::declared(&text))
+            }
+        }
+    }
+
     /// The bytes of a folder's files, or of an archive given as input: what a progress bar
     /// counts against.
     pub fn size(&self) -> u64 {

@@ -168,6 +168,122 @@ impl Platform {
     }
 }
 
+/// `--image-source HOST=MIRROR`: HOST's images read through MIRROR (regsync's "hostname"),
+/// e.g. a pull-through cache or an internal copy of the upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mirror {
+    pub host: String,
+    /// The mirror's host (and port) and the path prefix its copies sit under.
+    pub mirror: String,
+    pub prefix: String,
+    /// `http://` was written: plain HTTP to the mirror.
+    pub plain_http: bool,
+}
+
+impl Mirror {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let form = "HOST=[http://]MIRROR[:PORT][/PREFIX], e.g. quay.io=mirror.internal:5000/quay";
+        let (host, mirror) = text
+            .split_once('=')
+            .ok_or_else(|| format!("{text:?} is not {form}"))?;
+        let host = crate::image_ref::ImageRef::parse(&format!("{host}/x"))
+            .ok()
+            .filter(|r| r.host() == host || host == "index.docker.io")
+            .map(|r| r.host().to_string())
+            .ok_or_else(|| format!("{host:?} is not a registry host ({form})"))?;
+        let (plain_http, rest) = match mirror.strip_prefix("http://") {
+            Some(rest) => (true, rest),
+            None => (false, mirror.strip_prefix("https://").unwrap_or(mirror)),
+        };
+        let (mirror, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let prefix = prefix.trim_end_matches('/');
+        if mirror.is_empty() || mirror.contains(['@', '?', '#']) {
+            return Err(format!("{text:?}: the mirror is not {form}"));
+        }
+        check_path(prefix).map_err(|why| format!("{text:?}: the mirror's path {why}"))?;
+        Ok(Self {
+            host,
+            mirror: mirror.to_string(),
+            prefix: prefix.to_string(),
+            plain_http,
+        })
+    }
+}
+
+/// What `--with-images` is told: where images go and where they are read.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Copy the images packs list, reading them from their registries.
+    pub with_images: bool,
+    /// `None`: [`DEFAULT_BASE`], or restoring a bundle, the names it holds.
+    pub base: Option<String>,
+    /// The site's `mirrorRegistries` entries, in a file.
+    pub map: Option<std::path::PathBuf>,
+    pub mirrors: Vec<Mirror>,
+    pub platform: Option<Platform>,
+}
+
+/// The site's map (`mirrorRegistries`' `HOST::REGISTRY/PATH` entries, separated by commas or
+/// lines, `#` starting a comment) as destination-relative paths: a `REGISTRY/PATH` must lie
+/// under the destination `root` (`host[/prefix]`; for a bundle, `None`, only relative paths
+/// make sense). `[EXACT]` and `[REPLACE]` entries rewrite single images, not hosts, and are
+/// refused.
+pub fn parse_map(text: &str, root: Option<&str>) -> Result<Vec<(String, String)>, String> {
+    let mut map = Vec::new();
+    let entries = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or_default())
+        .flat_map(|l| l.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
+    for entry in entries {
+        let (host, dest) = entry
+            .split_once("::")
+            .ok_or_else(|| format!("{entry:?} is not HOST::REGISTRY/PATH"))?;
+        if host.starts_with('[') {
+            return Err(format!(
+                "{entry:?}: [EXACT] and [REPLACE] entries rewrite single images; packpub \
+                 places images by host (HOST::REGISTRY/PATH)"
+            ));
+        }
+        let dest = dest.trim().trim_end_matches('/');
+        // A Harbor proxy-cache endpoint carries /v2 (Palette's docs); the repository is below.
+        let dest = dest.replacen("/v2/", "/", 1);
+        let relative = match root {
+            Some(root) => {
+                if dest == root {
+                    String::new()
+                } else if let Some(rest) = dest.strip_prefix(&format!("{root}/")) {
+                    rest.to_string()
+                } else if looks_like_host(&dest) {
+                    return Err(format!(
+                        "{entry:?} sends {host} to {dest}, which is not under the destination \
+                         {root}"
+                    ));
+                } else {
+                    dest.clone()
+                }
+            }
+            None if looks_like_host(&dest) => {
+                return Err(format!(
+                    "{entry:?}: a bundle has no registry yet; write the path under the \
+                     registry it will be restored to ({host}::PATH)"
+                ));
+            }
+            None => dest.clone(),
+        };
+        map.push((host.trim().to_string(), relative));
+    }
+    Ok(map)
+}
+
+/// Whether a map destination starts with a registry host (`.`, `:` or `localhost` in its first
+/// segment, as references tell hosts).
+fn looks_like_host(dest: &str) -> bool {
+    let first = dest.split('/').next().unwrap_or_default();
+    first.contains('.') || first.contains(':') || first == "localhost"
+}
+
 /// How one image fared at one destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -599,6 +715,40 @@ mod tests {
         );
         assert!(Placement::new("Spectro Images", Vec::new()).is_err());
         assert!(Placement::new("a//b", Vec::new()).is_err());
+    }
+
+    #[test]
+    fn the_map_is_mirror_registries_syntax_made_relative() {
+        let text = "docker.io::reg.example.com/proj/airgap/docker.io, quay.io::reg.example.com/proj/v2/q\n\
+                    # a comment\nreg.local:5000::local/reg\n";
+        let map = parse_map(text, Some("reg.example.com/proj")).unwrap();
+        assert_eq!(
+            map,
+            [
+                ("docker.io".into(), "airgap/docker.io".into()),
+                ("quay.io".into(), "q".into()),
+                ("reg.local:5000".into(), "local/reg".into()),
+            ]
+        );
+        let elsewhere = parse_map("quay.io::other.example.com/x", Some("reg.example.com")).unwrap_err();
+        assert!(elsewhere.contains("not under the destination"), "{elsewhere}");
+        assert!(parse_map("[EXACT]quay.io/a:1::b", None).is_err());
+        assert!(parse_map("quay.io::reg.example.com/x", None).is_err());
+        assert!(parse_map("quay.io", None).is_err());
+    }
+
+    #[test]
+    fn mirrors_name_a_host_and_where_to_read_it() {
+        let m = Mirror::parse("quay.io=http://127.0.0.1:5001/cache/quay").unwrap();
+        assert_eq!(
+            (m.host.as_str(), m.mirror.as_str(), m.prefix.as_str(), m.plain_http),
+            ("quay.io", "127.0.0.1:5001", "cache/quay", true)
+        );
+        let m = Mirror::parse("docker.io=mirror.internal").unwrap();
+        assert!(!m.plain_http && m.prefix.is_empty());
+        for bad in ["quay.io", "nohost=x", "quay.io=", "quay.io=a@b", "quay.io=m/UPPER"] {
+            assert!(Mirror::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
