@@ -22,6 +22,7 @@ use crate::support::*;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use tempfile::TempDir;
 
 const PACK: &str = "spectro-packs/archive/hello:1.0.0";
@@ -149,6 +150,26 @@ fn the_seeded_upstream_and_the_skopeo_oracle_keep_every_digest() {
     }
     // The digest-only reference is there by digest, under no tag.
     assert!(tags(oracle.host(), "spectro-images/quay.io/org/single").is_empty());
+
+    // The tampering the bundle test does is one skopeo notices too: a layer of a bundle (a tar
+    // of an OCI layout) with one byte changed in place is refused. (Into a registry of its own:
+    // skopeo's blob info cache would mount the good layer from one that has it.)
+    let tmp = TempDir::new().unwrap();
+    let bundle = tmp.path().join("img.tar");
+    let archive = format!("oci-archive:{}:img", bundle.display());
+    let from = format!("docker://{}/org/img:1.0", upstream.host());
+    let copy = ["copy", "-q", "--all", "--preserve-digests"];
+    upstream::skopeo(&[&copy[..], &["--src-tls-verify=false", &from, &archive]].concat());
+    upstream::tamper_blob_in_tar(&bundle, &img.layers[1]);
+    let elsewhere = Registry::plain();
+    let to = format!("docker://{}/tampered/img:1.0", elsewhere.host());
+    let refused = Command::new("skopeo")
+        .args(copy)
+        .args(["--dest-tls-verify=false", &archive, &to])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "skopeo took a tampered layer");
+    assert!(tags(elsewhere.host(), "tampered/img").is_empty());
 }
 
 #[test]
