@@ -4,6 +4,7 @@
 mod support;
 
 mod action;
+mod airgap;
 mod allow;
 mod bundle;
 mod charts;

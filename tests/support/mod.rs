@@ -10,6 +10,7 @@ pub mod palette;
 pub mod proxy;
 pub mod registry;
 pub mod tmux;
+pub mod upstream;
 
 use std::fs;
 use std::io::ErrorKind;

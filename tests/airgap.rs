@@ -1,0 +1,480 @@
+//! Air-gapped sites get a pack with its images (issue 24): `copy --with-images` and `push
+//! --with-images` put every image a pack's `pack.content.images` lists at
+//! `DST/spectro-images/<host>/<path>`, byte for byte (index and every platform), a Docker Hub
+//! short name at both paths Palette's clusters may ask for, and print the `mirrorRegistries`
+//! line the site needs; `skopeo sync --scoped --all` of the same references (the oracle) names
+//! the same repositories and digests; a bundle carries packs and images to a registry with no
+//! upstream left and refuses a tampered image blob (exit 6); an image the upstream lacks fails
+//! its pack by name; templated or misspelt entries are skipped with a warning, and `lint` warns
+//! about them.
+//!
+//! The upstream is one loopback registry standing in for quay.io, Docker Hub and nvcr.io
+//! through `--image-source HOST=http://UPSTREAM`, seeded with images built by hand (KBs each,
+//! see support::upstream); every check reads the registries with skopeo or their HTTP API, as a
+//! user would.
+
+use crate::support::registry::Registry;
+use crate::support::upstream::{
+    self, IMAGE_BASE, Seeded, Upstream, assert_holds, catalog, destinations, skopeo_sync_scoped,
+    tags, values_with_entries, values_with_images,
+};
+use crate::support::*;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tempfile::TempDir;
+
+const PACK: &str = "spectro-packs/archive/hello:1.0.0";
+
+/// The example pack as `hello` 1.0.0 in `parent`, its values.yaml replaced by `values`.
+fn pack_with(parent: &Path, values: &str) -> PathBuf {
+    let dir = example_in(parent, "hello-1.0.0");
+    edit_pack_json(&dir, |doc| {
+        doc["name"] = "hello".into();
+        doc["version"] = "1.0.0".into();
+    });
+    fs::write(dir.join("values.yaml"), values).unwrap();
+    dir
+}
+
+/// Pushes the pack in `dir` (without its images) to the plain-HTTP `target`.
+fn push_pack(dir: &Path, target: &str) {
+    run(&[
+        "push",
+        dir.to_str().unwrap(),
+        "--registry",
+        target,
+        "--plain-http",
+    ])
+    .expect(0);
+}
+
+/// `packpub copy SRC DST --with-images` between plain-HTTP registries, every upstream host read
+/// from `upstream`, then `extra`.
+fn copy_with_images(src: &str, dst: &str, upstream: &Upstream, extra: &[&str]) -> Run {
+    let mut cmd = packpub();
+    cmd.args(["copy", src, dst, "--with-images", "--src-plain-http"]);
+    if !dst.starts_with("oci") {
+        cmd.arg("--dst-plain-http");
+    }
+    cmd.args(upstream.image_source_args()).args(extra);
+    Run::of(cmd.output().unwrap())
+}
+
+/// Asserts every seeded image in `images` is at each of its destinations under
+/// `root` (`HOST[/PREFIX]/BASE`'s parent): index, platforms and blobs.
+fn assert_all_at(root: &str, base: &str, images: &[Seeded]) {
+    for seeded in images {
+        for (repository, at) in destinations(base, &seeded.reference) {
+            assert_holds(&format!("{root}/{repository}"), &at, &seeded.image);
+        }
+    }
+}
+
+/// The `images` of the one pack in a `copy --json` answer.
+fn image_outcomes(run: &Run) -> Vec<serde_json::Value> {
+    let doc = run.json();
+    let packs = doc.as_array().expect("an array of pack outcomes");
+    assert_eq!(packs.len(), 1, "{doc:#}");
+    packs[0]["images"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no images in {doc:#}"))
+        .clone()
+}
+
+/// The entries of the `mirrorRegistries: …` line on stdout.
+fn mirror_registries(stdout: &str) -> BTreeSet<String> {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("mirrorRegistries: "))
+        .unwrap_or_else(|| panic!("no mirrorRegistries line in:\n{stdout}"));
+    line.split(',').map(|e| e.trim().to_string()).collect()
+}
+
+/// The harness alone, no packpub: the seeded upstream holds the images as built, and the
+/// oracle (skopeo sync --scoped, reading quay.io, docker.io and nvcr.io from the loopback
+/// upstream through a registries.conf) names them by the path rule of shared/airgap.md §3 with
+/// the `library/` form for Docker Hub, and keeps every digest. When an air-gap test fails, this
+/// says whether the harness is to blame.
+#[test]
+fn the_seeded_upstream_and_the_skopeo_oracle_keep_every_digest() {
+    let upstream = Upstream::seed();
+    for seeded in &upstream.images {
+        assert_holds(
+            &format!("{}/{}", upstream.host(), seeded.repository),
+            &format!(":{}", seeded.tag),
+            &seeded.image,
+        );
+    }
+    // Two platforms, each its own manifest; one layer in every image.
+    let img = &upstream.image("quay.io/org/img:1.0").image;
+    assert_eq!(img.media_type, upstream::INDEX);
+    assert_eq!(img.children.len(), 2);
+    assert!(
+        upstream
+            .images
+            .iter()
+            .all(|s| s.image.layers.contains(&upstream.shared_layer))
+    );
+
+    let oracle = Registry::plain();
+    skopeo_sync_scoped(
+        &upstream.references(),
+        &upstream.mirrors(),
+        &format!("{}/{IMAGE_BASE}", oracle.host()),
+    );
+    let expected: BTreeSet<String> = [
+        "spectro-images/quay.io/org/img",
+        "spectro-images/quay.io/org/single",
+        "spectro-images/docker.io/library/nginx",
+        "spectro-images/docker.io/bitnami/nginx",
+        "spectro-images/nvcr.io/nvidia/tool",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(
+        catalog(oracle.host()).into_iter().collect::<BTreeSet<_>>(),
+        expected
+    );
+    for seeded in &upstream.images {
+        for (repository, at) in destinations(IMAGE_BASE, &seeded.reference) {
+            if expected.contains(&repository) {
+                assert_holds(
+                    &format!("{}/{repository}", oracle.host()),
+                    &at,
+                    &seeded.image,
+                );
+            }
+        }
+    }
+    // The digest-only reference is there by digest, under no tag.
+    assert!(tags(oracle.host(), "spectro-images/quay.io/org/single").is_empty());
+
+    // The tampering the bundle test does is one skopeo notices too: a layer of a bundle (a tar
+    // of an OCI layout) with one byte changed in place is refused. (Into a registry of its own:
+    // skopeo's blob info cache would mount the good layer from one that has it.)
+    let tmp = TempDir::new().unwrap();
+    let bundle = tmp.path().join("img.tar");
+    let archive = format!("oci-archive:{}:img", bundle.display());
+    let from = format!("docker://{}/org/img:1.0", upstream.host());
+    let copy = ["copy", "-q", "--all", "--preserve-digests"];
+    upstream::skopeo(&[&copy[..], &["--src-tls-verify=false", &from, &archive]].concat());
+    upstream::tamper_blob_in_tar(&bundle, &img.layers[1]);
+    let elsewhere = Registry::plain();
+    let to = format!("docker://{}/tampered/img:1.0", elsewhere.host());
+    let refused = Command::new("skopeo")
+        .args(copy)
+        .args(["--dest-tls-verify=false", &archive, &to])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "skopeo took a tampered layer");
+    assert!(tags(elsewhere.host(), "tampered/img").is_empty());
+}
+
+#[test]
+fn copy_with_images_puts_every_image_under_spectro_images_byte_for_byte() {
+    let upstream = Upstream::seed();
+    let (src, dst) = (Registry::plain(), Registry::plain());
+    let tmp = TempDir::new().unwrap();
+    let pack = pack_with(tmp.path(), &values_with_images(&upstream.references()));
+    push_pack(&pack, src.host());
+
+    let first = copy_with_images(src.host(), dst.host(), &upstream, &[]).expect(0);
+    assert!(
+        upstream::digest(&format!("{}/{PACK}", dst.host())).is_some(),
+        "the pack itself was not copied"
+    );
+    // Each image at DST/spectro-images/<host>/<path>: the index with both platforms, the
+    // digest-only one by digest, nginx:1.25 under docker.io/nginx and docker.io/library/nginx.
+    assert_all_at(dst.host(), IMAGE_BASE, &upstream.images);
+    let nginx = &upstream.image("nginx:1.25").image;
+    for path in ["docker.io/nginx:1.25", "docker.io/library/nginx:1.25"] {
+        let at = format!("{}/{IMAGE_BASE}/{path}", dst.host());
+        assert_eq!(
+            upstream::digest(&at).as_deref(),
+            Some(nginx.digest.as_str())
+        );
+    }
+    assert!(
+        tags(dst.host(), "spectro-images/quay.io/org/single").is_empty(),
+        "a digest-only reference gained a tag"
+    );
+
+    // The line the site's Palette needs, one entry per host seen; nvcr.io is outside the
+    // default map and is named on stderr.
+    let expected: BTreeSet<String> = upstream
+        .hosts()
+        .iter()
+        .map(|h| format!("{h}::{}/{IMAGE_BASE}/{h}", dst.host()))
+        .collect();
+    assert_eq!(
+        mirror_registries(&first.stdout),
+        expected,
+        "{}",
+        first.stdout
+    );
+    let outside: Vec<String> = upstream
+        .hosts()
+        .into_iter()
+        .filter(|h| !upstream::DEFAULT_MAP.contains(&h.as_str()))
+        .collect();
+    assert_eq!(outside, ["nvcr.io"]);
+    for host in outside {
+        assert!(
+            first.stderr.lines().any(|l| l.contains(&host)),
+            "no word about {host}, a host outside Palette's default map:\n{}",
+            first.stderr
+        );
+    }
+
+    // A rerun copies nothing: every image unchanged, at the digest the upstream has.
+    let again = copy_with_images(src.host(), dst.host(), &upstream, &["--json"]).expect(0);
+    assert_eq!(again.json()[0]["status"], "unchanged", "{}", again.stdout);
+    let outcomes = image_outcomes(&again);
+    for seeded in &upstream.images {
+        let mine: Vec<&serde_json::Value> = outcomes
+            .iter()
+            .filter(|o| o["reference"] == seeded.reference.as_str())
+            .collect();
+        assert!(
+            !mine.is_empty(),
+            "{} missing from {outcomes:#?}",
+            seeded.reference
+        );
+        for outcome in mine {
+            assert_eq!(outcome["status"], "unchanged", "{outcome:#}");
+            assert_eq!(
+                outcome["digest"],
+                seeded.image.digest.as_str(),
+                "{outcome:#}"
+            );
+            let destination = outcome["destination"].as_str().unwrap();
+            assert!(
+                destination.starts_with(&format!("{}/{IMAGE_BASE}/", dst.host())),
+                "{outcome:#}"
+            );
+        }
+    }
+}
+
+#[test]
+fn skopeo_sync_scoped_names_the_same_repositories_and_digests() {
+    let upstream = Upstream::seed();
+    let (src, dst, oracle) = (Registry::plain(), Registry::plain(), Registry::plain());
+    let tmp = TempDir::new().unwrap();
+    let pack = pack_with(tmp.path(), &values_with_images(&upstream.references()));
+    push_pack(&pack, src.host());
+
+    let copied = copy_with_images(src.host(), dst.host(), &upstream, &["--json"]).expect(0);
+    for outcome in image_outcomes(&copied) {
+        assert_eq!(outcome["status"], "copied", "{outcome:#}");
+        assert!(outcome.get("error").is_none(), "{outcome:#}");
+    }
+    skopeo_sync_scoped(
+        &upstream.references(),
+        &upstream.mirrors(),
+        &format!("{}/{IMAGE_BASE}", oracle.host()),
+    );
+
+    let ours: BTreeSet<String> = catalog(dst.host())
+        .into_iter()
+        .filter(|r| r.starts_with("spectro-images/"))
+        .collect();
+    let theirs: BTreeSet<String> = catalog(oracle.host()).into_iter().collect();
+    // packpub also keeps a one-segment Docker Hub name without library/, as Palette's webhook
+    // rewrites it; skopeo, like containerd, knows only the library/ form.
+    let webhook_only: BTreeSet<String> = ["spectro-images/docker.io/nginx".to_string()].into();
+    assert!(ours.is_superset(&webhook_only), "{ours:#?}");
+    assert_eq!(
+        ours.difference(&webhook_only)
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        theirs
+    );
+    for seeded in &upstream.images {
+        for (repository, at) in destinations(IMAGE_BASE, &seeded.reference) {
+            let mine = upstream::digest(&format!("{}/{repository}{at}", dst.host()));
+            assert_eq!(
+                mine.as_deref(),
+                Some(seeded.image.digest.as_str()),
+                "{repository}{at}"
+            );
+            if theirs.contains(&repository) {
+                let oracle_digest =
+                    upstream::digest(&format!("{}/{repository}{at}", oracle.host()));
+                assert_eq!(mine, oracle_digest, "{repository}{at}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_bundle_carries_packs_and_images_to_a_site_with_no_upstream_and_refuses_a_tampered_blob() {
+    let upstream = Upstream::seed();
+    let src = Registry::plain();
+    let tmp = TempDir::new().unwrap();
+    let pack = pack_with(tmp.path(), &values_with_images(&upstream.references()));
+    push_pack(&pack, src.host());
+    let bundle = tmp.path().join("site.tar");
+    let archive = format!("oci-archive:{}", bundle.display());
+    copy_with_images(src.host(), &archive, &upstream, &[]).expect(0);
+
+    // The site: nothing upstream answers any more.
+    let images = upstream.images.clone();
+    let victim = upstream.image("quay.io/org/img:1.0").image.clone();
+    // The amd64 platform's own layer (layers: shared, amd64's, shared, arm64's).
+    let tampered_layer = victim.layers[1].clone();
+    assert_ne!(tampered_layer, upstream.shared_layer);
+    drop(upstream);
+    drop(src);
+
+    run(&["verify", "--registry", &archive]).expect(0);
+    let site = Registry::plain();
+    run(&["copy", &archive, site.host(), "--dst-plain-http"]).expect(0);
+    assert!(upstream::digest(&format!("{}/{PACK}", site.host())).is_some());
+    assert_all_at(site.host(), IMAGE_BASE, &images);
+
+    // One byte of one image layer changed inside the bundle: verify and a restore refuse it,
+    // and the restore tags no image it could not prove.
+    upstream::tamper_blob_in_tar(&bundle, &tampered_layer);
+    let refused = run(&["verify", "--registry", &archive]).expect(6);
+    assert!(!refused.stderr.is_empty());
+    let fresh = Registry::plain();
+    run(&["copy", &archive, fresh.host(), "--dst-plain-http"]).expect(6);
+    assert!(
+        tags(fresh.host(), "spectro-images/quay.io/org/img").is_empty(),
+        "the tampered image was tagged"
+    );
+    assert!(
+        upstream::digest(&format!(
+            "{}/{IMAGE_BASE}/quay.io/org/img:1.0",
+            fresh.host()
+        ))
+        .is_none()
+    );
+}
+
+#[test]
+fn push_with_images_puts_the_pack_and_its_images_at_once() {
+    let upstream = Upstream::seed();
+    let dst = Registry::plain();
+    let tmp = TempDir::new().unwrap();
+    let pack = pack_with(tmp.path(), &values_with_images(&upstream.references()));
+    let target = format!("{}/air", dst.host());
+    let mut cmd = packpub();
+    cmd.arg("push")
+        .arg(&pack)
+        .args(["--registry", &target, "--plain-http", "--with-images"])
+        .args(["--image-base", "site-images"])
+        .args(upstream.image_source_args());
+    Run::of(cmd.output().unwrap()).expect(0);
+    assert!(upstream::digest(&format!("{target}/{PACK}")).is_some());
+    assert_all_at(&target, "site-images", &upstream.images);
+    assert!(
+        catalog(dst.host())
+            .iter()
+            .all(|r| !r.contains("spectro-images")),
+        "--image-base was not used"
+    );
+}
+
+#[test]
+fn an_image_the_upstream_lacks_fails_its_pack_naming_the_reference() {
+    let upstream = Upstream::seed();
+    let (src, dst) = (Registry::plain(), Registry::plain());
+    let tmp = TempDir::new().unwrap();
+    let absent = "quay.io/org/absent:9.9";
+    let references = ["quay.io/org/img:1.0".to_string(), absent.to_string()];
+    let pack = pack_with(tmp.path(), &values_with_images(&references));
+    push_pack(&pack, src.host());
+
+    let failed = copy_with_images(src.host(), dst.host(), &upstream, &["--json"]);
+    assert_ne!(failed.code, 0, "{}", failed.stderr);
+    failed.said(absent);
+    let outcome = image_outcomes(&failed)
+        .into_iter()
+        .find(|o| o["reference"] == absent)
+        .expect("an outcome for the absent image");
+    assert_eq!(outcome["status"], "failed", "{outcome:#}");
+    assert!(
+        outcome["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{outcome:#}"
+    );
+    // A pack never reaches the site without its images.
+    assert!(
+        upstream::digest(&format!("{}/{PACK}", dst.host())).is_none(),
+        "the pack was copied although one of its images was not"
+    );
+}
+
+#[test]
+fn templated_and_misspelt_entries_are_skipped_with_a_warning() {
+    let upstream = Upstream::seed();
+    let (src, dst) = (Registry::plain(), Registry::plain());
+    let tmp = TempDir::new().unwrap();
+    let values = values_with_entries(&[
+        "image: '{{.spectro.pack.x.uri}}'".into(),
+        "iamge: quay.io/org/single:seeded".into(),
+        "image: quay.io/org/img:1.0".into(),
+    ]);
+    let pack = pack_with(tmp.path(), &values);
+    push_pack(&pack, src.host());
+
+    let copied = copy_with_images(src.host(), dst.host(), &upstream, &["--json"]).expect(0);
+    copied.said("{{.spectro.pack.x.uri}}").said("iamge");
+    let outcomes = image_outcomes(&copied);
+    assert!(
+        outcomes.iter().all(|o| o["status"] != "failed"),
+        "{outcomes:#?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| o["reference"] == "quay.io/org/img:1.0" && o["status"] == "copied"),
+        "{outcomes:#?}"
+    );
+    let img = &upstream.image("quay.io/org/img:1.0").image;
+    assert_holds(
+        &format!("{}/{IMAGE_BASE}/quay.io/org/img", dst.host()),
+        ":1.0",
+        img,
+    );
+    // The misspelt entry was not read as an image.
+    assert!(tags(dst.host(), "spectro-images/quay.io/org/single").is_empty());
+    assert!(upstream::digest(&format!("{}/{PACK}", dst.host())).is_some());
+}
+
+#[test]
+fn lint_warns_about_image_entries_that_cannot_be_copied_as_written() {
+    let tmp = TempDir::new().unwrap();
+    let values = values_with_entries(&[
+        "image: '{{.spectro.pack.x.uri}}'".into(),
+        "image: quay.io/org/untagged".into(),
+        "iamge: quay.io/org/typo:1.0".into(),
+        "image: quay.io/org/img:1.0".into(),
+        format!("image: quay.io/org/single@sha256:{}", "a".repeat(64)),
+        "image: nginx:1.25".into(),
+    ]);
+    let pack = pack_with(tmp.path(), &values);
+    let text = run(&["lint", pack.to_str().unwrap()]).expect(0);
+    let said = format!("{}{}", text.stdout, text.stderr);
+    assert!(said.contains("pack.content.images"), "{said}");
+
+    let json = run(&["lint", pack.to_str().unwrap(), "--json"]).expect(0);
+    let doc = json.json();
+    let about_images: Vec<String> = doc["packs"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.to_string())
+        .filter(|f| f.contains("pack.content.images"))
+        .collect();
+    assert_eq!(about_images.len(), 3, "{about_images:#?}");
+    for good in ["quay.io/org/img:1.0", "nginx:1.25", "quay.io/org/single@"] {
+        assert!(
+            about_images.iter().all(|f| !f.contains(good)),
+            "{good} is fine as written: {about_images:#?}"
+        );
+    }
+}
