@@ -510,15 +510,8 @@ pub struct CopyArgs {
 }
 
 impl CopyArgs {
-    /// How to reach the registries images are read from: the retries and chunk size given;
-    /// TLS from the system's roots and certs.d, plain HTTP where a mirror says `http://`.
     pub fn image_transport(&self) -> TransportArgs {
-        TransportArgs {
-            ca_file: None,
-            insecure: false,
-            plain_http: false,
-            ..self.transport(true)
-        }
+        self.transport(true).for_images()
     }
 
     /// How to reach SRC (`src` true) or DST, as the other verbs' transport options.

@@ -119,6 +119,29 @@ impl ReadArgs {
     }
 }
 
+impl TransportArgs {
+    /// How to reach the registries images are read from: these retries and chunk size; TLS
+    /// from the system's roots and certs.d (the CA and client certificate given are the
+    /// target's, not an image registry's), plain HTTP only where a mirror says `http://`.
+    pub fn for_images(&self) -> Self {
+        Self {
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            insecure: false,
+            plain_http: false,
+            side: None,
+            ..self.clone()
+        }
+    }
+}
+
+impl super::PushArgs {
+    pub fn image_transport(&self) -> TransportArgs {
+        self.remote.transport.for_images()
+    }
+}
+
 impl From<&TransportArgs> for Transport {
     fn from(args: &TransportArgs) -> Self {
         Self {

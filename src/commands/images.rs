@@ -97,9 +97,13 @@ impl<'a> Carrier<'a> {
         let map = match &options.map {
             Some(path) => {
                 let usage = |why: &dyn std::fmt::Display| {
-                    Failure::err(Code::Usage, format!("--image-map {}: {why}", path.display()))
+                    Failure::err(
+                        Code::Usage,
+                        format!("--image-map {}: {why}", path.display()),
+                    )
                 };
-                let bytes = crate::files::read_capped(path, MAX_MAP, false).map_err(|e| usage(&e))?;
+                let bytes =
+                    crate::files::read_capped(path, MAX_MAP, false).map_err(|e| usage(&e))?;
                 let text = String::from_utf8(bytes).map_err(|_| usage(&"not UTF-8 text"))?;
                 images::parse_map(&text, root.as_deref()).map_err(|e| usage(&e))?
             }

@@ -4,6 +4,7 @@
 //! published version is never replaced silently ([`decide`]). Blobs go first and the tag last,
 //! so an interrupted push never leaves a tag pointing at missing content.
 
+use super::images::{Carrier, ImageOutcome};
 use super::shared::{block_on, open_store};
 use crate::cache::{self, Cache};
 use crate::cli::PushArgs;
@@ -14,6 +15,7 @@ use crate::output::Output;
 use crate::pack::Identity;
 use crate::pack::write;
 use crate::pack::{self, ArchiveTo, Checked, LocalInput, LocalPack};
+use crate::registry::images;
 use crate::registry::manifest::{self, EMPTY_CONFIG, Layer};
 use crate::registry::reference::Target;
 use crate::registry::store::{self, Blob, ManifestRef, Store, pack_repository};
@@ -91,6 +93,9 @@ struct Outcome {
     /// Structured detail of the failure, e.g. the validation findings.
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<serde_json::Value>,
+    /// With `--with-images`: each image the pack lists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    images: Vec<ImageOutcome>,
     #[serde(skip)]
     input: String,
     #[serde(skip)]
@@ -120,7 +125,9 @@ struct Slot {
 struct Ctx<'a> {
     args: &'a PushArgs,
     out: &'a Output,
-    store: Box<dyn Store>,
+    store: &'a dyn Store,
+    /// With `--with-images`: each pack's images, carried before its tag.
+    images: Option<Carrier<'a>>,
     /// Set once the base path is known to exist, so concurrent packs check it once.
     base: OnceCell<()>,
     created: String,
@@ -149,10 +156,24 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     }));
+    let image_options: images::Options = (&args.images).into();
+    let carrier = match args.dry_run {
+        true => None,
+        false => Carrier::new(
+            &image_options,
+            &args.remote.registry,
+            store.as_ref(),
+            None,
+            args.image_transport(),
+            out,
+            usize::from(args.concurrency),
+        )?,
+    };
     let ctx = Ctx {
         args,
         out,
-        store,
+        store: store.as_ref(),
+        images: carrier,
         base: OnceCell::new(),
         created,
         cache: Cache::new(args.cache_dir.as_deref(), args.no_cache, |why| {
@@ -170,6 +191,9 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
         ctx.store.commit().await.map(|()| outcomes)
     })?;
     report(&outcomes, out);
+    if let Some(carrier) = &ctx.images {
+        carrier.finish();
+    }
     if let Some((mut request, prepared)) = sync
         && outcomes.iter().all(|o| o.code.is_none())
     {
@@ -306,6 +330,7 @@ impl Ctx<'_> {
             status: Status::Failed,
             error: None,
             details: None,
+            images: Vec::new(),
             input: input.path().display().to_string(),
             id: None,
             code: None,
@@ -322,6 +347,15 @@ impl Ctx<'_> {
                 })?,
             };
             outcome.identify(&checked.id);
+            if let Some(carrier) = &self.images {
+                // The images first: a pack is not published without them.
+                let declared = tokio::task::block_in_place(|| checked.images())?;
+                let (images, failed) = carrier.carry(declared, &checked.id.to_string()).await;
+                outcome.images = images;
+                if let Some(err) = failed {
+                    return Err(err.context("the pack was not pushed without its images"));
+                }
+            }
             self.publish(checked, &mut outcome).await
         }
         .await;
@@ -339,7 +373,7 @@ impl Ctx<'_> {
     /// manifest by tag. A folder pushed as a new version is compressed while it uploads; one
     /// whose version exists is hashed first, and uploads nothing unless it differs.
     async fn publish(&self, checked: Checked, outcome: &mut Outcome) -> anyhow::Result<()> {
-        let (store, args) = (self.store.as_ref(), self.args);
+        let (store, args) = (self.store, self.args);
         let slot = self.slot(&checked.id, outcome).await?;
         let Slot {
             repository,
@@ -437,7 +471,7 @@ impl Ctx<'_> {
     /// Takes this machine's turn at `id`'s reference (other pushes of it here wait) and reads
     /// what its tag holds.
     async fn slot(&self, id: &Identity, outcome: &mut Outcome) -> anyhow::Result<Slot> {
-        let store = self.store.as_ref();
+        let store = self.store;
         let repository = pack_repository(&id.name);
         let tag = id.version.to_string();
         let reference = store.display(&repository, &tag);
@@ -651,8 +685,7 @@ impl Ctx<'_> {
         let into = download.path();
         let shown = (shown.as_str(), "taken as other content");
         let read = (limits, &pack.allowed);
-        let fetched =
-            super::shared::fetch_pack(self.store.as_ref(), &pack.id, held, shown, into, read);
+        let fetched = super::shared::fetch_pack(self.store, &pack.id, held, shown, into, read);
         let remote = match fetched.await {
             Ok((remote, _)) => remote,
             Err(err)
@@ -682,7 +715,7 @@ impl Ctx<'_> {
         tag: &str,
         outcome: &mut Outcome,
     ) -> anyhow::Result<()> {
-        let store = self.store.as_ref();
+        let store = self.store;
         let reference = store.display(repository, tag);
         let local = &pack.archive.digest;
         let title = pack.id.archive_name();
@@ -767,7 +800,7 @@ impl Ctx<'_> {
     }
 
     async fn ensure_base(&self) -> anyhow::Result<()> {
-        match store::ensure_base_path(self.store.as_ref(), self.args.image_spec).await? {
+        match store::ensure_base_path(self.store, self.args.image_spec).await? {
             Some(digest) => self
                 .out
                 .verbose(&format!("created the base path ({digest})")),
@@ -781,13 +814,13 @@ impl Ctx<'_> {
         let config = Blob::Bytes(EMPTY_CONFIG);
         let quiet: store::Progress = Arc::new(|_| {});
         let digest = Digest::of(EMPTY_CONFIG);
-        store::put_blob_once(self.store.as_ref(), repository, &digest, config, quiet).await?;
+        store::put_blob_once(self.store, repository, &digest, config, quiet).await?;
         Ok(())
     }
 
     /// The `{}` config and the archive, each skipped when the store has it.
     async fn put_blobs(&self, pack: &LocalPack, repository: &str) -> anyhow::Result<()> {
-        let store = self.store.as_ref();
+        let store = self.store;
         self.put_config(repository).await?;
         let bar = self.out.bar(pack.archive.size, &pack.id.to_string());
         let progress: store::Progress = {

@@ -1,7 +1,7 @@
 //! `packpub verify`: proves, right after a push, that the target holds exactly the pack built
 //! here, at the path Palette reads, in the shape Palette accepts — instead of waiting for
 //! Palette's 24-hour sync. Each check is reported; any failure exits 6. A bundle
-//! (`oci-archive:FILE`) with no pack named checks every pack it lists.
+//! (`oci-archive:FILE`) with no pack named checks every pack and image it lists.
 
 use super::shared::{block_on, open_store};
 use crate::cli::{VerifyArgs, VerifyInput};
@@ -9,9 +9,10 @@ use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::output::Output;
 use crate::pack::{self, Allowed, ArchiveTo, Identity, LocalInput, LocalPack, Severity, read};
+use crate::registry::images;
 use crate::registry::manifest::check_shape;
 use crate::registry::reference::{BASE_PATH, Target};
-use crate::registry::store::{self, ManifestRef, Store, pack_repository};
+use crate::registry::store::{self, ImageEntry, ManifestRef, Store, pack_repository};
 use serde::Serialize;
 
 /// The checks, in the order they run.
@@ -26,6 +27,8 @@ enum CheckName {
     SafeToExtract,
     PackJsonMatchesTheTag,
     PackIsValid,
+    /// An image a bundle carries: every manifest and blob against its digest.
+    Image,
 }
 
 impl CheckName {
@@ -39,6 +42,7 @@ impl CheckName {
             Self::SafeToExtract => "safe to extract",
             Self::PackJsonMatchesTheTag => "pack.json matches the tag",
             Self::PackIsValid => "pack is valid",
+            Self::Image => "image digests",
         }
     }
 }
@@ -133,6 +137,9 @@ fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
                 all.push(verified);
             }
         }
+        for image in store.images()? {
+            all.push(verify_image(store, &image).await?);
+        }
         anyhow::Ok(all)
     })?;
     let bundle = store.locate(BASE_PATH);
@@ -163,6 +170,32 @@ fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
             failed.join(", ")
         ),
     ))
+}
+
+/// An image a bundle lists, checked through: its `name` is the reference the pack names it
+/// by, its `version` the tag or digest it is stored under.
+async fn verify_image(store: &dyn Store, image: &ImageEntry) -> anyhow::Result<Verified> {
+    let reference = image.reference();
+    let shown = store.show(&image.repository, reference);
+    let (ok, detail) = match images::verify(store, &image.repository, reference).await {
+        Ok(digest) => (true, format!("{digest}, every manifest and blob matches")),
+        Err(err) if super::shared::is_bad_content(&err) => (false, format!("{err:#}")),
+        Err(err) => return Err(err),
+    };
+    Ok(Verified {
+        name: image.source.clone(),
+        version: image
+            .tag
+            .clone()
+            .unwrap_or_else(|| image.digest.to_string()),
+        reference: shown,
+        ok,
+        checks: vec![Check {
+            check: CheckName::Image,
+            ok,
+            detail,
+        }],
+    })
 }
 
 /// One pack's checks: what `--json` prints for it.

@@ -156,7 +156,9 @@ impl Platform {
                 architecture: arch.to_string(),
                 variant: Some(variant.to_string()),
             }),
-            _ => Err(format!("{text:?} is not OS/ARCH[/VARIANT], e.g. linux/amd64")),
+            _ => Err(format!(
+                "{text:?} is not OS/ARCH[/VARIANT], e.g. linux/amd64"
+            )),
         }
     }
 
@@ -492,7 +494,8 @@ async fn send(
         path: temp.path(),
         size,
     };
-    dst.put_blob(repository, digest, blob, Arc::new(|_| {})).await
+    dst.put_blob(repository, digest, blob, Arc::new(|_| {}))
+        .await
 }
 
 /// Blob `digest` of `from` in `src`, exactly `size` bytes that hash to it, in a temp file.
@@ -690,7 +693,8 @@ mod tests {
         let port = repos("reg.local:5000/app:1").unwrap_err();
         assert!(port.contains("--image-map"), "{port}");
         assert_eq!(
-            p.mirror_entry("quay.io", "harbor.example.com/proj").unwrap(),
+            p.mirror_entry("quay.io", "harbor.example.com/proj")
+                .unwrap(),
             "quay.io::harbor.example.com/proj/spectro-images/quay.io"
         );
     }
@@ -730,8 +734,12 @@ mod tests {
                 ("reg.local:5000".into(), "local/reg".into()),
             ]
         );
-        let elsewhere = parse_map("quay.io::other.example.com/x", Some("reg.example.com")).unwrap_err();
-        assert!(elsewhere.contains("not under the destination"), "{elsewhere}");
+        let elsewhere =
+            parse_map("quay.io::other.example.com/x", Some("reg.example.com")).unwrap_err();
+        assert!(
+            elsewhere.contains("not under the destination"),
+            "{elsewhere}"
+        );
         assert!(parse_map("[EXACT]quay.io/a:1::b", None).is_err());
         assert!(parse_map("quay.io::reg.example.com/x", None).is_err());
         assert!(parse_map("quay.io", None).is_err());
@@ -741,12 +749,23 @@ mod tests {
     fn mirrors_name_a_host_and_where_to_read_it() {
         let m = Mirror::parse("quay.io=http://127.0.0.1:5001/cache/quay").unwrap();
         assert_eq!(
-            (m.host.as_str(), m.mirror.as_str(), m.prefix.as_str(), m.plain_http),
+            (
+                m.host.as_str(),
+                m.mirror.as_str(),
+                m.prefix.as_str(),
+                m.plain_http
+            ),
             ("quay.io", "127.0.0.1:5001", "cache/quay", true)
         );
         let m = Mirror::parse("docker.io=mirror.internal").unwrap();
         assert!(!m.plain_http && m.prefix.is_empty());
-        for bad in ["quay.io", "nohost=x", "quay.io=", "quay.io=a@b", "quay.io=m/UPPER"] {
+        for bad in [
+            "quay.io",
+            "nohost=x",
+            "quay.io=",
+            "quay.io=a@b",
+            "quay.io=m/UPPER",
+        ] {
             assert!(Mirror::parse(bad).is_err(), "{bad}");
         }
     }

@@ -304,7 +304,12 @@ pub(super) fn images(index: &Value, shown: &str) -> anyhow::Result<Vec<ImageEntr
             let tag = annotations[REF_NAME]
                 .as_str()
                 .and_then(|n| n.strip_prefix(repository)?.strip_prefix(':'));
-            Some((source, repository, tag, m["digest"].as_str().unwrap_or_default()))
+            Some((
+                source,
+                repository,
+                tag,
+                m["digest"].as_str().unwrap_or_default(),
+            ))
         })
         .map(|(source, repository, tag, digest)| {
             let digest = Digest::parse(digest).map_err(|why| {

@@ -23,8 +23,7 @@ pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
 /// The manifest kinds an image is made of, OCI's and Docker's (schema 2): an image manifest,
 /// or an index (a "manifest list") of one per platform.
 pub const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
-pub const DOCKER_MANIFEST_MEDIA_TYPE: &str =
-    "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_MANIFEST_MEDIA_TYPE: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub const DOCKER_LIST_MEDIA_TYPE: &str =
     "application/vnd.docker.distribution.manifest.list.v2+json";
 
