@@ -2,6 +2,7 @@
 //! `pull` read it; skopeo reads packpub's bundles and packpub reads skopeo's (and GNU tar's);
 //! a hostile bundle is refused (exit 6) with nothing written.
 
+use crate::support::upstream::{sha256, skopeo};
 use crate::support::registry::Registry;
 use crate::support::*;
 use std::fs;
@@ -20,25 +21,6 @@ fn pack_named(parent: &Path, name: &str) -> PathBuf {
     let dir = example_in(parent, &format!("{name}-1.0.0"));
     edit_pack_json(&dir, |doc| doc["name"] = name.into());
     dir
-}
-
-/// Runs skopeo with `args`; its stdout, or a panic with its stderr.
-fn skopeo(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("skopeo")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| missing_tool("skopeo", "skopeo", &e));
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
 }
 
 /// The example folder verifies against `bundle`, and pack `name` 1.0.0 pulls out of it whole

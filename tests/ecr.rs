@@ -342,3 +342,53 @@ fn sync_registers_an_ecr_registry_then_finds_it_by_its_ecr_paths() {
         "synced through the ECR path"
     );
 }
+
+/// `push --with-images` to ECR creates every image repository as it creates the pack's, and
+/// the images arrive there (read back through the ECR front's registry).
+#[test]
+fn with_images_every_image_repository_is_created_on_ecr() {
+    use crate::support::upstream::{Upstream, values_with_images};
+    let upstream = Upstream::seed();
+    let front = Front::ecr(false);
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = crate::support::example_in(tmp.path(), "hello-1.0.0");
+    std::fs::write(
+        pack.join("values.yaml"),
+        values_with_images(&upstream.references()),
+    )
+    .unwrap();
+    let target = format!("{}/team", front.host());
+    let mut cmd = with_keys(&front);
+    cmd.args(upstream.image_source_args());
+    let pushed = run(
+        cmd,
+        &[
+            "push",
+            pack.to_str().unwrap(),
+            "--registry",
+            &target,
+            "--with-images",
+            "--json",
+        ],
+    )
+    .expect(0);
+    assert_no_secret(&pushed);
+    let created = front.repositories();
+    let images = &pushed.json()[0]["images"];
+    assert!(!images.as_array().unwrap().is_empty(), "{}", pushed.stdout);
+    for image in images.as_array().unwrap() {
+        assert_eq!(image["status"], "copied", "{image}");
+        let destination = image["destination"].as_str().unwrap();
+        let repository = destination
+            .strip_prefix(&format!("{}/", front.host()))
+            .unwrap()
+            .split(['@', ':'])
+            .next()
+            .unwrap();
+        assert!(
+            created[repository].is_object(),
+            "{repository} was not created: {created}"
+        );
+        assert!(repository.starts_with("team/spectro-images/"), "{repository}");
+    }
+}
