@@ -2,8 +2,8 @@
 //! `pull` read it; skopeo reads packpub's bundles and packpub reads skopeo's (and GNU tar's);
 //! a hostile bundle is refused (exit 6) with nothing written.
 
-use crate::support::upstream::{sha256, skopeo};
 use crate::support::registry::Registry;
+use crate::support::upstream::{sha256, skopeo};
 use crate::support::*;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -359,19 +359,10 @@ fn with_images_every_image_repository_is_created_on_ecr() {
     .unwrap();
     let target = format!("{}/team", front.host());
     let mut cmd = with_keys(&front);
-    cmd.args(upstream.image_source_args());
-    let pushed = run(
-        cmd,
-        &[
-            "push",
-            pack.to_str().unwrap(),
-            "--registry",
-            &target,
-            "--with-images",
-            "--json",
-        ],
-    )
-    .expect(0);
+    cmd.args(["push", pack.to_str().unwrap(), "--registry", &target])
+        .args(["--with-images", "--json"])
+        .args(upstream.image_source_args());
+    let pushed = run(cmd, &[]).expect(0);
     assert_no_secret(&pushed);
     let created = front.repositories();
     let images = &pushed.json()[0]["images"];
@@ -389,6 +380,9 @@ fn with_images_every_image_repository_is_created_on_ecr() {
             created[repository].is_object(),
             "{repository} was not created: {created}"
         );
-        assert!(repository.starts_with("team/spectro-images/"), "{repository}");
+        assert!(
+            repository.starts_with("team/spectro-images/"),
+            "{repository}"
+        );
     }
 }

@@ -52,7 +52,7 @@ macro_rules! examples {
 macro_rules! copy_examples {
     () => {
         examples!(
-            "packpub copy harbor.example.com/packs oci-archive:site.tar hello",
+            "packpub copy harbor.example.com/packs oci-archive:site.tar hello --with-images",
             "packpub copy oci-archive:site.tar registry.site.local/packs"
         )
     };
@@ -800,7 +800,7 @@ pub struct ManArgs {
 pub struct ImageArgs {
     /// Also copy the images each pack lists (pack.content.images), to
     /// <DST>/<image base>/<host>/<path>, every platform, digests kept
-    #[arg(long, env = "PACKPUB_WITH_IMAGES", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true")]
+    #[arg(long, env = "PACKPUB_WITH_IMAGES", value_parser = parse_bool, default_value_t = false, num_args = 0, default_missing_value = "true", hide_short_help = true)]
     pub with_images: bool,
     /// Where images go under the destination, Palette's image base path [default:
     /// spectro-images; restoring a bundle, the names it holds]
