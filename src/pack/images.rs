@@ -66,7 +66,7 @@ pub fn declared_in_archive(
         {
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(
-                &mut std::io::Read::take(data, super::validate::YAML_LIMIT),
+                &mut std::io::Read::take(data, super::model::YAML_LIMIT),
                 &mut bytes,
             )?;
             text = Some(String::from_utf8_lossy(&bytes).into_owned());

@@ -256,7 +256,7 @@ impl Checked {
             Origin::Folder(folder) => {
                 let mut findings = Findings::default();
                 let text = walk::file(&folder.entries, super::model::VALUES_YAML)
-                    .and_then(|e| e.read_text(super::validate::YAML_LIMIT, &mut findings))
+                    .and_then(|e| e.read_text(super::model::YAML_LIMIT, &mut findings))
                     .unwrap_or_default();
                 Ok(super::images::declared(&text))
             }

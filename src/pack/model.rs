@@ -8,6 +8,11 @@ use std::fmt;
 pub const PACK_JSON: &str = "pack.json";
 pub const VALUES_YAML: &str = "values.yaml";
 
+/// The most of any YAML file that is read for validation (values.yaml): values files are a few
+/// KiB, generated ones rarely more than a few hundred; this leaves room for those while a
+/// hostile file cannot claim memory.
+pub const YAML_LIMIT: u64 = 16 << 20;
+
 /// The most of pack.json that is read, in a folder or an archive alike: it holds the pack's
 /// metadata, a few KiB; a larger one is not a pack's.
 pub const PACK_JSON_LIMIT: u64 = 1 << 20;

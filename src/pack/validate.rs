@@ -18,10 +18,7 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// The most of any YAML file that is read for validation (values.yaml): values files are a few
-/// KiB, generated ones rarely more than a few hundred; this leaves room for those while a
-/// hostile file cannot claim memory.
-pub const YAML_LIMIT: u64 = 16 << 20;
+use super::model::YAML_LIMIT;
 
 /// Checks the files pack.json names (`charts`, `kubeManifests`, `ansibleRoles`) against what
 /// will actually be packed.
