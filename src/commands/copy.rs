@@ -477,25 +477,7 @@ impl Ctx<'_> {
         if dst.blob_exists(repository, digest).await? {
             return Ok(());
         }
-        let temp = write::temp_file()?;
-        let mut file = tokio::fs::File::create(temp.path()).await?;
-        src.fetch_blob(repository, digest, size, &mut file).await?;
-        let (actual, size) = tokio::task::block_in_place(|| Digest::of_file(temp.path()))?;
-        if actual != *digest {
-            return Err(Failure::err(
-                Code::VerifyFailed,
-                format!(
-                    "{}: blob {digest} does not match its digest",
-                    src.locate(repository)
-                ),
-            ));
-        }
-        let quiet: store::Progress = Arc::new(|_| {});
-        let blob = Blob::File {
-            path: temp.path(),
-            size,
-        };
-        dst.put_blob(repository, digest, blob, quiet).await
+        images::send(src, repository, digest, size, dst, repository).await
     }
 }
 

@@ -74,8 +74,8 @@ pub trait Store: Send + Sync {
     async fn blob_exists(&self, repository: &str, digest: &Digest) -> anyhow::Result<bool>;
 
     /// Streams blob `digest`, which its manifest declares `expected_size` bytes long, into
-    /// `dest` ([`copy_blob`]); returns the bytes written. The caller checks the digest of what
-    /// arrived.
+    /// `dest` ([`copy_blob`]); returns the bytes written, which hash to `digest` (else exit 6:
+    /// `dest` then holds bytes that must not be used).
     async fn fetch_blob(
         &self,
         repository: &str,
@@ -190,9 +190,9 @@ impl ImageEntry {
 }
 
 /// Copies blob `digest` from `source` (`from` names the store) into `dest`: exactly the
-/// `expected` bytes its manifest declares. It fails (exit 6) as soon as `source` offers a byte
-/// more, so a lying store cannot fill the disk, and when it ends short; nothing past
-/// `expected` is written.
+/// `expected` bytes its manifest declares, hashed on the way. It fails (exit 6) as soon as
+/// `source` offers a byte more, so a lying store cannot fill the disk, when it ends short, and
+/// when what arrived is not `digest`; nothing past `expected` is written.
 pub async fn copy_blob(
     mut source: impl AsyncRead + Unpin,
     dest: &mut tokio::fs::File,
@@ -202,6 +202,7 @@ pub async fn copy_blob(
 ) -> anyhow::Result<u64> {
     let mut buffer = vec![0; 256 * 1024];
     let mut written = 0;
+    let mut hasher = crate::digest::HashingWriter::new(std::io::sink());
     loop {
         // One byte past the declared end is asked for, to notice a source that has more.
         let room = (expected - written + 1).min(buffer.len() as u64) as usize;
@@ -231,6 +232,7 @@ pub async fn copy_blob(
             ));
         }
         dest.write_all(&buffer[..read]).await?;
+        std::io::Write::write_all(&mut hasher, &buffer[..read])?;
         written += read as u64;
     }
     if written < expected {
@@ -243,6 +245,13 @@ pub async fn copy_blob(
         ));
     }
     dest.flush().await?;
+    let (actual, _, _) = hasher.finish();
+    if actual != *digest {
+        return Err(Failure::err(
+            Code::VerifyFailed,
+            format!("{digest} from {from} does not match its digest: it hashes to {actual}"),
+        ));
+    }
     Ok(written)
 }
 

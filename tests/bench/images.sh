@@ -104,10 +104,10 @@ for name in ${names[*]}; do
     docker://$up/\$name:1.0 docker://$b/spectro-images/quay.io/\$name:1.0
 done
 SH
-/usr/bin/time -f "%e %M" -o "$work/t_skopeo" bash "$work/skopeo.sh"
+/usr/bin/time -f "%e %M %U %S" -o "$work/t_skopeo" bash "$work/skopeo.sh"
 
 # packpub: the pack and its images in one command.
-/usr/bin/time -f "%e %M" -o "$work/t_packpub" "$packpub" copy "$src" "$a" --with-images \
+/usr/bin/time -f "%e %M %U %S" -o "$work/t_packpub" "$packpub" copy "$src" "$a" --with-images \
   --image-source "quay.io=http://$up" --src-plain-http --dst-plain-http -q
 
 # The same manifest digests at the source and both destinations.
@@ -115,14 +115,16 @@ digest() { skopeo inspect --raw --tls-verify=false "docker://$1" | sha256sum | c
 last="${names[-1]}"
 echo "$last: upstream $(digest "$up/$last:1.0"), packpub copy $(digest "$a/spectro-images/quay.io/$last:1.0"), skopeo copy $(digest "$b/spectro-images/quay.io/$last:1.0")"
 
-read -r t_p m_p < "$work/t_packpub"
-read -r t_s m_s < "$work/t_skopeo"
-python3 - "$count" "$bytes" "$t_p" "$m_p" "$t_s" "$m_s" <<'PY'
+read -r t_p m_p u_p s_p < "$work/t_packpub"
+read -r t_s m_s u_s s_s < "$work/t_skopeo"
+python3 - "$count" "$bytes" "$t_p" "$m_p" "$u_p" "$s_p" "$t_s" "$m_s" "$u_s" "$s_s" <<'PY'
 import sys
-count, size, tp, mp, ts, ms = int(sys.argv[1]), int(sys.argv[2]), *map(float, sys.argv[3:])
+count, size = int(sys.argv[1]), int(sys.argv[2])
+tp, mp, up, sp, ts, ms, us, ss = map(float, sys.argv[3:])
 print(f"{count} images, {size / 2**20:.0f} MiB of distinct blobs, loopback registries, one run")
-print(f"{'tool':24} {'seconds':>8} {'MiB/s':>8} {'peak MiB':>9}")
-print(f"{'packpub copy --with-images':24} {tp:8.2f} {size / 2**20 / tp:8.1f} {mp / 1024:9.1f}")
-print(f"{'skopeo copy per image':24} {ts:8.2f} {size / 2**20 / ts:8.1f} {ms / 1024:9.1f}")
+print(f"{'tool':26} {'seconds':>8} {'MiB/s':>8} {'CPU s':>6} {'peak MiB':>9}")
+print(f"{'packpub copy --with-images':26} {tp:8.2f} {size / 2**20 / tp:8.1f} {up + sp:6.2f} {mp / 1024:9.1f}")
+print(f"{'skopeo copy per image':26} {ts:8.2f} {size / 2**20 / ts:8.1f} {us + ss:6.2f} {ms / 1024:9.1f}")
+print("CPU s is the tool's own (user + system); the registries on the same cores use the rest")
 print(f"packpub / skopeo: {tp / ts:.2f}x the time (aim: 0.5x or less; packpub also copies the pack)")
 PY
