@@ -478,3 +478,69 @@ fn lint_warns_about_image_entries_that_cannot_be_copied_as_written() {
         );
     }
 }
+
+/// `--platform` keeps one platform of a multi-platform image (its manifest under the tag, so
+/// the digest is that platform's, and the run says digests change); `--image-map` puts a
+/// host's images where the site's `mirrorRegistries` says, and prints those entries back.
+#[test]
+fn platform_and_the_sites_map_are_explicit_choices() {
+    let upstream = Upstream::seed();
+    let (src, dst) = (Registry::plain(), Registry::plain());
+    let tmp = TempDir::new().unwrap();
+    let img = upstream.image("quay.io/org/img:1.0");
+    let pack = pack_with(tmp.path(), &values_with_images(&[img.reference.clone()]));
+    push_pack(&pack, src.host());
+    let map = tmp.path().join("mirrors.txt");
+    fs::write(
+        &map,
+        format!(
+            "# the site's mirrorRegistries\nquay.io::{}/airgap/quay, gcr.io::{}/airgap/gcr\n",
+            dst.host(),
+            dst.host()
+        ),
+    )
+    .unwrap();
+    let map_arg = map.to_str().unwrap();
+    let run = copy_with_images(
+        src.host(),
+        dst.host(),
+        &upstream,
+        &["--platform", "linux/arm64", "--image-map", map_arg],
+    )
+    .expect(0);
+    assert!(
+        run.stderr.contains("--platform") && run.stderr.contains("digest"),
+        "{}",
+        run.stderr
+    );
+    let at = format!("{}/airgap/quay/org/img:1.0", dst.host());
+    let arm64 = &img.image.children[1];
+    assert_eq!(upstream::digest(&at).as_deref(), Some(arm64.as_str()));
+    assert!(
+        !catalog(dst.host())
+            .iter()
+            .any(|r| r.starts_with("spectro-images/")),
+        "the map was not followed"
+    );
+    assert_eq!(
+        mirror_registries(&run.stdout),
+        BTreeSet::from([format!("quay.io::{}/airgap/quay", dst.host())])
+    );
+
+    // A map entry for another registry is a usage error that names it; nothing is copied.
+    fs::write(&map, "quay.io::elsewhere.example.com/quay\n").unwrap();
+    let dst2 = Registry::plain();
+    let refused = copy_with_images(
+        src.host(),
+        dst2.host(),
+        &upstream,
+        &["--image-map", map_arg],
+    )
+    .expect(2);
+    assert!(
+        refused.stderr.contains("elsewhere.example.com"),
+        "{}",
+        refused.stderr
+    );
+    assert!(catalog(dst2.host()).is_empty());
+}

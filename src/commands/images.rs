@@ -223,7 +223,21 @@ impl<'a> Carrier<'a> {
             _ if self.options.base.is_some() || self.options.map.is_some() => placed,
             held => {
                 let mut names: Vec<String> = held.iter().map(|e| e.repository.clone()).collect();
+                names.sort();
                 names.dedup();
+                if let Some(bad) = names
+                    .iter()
+                    .find(|n| !Placement::keeps_bundle_name(n, image))
+                {
+                    return Err(Failure::err(
+                        Code::VerifyFailed,
+                        format!(
+                            "{image}: the source lists it at {:?}, not a place for this image; \
+                             refusing it (--image-base places images anew)",
+                            crate::output::escape(bad)
+                        ),
+                    ));
+                }
                 names
             }
         };

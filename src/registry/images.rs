@@ -96,6 +96,19 @@ impl Placement {
         Ok(image.paths().iter().map(|p| join(&prefix, p)).collect())
     }
 
+    /// Whether `repository`, where a bundle says it holds `image`, may be written to as it
+    /// is: a repository path ending in one of the image's paths, outside the packs' base path.
+    /// A bundle is hostile until proven otherwise: a name it chose must not land an image on
+    /// a pack's repository or outside the image's own place.
+    pub fn keeps_bundle_name(repository: &str, image: &ImageRef) -> bool {
+        check_path(repository).is_ok()
+            && !repository.starts_with(super::reference::BASE_PATH)
+            && image
+                .paths()
+                .iter()
+                .any(|p| repository.ends_with(&format!("/{p}")))
+    }
+
     /// The `mirrorRegistries` entry for `host`, the destination shown as `root` (the registry
     /// and project prefix).
     pub fn mirror_entry(&self, host: &str, root: &str) -> Option<String> {
