@@ -488,7 +488,10 @@ fn platform_and_the_sites_map_are_explicit_choices() {
     let (src, dst) = (Registry::plain(), Registry::plain());
     let tmp = TempDir::new().unwrap();
     let img = upstream.image("quay.io/org/img:1.0");
-    let pack = pack_with(tmp.path(), &values_with_images(&[img.reference.clone()]));
+    let pack = pack_with(
+        tmp.path(),
+        &values_with_images(std::slice::from_ref(&img.reference)),
+    );
     push_pack(&pack, src.host());
     let map = tmp.path().join("mirrors.txt");
     fs::write(
