@@ -154,14 +154,19 @@ impl<'a> Carrier<'a> {
                 error: Some(skipped.why.clone()),
             });
         }
+        let bar = self
+            .out
+            .counter(declared.images.len() as u64, &format!("{pack} images"));
         let results = futures_util::stream::iter(declared.images)
-            .map(|image| async move {
+            .map(|image| async {
                 let result = self.carry_one(&image, pack).await;
+                bar.inc(1);
                 (image, result)
             })
             .buffered(self.concurrency)
             .collect::<Vec<_>>()
             .await;
+        bar.finish_and_clear();
         let mut first_error = None;
         for (image, result) in results {
             let reference = image.to_string();

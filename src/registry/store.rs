@@ -249,7 +249,10 @@ pub async fn copy_blob(
     if actual != *digest {
         return Err(Failure::err(
             Code::VerifyFailed,
-            format!("{digest} from {from} does not match its digest: it hashes to {actual}"),
+            format!(
+                "the blob's sha256 is {actual}, not the digest its manifest says, {digest} \
+                 (read from {from})"
+            ),
         ));
     }
     Ok(written)
