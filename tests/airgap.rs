@@ -547,3 +547,79 @@ fn platform_and_the_sites_map_are_explicit_choices() {
     );
     assert!(catalog(dst2.host()).is_empty());
 }
+
+/// An upstream serving an image blob that is not its digest (its storage changed under it):
+/// the copy refuses it (exit 6) naming the image, and DST names neither the image nor the pack.
+#[test]
+fn an_upstream_blob_that_is_not_its_digest_fails_the_pack_and_names_nothing() {
+    let upstream = Upstream::seed();
+    let img = upstream.image("quay.io/org/img:1.0");
+    let own_layer = img.image.layers.last().unwrap();
+    assert_ne!(own_layer, &upstream.shared_layer);
+    let data = upstream.registry.blob_data(own_layer);
+    let mut bytes = fs::read(&data).unwrap();
+    bytes[0] ^= 0xff;
+    fs::write(&data, bytes).unwrap();
+
+    let (src, dst) = (Registry::plain(), Registry::plain());
+    let tmp = TempDir::new().unwrap();
+    let pack = pack_with(
+        tmp.path(),
+        &values_with_images(std::slice::from_ref(&img.reference)),
+    );
+    push_pack(&pack, src.host());
+    let run = copy_with_images(src.host(), dst.host(), &upstream, &[]).expect(6);
+    assert!(
+        run.stderr.contains("quay.io/org/img:1.0") && run.stderr.contains("sha256"),
+        "{}",
+        run.stderr
+    );
+    assert!(tags(dst.host(), "spectro-images/quay.io/org/img").is_empty());
+    assert!(upstream::digest(&format!("{}/{PACK}", dst.host())).is_none());
+}
+
+/// A layout (or bundle) is hostile until proven otherwise: an image it lists under a name
+/// that is no place for that image (here, inside the packs' base path) is refused (exit 6)
+/// when it is restored, and nothing lands there.
+#[test]
+fn a_source_naming_an_image_outside_its_place_is_refused() {
+    let upstream = Upstream::seed();
+    let src = Registry::plain();
+    let tmp = TempDir::new().unwrap();
+    let img = upstream.image("quay.io/org/img:1.0");
+    let pack = pack_with(
+        tmp.path(),
+        &values_with_images(std::slice::from_ref(&img.reference)),
+    );
+    push_pack(&pack, src.host());
+    let layout = tmp.path().join("layout");
+    let layout_target = format!("oci:{}", layout.display());
+    copy_with_images(src.host(), &layout_target, &upstream, &[]).expect(0);
+
+    let index_path = layout.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&fs::read(&index_path).unwrap()).unwrap();
+    let evil = "spectro-packs/archive/hello/org/img";
+    let mut changed = 0;
+    for entry in index["manifests"].as_array_mut().unwrap() {
+        let annotations = &mut entry["annotations"];
+        if annotations["io.packpub.image.source"] == img.reference.as_str() {
+            annotations["io.packpub.image.repository"] = evil.into();
+            annotations["org.opencontainers.image.ref.name"] = format!("{evil}:1.0").into();
+            changed += 1;
+        }
+    }
+    assert_eq!(changed, 1, "{index:#}");
+    fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+
+    let dst = Registry::plain();
+    let mut cmd = packpub();
+    cmd.args(["copy", &layout_target, dst.host(), "--dst-plain-http"]);
+    let refused = Run::of(cmd.output().unwrap()).expect(6);
+    assert!(refused.stderr.contains(evil), "{}", refused.stderr);
+    assert!(
+        !catalog(dst.host()).iter().any(|r| r.contains("org/img")),
+        "{:?}",
+        catalog(dst.host())
+    );
+}

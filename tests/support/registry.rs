@@ -140,6 +140,18 @@ impl Registry {
         digests
     }
 
+    /// Where the registry keeps blob `digest` (`sha256:…`) on disk: a test changes it there
+    /// to make the registry serve bytes that are not their digest.
+    pub fn blob_data(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
+        self.dir
+            .path()
+            .join("storage/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
     /// `auth` is the YAML body of the `auth:` section; `tls` expects `server.{pem,key}` in `dir`.
     fn start(dir: TempDir, tls: bool, auth: &str, issuer: Option<TokenIssuer>) -> Self {
         let d = dir.path();
