@@ -51,6 +51,16 @@ fn push_pack(dir: &Path, target: &str) {
 }
 
 /// `packpub copy SRC DST --with-images` between plain-HTTP registries, every upstream host read
+/// A registry holding pack `hello` 1.0.0 whose values.yaml is `values`, and an empty
+/// destination registry.
+fn published(values: &str) -> (Registry, Registry) {
+    let (src, dst) = (Registry::plain(), Registry::plain());
+    let tmp = TempDir::new().unwrap();
+    let pack = pack_with(tmp.path(), values);
+    push_pack(&pack, src.host());
+    (src, dst)
+}
+
 /// from `upstream`, then `extra`.
 fn copy_with_images(src: &str, dst: &str, upstream: &Upstream, extra: &[&str]) -> Run {
     let mut cmd = packpub();
@@ -175,10 +185,7 @@ fn the_seeded_upstream_and_the_skopeo_oracle_keep_every_digest() {
 #[test]
 fn copy_with_images_puts_every_image_under_spectro_images_byte_for_byte() {
     let upstream = Upstream::seed();
-    let (src, dst) = (Registry::plain(), Registry::plain());
-    let tmp = TempDir::new().unwrap();
-    let pack = pack_with(tmp.path(), &values_with_images(&upstream.references()));
-    push_pack(&pack, src.host());
+    let (src, dst) = published(&values_with_images(&upstream.references()));
 
     let first = copy_with_images(src.host(), dst.host(), &upstream, &[]).expect(0);
     assert!(
@@ -382,12 +389,9 @@ fn push_with_images_puts_the_pack_and_its_images_at_once() {
 #[test]
 fn an_image_the_upstream_lacks_fails_its_pack_naming_the_reference() {
     let upstream = Upstream::seed();
-    let (src, dst) = (Registry::plain(), Registry::plain());
-    let tmp = TempDir::new().unwrap();
     let absent = "quay.io/org/absent:9.9";
     let references = ["quay.io/org/img:1.0".to_string(), absent.to_string()];
-    let pack = pack_with(tmp.path(), &values_with_images(&references));
-    push_pack(&pack, src.host());
+    let (src, dst) = published(&values_with_images(&references));
 
     let failed = copy_with_images(src.host(), dst.host(), &upstream, &["--json"]);
     assert_ne!(failed.code, 0, "{}", failed.stderr);
@@ -411,15 +415,12 @@ fn an_image_the_upstream_lacks_fails_its_pack_naming_the_reference() {
 #[test]
 fn templated_and_misspelt_entries_are_skipped_with_a_warning() {
     let upstream = Upstream::seed();
-    let (src, dst) = (Registry::plain(), Registry::plain());
-    let tmp = TempDir::new().unwrap();
     let values = values_with_entries(&[
         "image: '{{.spectro.pack.x.uri}}'".into(),
         "iamge: quay.io/org/single:seeded".into(),
         "image: quay.io/org/img:1.0".into(),
     ]);
-    let pack = pack_with(tmp.path(), &values);
-    push_pack(&pack, src.host());
+    let (src, dst) = published(&values);
 
     let copied = copy_with_images(src.host(), dst.host(), &upstream, &["--json"]).expect(0);
     copied.said("{{.spectro.pack.x.uri}}").said("iamge");
@@ -485,14 +486,9 @@ fn lint_warns_about_image_entries_that_cannot_be_copied_as_written() {
 #[test]
 fn platform_and_the_sites_map_are_explicit_choices() {
     let upstream = Upstream::seed();
-    let (src, dst) = (Registry::plain(), Registry::plain());
-    let tmp = TempDir::new().unwrap();
     let img = upstream.image("quay.io/org/img:1.0");
-    let pack = pack_with(
-        tmp.path(),
-        &values_with_images(std::slice::from_ref(&img.reference)),
-    );
-    push_pack(&pack, src.host());
+    let (src, dst) = published(&values_with_images(std::slice::from_ref(&img.reference)));
+    let tmp = TempDir::new().unwrap();
     let map = tmp.path().join("mirrors.txt");
     fs::write(
         &map,
@@ -561,13 +557,7 @@ fn an_upstream_blob_that_is_not_its_digest_fails_the_pack_and_names_nothing() {
     bytes[0] ^= 0xff;
     fs::write(&data, bytes).unwrap();
 
-    let (src, dst) = (Registry::plain(), Registry::plain());
-    let tmp = TempDir::new().unwrap();
-    let pack = pack_with(
-        tmp.path(),
-        &values_with_images(std::slice::from_ref(&img.reference)),
-    );
-    push_pack(&pack, src.host());
+    let (src, dst) = published(&values_with_images(std::slice::from_ref(&img.reference)));
     let run = copy_with_images(src.host(), dst.host(), &upstream, &[]).expect(6);
     assert!(
         run.stderr.contains("quay.io/org/img:1.0") && run.stderr.contains("sha256"),
