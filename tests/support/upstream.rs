@@ -280,7 +280,13 @@ impl Layout {
 
 /// Runs skopeo with `args`; its stdout, or a panic with its stderr.
 pub fn skopeo(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("skopeo")
+    skopeo_with(&mut Command::new("skopeo"), args)
+}
+
+/// Runs `cmd` (skopeo, with its environment set) with `args`; its stdout, or a panic with
+/// its stderr.
+fn skopeo_with(cmd: &mut Command, args: &[&str]) -> Vec<u8> {
+    let out = cmd
         .args(args)
         .output()
         .unwrap_or_else(|e| missing_tool("skopeo", "skopeo", &e));
@@ -623,28 +629,24 @@ pub fn skopeo_sync_scoped(references: &[String], mirrors: &[(String, String)], d
     }
     let sync_file = home.path().join("sync.yml");
     fs::write(&sync_file, &yaml).unwrap();
-    let out = Command::new("skopeo")
-        .env("HOME", home.path())
-        .env("CONTAINERS_REGISTRIES_CONF", &conf_path)
-        .args([
-            "sync",
-            "--scoped",
-            "--all",
-            "--preserve-digests",
-            "--src",
-            "yaml",
-            "--dest",
-            "docker",
-            "--dest-tls-verify=false",
-        ])
-        .arg(&sync_file)
-        .arg(dest)
-        .output()
-        .unwrap_or_else(|e| missing_tool("skopeo", "skopeo", &e));
-    assert!(
-        out.status.success(),
-        "skopeo sync of\n{yaml}failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let sync = [
+        "sync",
+        "--scoped",
+        "--all",
+        "--preserve-digests",
+        "--src",
+        "yaml",
+        "--dest",
+        "docker",
+        "--dest-tls-verify=false",
+        sync_file.to_str().unwrap(),
+        dest,
+    ];
+    skopeo_with(
+        Command::new("skopeo")
+            .env("HOME", home.path())
+            .env("CONTAINERS_REGISTRIES_CONF", &conf_path),
+        &sync,
     );
 }
 
