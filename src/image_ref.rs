@@ -172,6 +172,15 @@ impl fmt::Display for ImageRef {
     }
 }
 
+/// `text` as a message quotes it: at most 64 characters (a hostile reference can be
+/// megabytes long).
+fn quoted(text: &str) -> String {
+    match text.char_indices().nth(64) {
+        Some((at, _)) => format!("{:?}…", &text[..at]),
+        None => format!("{text:?}"),
+    }
+}
+
 /// distribution/reference's domain rule: a first segment with `.` or `:`, or `localhost`.
 fn is_host(first: &str) -> bool {
     first.contains('.') || first.contains(':') || first == "localhost"
@@ -189,13 +198,14 @@ fn check_host(host: &str) -> Result<(), String> {
             && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     };
     if !name.split('.').all(label_ok) {
-        return Err(format!("has a malformed registry host {host:?}"));
+        return Err(format!("has a malformed registry host {}", quoted(host)));
     }
     if let Some(port) = port
         && (port.is_empty() || port.len() > 5 || !port.chars().all(|c| c.is_ascii_digit()))
     {
         return Err(format!(
-            "has a malformed port in the registry host {host:?}"
+            "has a malformed port in the registry host {}",
+            quoted(host)
         ));
     }
     Ok(())
@@ -205,8 +215,8 @@ fn check_host(host: &str) -> Result<(), String> {
 fn check_component(component: &str) -> Result<(), String> {
     let bad = || {
         Err(format!(
-            "has a repository path segment {component:?} outside [a-z0-9] joined by '.', '_', \
-             '__' or '-'"
+            "has a repository path segment {} outside [a-z0-9] joined by '.', '_', '__' or '-'",
+            quoted(component)
         ))
     };
     let bytes = component.as_bytes();
@@ -249,8 +259,9 @@ fn check_tag(tag: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "has a malformed tag {tag:?} (letters, digits, '_', '.' and '-', at most {MAX_TAG}, \
-             not starting with '.' or '-')"
+            "has a malformed tag {} (letters, digits, '_', '.' and '-', at most {MAX_TAG}, not \
+             starting with '.' or '-')",
+            quoted(tag)
         ))
     }
 }
@@ -327,6 +338,8 @@ mod tests {
         }
         let long = format!("quay.io/{}", "a".repeat(300));
         assert!(ImageRef::parse(&long).is_err());
+        let huge_tag = format!("x:{}", "-".repeat(100_000));
+        assert!(ImageRef::parse(&huge_tag).unwrap_err().len() < 300);
         assert!(ImageRef::parse(&format!("x:{}", "t".repeat(129))).is_err());
         assert!(ImageRef::parse("a__b/c--d/e.f:v1.0_x-y").is_ok());
     }

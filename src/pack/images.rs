@@ -10,6 +10,18 @@ use crate::image_ref::ImageRef;
 /// Entries read at most: a list this long is no pack's.
 const MAX_ENTRIES: usize = 10_000;
 
+/// Characters of an entry repeated in a message: a reference is far shorter, and a hostile
+/// entry of megabytes must not be printed whole (once per finding).
+const SHOWN: usize = 200;
+
+/// `text` cut to [`SHOWN`] characters.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(SHOWN) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// What `pack.content.images` holds.
 #[derive(Debug, Default, PartialEq)]
 pub struct Declared {
@@ -110,7 +122,7 @@ fn from_node(values: &Node, as_written: &dyn Fn(&str) -> bool) -> Declared {
         let entry_no = n + 1;
         let skip = |text: String, why: String, fix| Skipped {
             entry: entry_no,
-            text,
+            text: shown(&text),
             why,
             fix,
         };
@@ -205,6 +217,20 @@ mod tests {
         let d = declared(values);
         assert_eq!(d.images.len(), 1);
         assert_eq!(d.skipped[0].why, "is a template");
+    }
+
+    #[test]
+    fn a_huge_entry_is_shown_cut() {
+        let values = format!(
+            "pack: {{content: {{images: [{{image: 'x{}'}}]}}}}",
+            "A".repeat(100_000)
+        );
+        let d = declared(&values);
+        assert!(
+            d.skipped[0].text.chars().count() <= SHOWN + 1,
+            "{}",
+            d.skipped[0].text.len()
+        );
     }
 
     #[test]
