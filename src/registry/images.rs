@@ -430,18 +430,15 @@ impl<'a> Copier<'a> {
                         ));
                     }
                     for (digest, size, _) in children(&doc, &shown)? {
-                        let child = fetch_manifest(src, from, &digest, size).await?;
-                        if self
-                            .dst
-                            .manifest(repository, ManifestRef::Digest(&digest))
-                            .await?
-                            .is_none()
-                        {
-                            self.tree(src, from, &child, repository, depth + 1).await?;
-                            self.dst
-                                .put_manifest(repository, ManifestRef::Digest(&digest), &child)
-                                .await?;
+                        // A manifest the destination holds has its blobs there (a registry
+                        // refuses one without them; a layout is written blobs first).
+                        let here = ManifestRef::Digest(&digest);
+                        if self.dst.manifest(repository, here).await?.is_some() {
+                            continue;
                         }
+                        let child = fetch_manifest(src, from, &digest, size).await?;
+                        self.tree(src, from, &child, repository, depth + 1).await?;
+                        self.dst.put_manifest(repository, here, &child).await?;
                     }
                 }
                 Kind::Manifest(_) => {
