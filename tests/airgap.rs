@@ -208,6 +208,10 @@ fn copy_with_images_puts_every_image_under_spectro_images_byte_for_byte() {
         "a digest-only reference gained a tag"
     );
 
+    // People see how the images fared beside the pack's line.
+    let copied = format!("images  {} copied", upstream.images.len());
+    assert!(first.stderr.contains(&copied), "{}", first.stderr);
+
     // The line the site's Palette needs, one entry per host seen; nvcr.io is outside the
     // default map and is named on stderr.
     let expected: BTreeSet<String> = upstream

@@ -229,10 +229,11 @@ fn report(outcomes: &[Outcome], out: &Output) {
             }
         };
         let digest = o.digest.map(|d| d.to_string()).unwrap_or_default();
-        out.success(
-            &headline,
-            &[("to", o.destination.clone()), ("digest", digest)],
-        );
+        let mut details = vec![("to", o.destination.clone()), ("digest", digest)];
+        if let Some(images) = super::images::summary(&o.images) {
+            details.push(("images", images));
+        }
+        out.success(&headline, &details);
     }
 }
 

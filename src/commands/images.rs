@@ -358,3 +358,22 @@ impl<'a> Carrier<'a> {
         }
     }
 }
+
+/// How a pack's images fared, in words for its report line: `3 copied, 1 unchanged`; `None`
+/// when it lists none (or images did not travel).
+pub(super) fn summary(outcomes: &[ImageOutcome]) -> Option<String> {
+    let count = |status| outcomes.iter().filter(|o| o.status == status).count();
+    let parts: Vec<String> = [
+        (Status::Copied, "copied"),
+        (Status::Unchanged, "unchanged"),
+        (Status::Skipped, "skipped"),
+        (Status::Failed, "failed"),
+    ]
+    .into_iter()
+    .filter_map(|(status, word)| match count(status) {
+        0 => None,
+        n => Some(format!("{n} {word}")),
+    })
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}

@@ -291,6 +291,7 @@ fn report(outcomes: &[Outcome], out: &Output) {
             ("reference", o.reference.clone()),
             ("digest", shown(&o.digest)),
             ("layer", shown(&o.layer_digest)),
+            ("images", super::images::summary(&o.images)),
         ]
         .into_iter()
         .filter_map(|(key, value)| Some((key, value?)))
