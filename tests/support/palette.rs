@@ -369,6 +369,17 @@ impl Drop for Palette {
     }
 }
 
+impl State {
+    /// The OCI registry `uid` of kind `kind` (`basic`, `ecr`): what every route under
+    /// `/v1/registries/oci/{uid}/{kind}` serves, else the 404 Palette answers.
+    fn oci_registry(&self, uid: &str, kind: &str) -> Result<&Registered, Reply> {
+        self.registries
+            .iter()
+            .find(|r| r.uid == uid && r.kind() == kind)
+            .ok_or_else(|| Reply::not_found(&format!("{kind} registry {uid}")))
+    }
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -613,15 +624,10 @@ fn answer(shared: &Arc<Shared>, seen: &Seen) -> Reply {
             }),
         ),
         ("GET", ["v1", "registries", "oci", uid, kind @ ("basic" | "ecr")]) => {
-            let state = shared.lock();
-            match state
-                .registries
-                .iter()
-                .find(|r| r.uid == *uid && r.kind() == *kind)
-            {
-                Some(registry) if *kind == "ecr" => Reply::json(200, &registry.ecr_json()),
-                Some(registry) => Reply::json(200, &registry.basic_json()),
-                None => Reply::not_found(&format!("{kind} registry {uid}")),
+            match shared.lock().oci_registry(uid, kind) {
+                Ok(registry) if *kind == "ecr" => Reply::json(200, &registry.ecr_json()),
+                Ok(registry) => Reply::json(200, &registry.basic_json()),
+                Err(not_found) => not_found,
             }
         }
         (
@@ -635,13 +641,8 @@ fn answer(shared: &Arc<Shared>, seen: &Seen) -> Reply {
                 "sync",
             ],
         ) => {
-            if !shared
-                .lock()
-                .registries
-                .iter()
-                .any(|r| r.uid == *uid && r.kind() == *kind)
-            {
-                return Reply::not_found(&format!("{kind} registry {uid}"));
+            if let Err(not_found) = shared.lock().oci_registry(uid, kind) {
+                return not_found;
             }
             let force = seen.query("forceSync").as_deref() == Some("true");
             begin_sync(shared, uid, force);
@@ -658,17 +659,10 @@ fn answer(shared: &Arc<Shared>, seen: &Seen) -> Reply {
                 "sync",
                 "status",
             ],
-        ) => {
-            let state = shared.lock();
-            match state
-                .registries
-                .iter()
-                .find(|r| r.uid == *uid && r.kind() == *kind)
-            {
-                Some(registry) => Reply::json(200, &registry.sync_json()),
-                None => Reply::not_found(&format!("registry {uid}")),
-            }
-        }
+        ) => match shared.lock().oci_registry(uid, kind) {
+            Ok(registry) => Reply::json(200, &registry.sync_json()),
+            Err(not_found) => not_found,
+        },
         ("GET", ["v1", "packs", name, "registries", uid]) => {
             let state = shared.lock();
             let Some(registry) = state.registries.iter().find(|r| r.uid == *uid) else {
