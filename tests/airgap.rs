@@ -617,3 +617,74 @@ fn a_source_naming_an_image_outside_its_place_is_refused() {
         catalog(dst.host())
     );
 }
+
+/// An image registry that wants a login gets its own credential from the usual lookup
+/// (docker's config here), never DST's: without one, the pack fails as an auth error (exit 4)
+/// naming the image registry, and every token it was asked for was anonymous.
+#[test]
+fn each_image_registry_gets_its_own_credential_and_no_other() {
+    use base64::Engine;
+    const PASSWORD: &str = "upstream-Pa55";
+    let upstream = Registry::token("alice", PASSWORD);
+    let tmp = TempDir::new().unwrap();
+    let layout_dir = tmp.path().join("layout");
+    let mut layout = upstream::Layout::create(&layout_dir);
+    let image = layout.single_platform("one", "amd64", &[], &[1 << 10], 7);
+    upstream::skopeo(&[
+        "copy",
+        "-q",
+        "--all",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        &format!("alice:{PASSWORD}"),
+        &format!("oci:{}:one", layout_dir.display()),
+        &format!("docker://{}/org/one:1", upstream.host()),
+    ]);
+    let (src, dst) = published(&values_with_images(&["quay.io/org/one:1".to_string()]));
+    let source = format!("quay.io=http://{}", upstream.host());
+    let copy = |docker: Option<&Path>| {
+        let mut cmd = packpub();
+        cmd.args(["copy", src.host(), dst.host(), "--with-images"])
+            .args([
+                "--src-plain-http",
+                "--dst-plain-http",
+                "--image-source",
+                &source,
+            ])
+            .env("PACKPUB_DST_USERNAME", "bob")
+            .env("PACKPUB_DST_PASSWORD", "dst-Secret-9");
+        if let Some(docker) = docker {
+            cmd.env("DOCKER_CONFIG", docker);
+        }
+        Run::of(cmd.output().unwrap())
+    };
+
+    // The seeding's own logins are not packpub's.
+    let seeding = upstream.token_requests().len();
+    let refused = copy(None).expect(4);
+    assert!(
+        refused.stderr.contains(upstream.host()),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("dst-Secret-9"));
+    let kinds: Vec<String> = upstream.token_requests()[seeding..]
+        .iter()
+        .map(|(_, kind, _)| kind.clone())
+        .collect();
+    assert!(
+        !kinds.is_empty() && kinds.iter().all(|k| k == "anonymous"),
+        "DST's credential went to the image registry: {kinds:?}"
+    );
+    assert!(tags(dst.host(), "spectro-images/quay.io/org/one").is_empty());
+
+    let docker = tmp.path().join("docker");
+    fs::create_dir_all(&docker).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("alice:{PASSWORD}"));
+    let config = serde_json::json!({"auths": {upstream.host(): {"auth": auth}}});
+    fs::write(docker.join("config.json"), config.to_string()).unwrap();
+    copy(Some(&docker)).expect(0);
+    let at = format!("{}/spectro-images/quay.io/org/one:1", dst.host());
+    assert_eq!(upstream::digest(&at), Some(image.digest));
+}
