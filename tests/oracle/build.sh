@@ -46,6 +46,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   fail "missing Go sources under $debian: apt-get install ${missing[*]%% *}"
 fi
 
+mkdir -p "$(dirname "$out")"
+# The tests run it from several processes at once: one builds while the others wait on this
+# lock, then find the binary up to date (without it, two builds raced on one temp file).
+exec 9>"$out.lock"
+if command -v flock >/dev/null 2>&1; then flock 9; fi
+
 # Up to date: nothing to do when the binary is newer than this script and every source.
 if [ -x "$out" ] && [ -z "$(find "$src" "$here/build.sh" -newer "$out" -print -quit)" ]; then
   exit 0
@@ -57,8 +63,7 @@ mkdir -p "$gopath/src/github.com/Masterminds/sprig" "$gopath/src/github.com/Mast
 ln -sfn "$debian/github.com/Masterminds/sprig" "$gopath/src/github.com/Masterminds/sprig/v3"
 ln -sfn "$debian/github.com/Masterminds/semver" "$gopath/src/github.com/Masterminds/semver/v3"
 
-mkdir -p "$(dirname "$out")"
 cd "$src"
 GO111MODULE=off GOPATH="$gopath:/usr/share/gocode" GOPROXY=off GOFLAGS= \
-  go build -trimpath -o "$out.tmp" . || fail "go build failed (see above)"
-mv -f "$out.tmp" "$out"
+  go build -trimpath -o "$out.tmp.$$" . || fail "go build failed (see above)"
+mv -f "$out.tmp.$$" "$out"
