@@ -212,10 +212,9 @@ impl<'a> Carrier<'a> {
         image: &ImageRef,
         pack: &str,
     ) -> anyhow::Result<Option<(String, Digest, Copied)>> {
-        let placed = self
-            .placement
-            .repositories(image)
-            .map_err(|why| Failure::err(Code::VerifyFailed, format!("{image}: {why}")))?;
+        let placed = self.placement.repositories(image).map_err(|why| {
+            Failure::err(Code::VerifyFailed, format!("it cannot be placed: {why}"))
+        })?;
         let held: Vec<&ImageEntry> = self
             .local
             .iter()

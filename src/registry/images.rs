@@ -349,12 +349,10 @@ impl<'a> Copier<'a> {
             Pin::Digest(digest) => ManifestRef::Digest(digest),
         };
         let shown = src.show(from, reference);
-        let mut top = src.manifest(from, reference).await?.ok_or_else(|| {
-            Failure::err(
-                Code::VerifyFailed,
-                format!("{image}: {shown} does not exist"),
-            )
-        })?;
+        let mut top = src
+            .manifest(from, reference)
+            .await?
+            .ok_or_else(|| Failure::err(Code::VerifyFailed, format!("{shown} does not exist")))?;
         if let ManifestRef::Digest(digest) = reference {
             store::expect_digest(&shown, &top, digest)?;
         }
