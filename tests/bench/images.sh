@@ -24,10 +24,10 @@ packpub=$PACKPUB
 
 # shellcheck source=registries.sh
 . "$here/registries.sh"
-start_registry upstream; up=$host
-start_registry src; src=$host
-start_registry dst-packpub; a=$host
-start_registry dst-skopeo; b=$host
+start_registry upstream; up=$host; up_pid=${pids[-1]}
+start_registry src; src=$host; src_pid=${pids[-1]}
+start_registry dst-packpub; a=$host; a_pid=${pids[-1]}
+start_registry dst-skopeo; b=$host; b_pid=${pids[-1]}
 
 # COUNT images in one OCI layout, tagged img00…, each a single linux/amd64 manifest.
 layout="$work/layout"
@@ -104,11 +104,15 @@ for name in ${names[*]}; do
     docker://$up/\$name:1.0 docker://$b/spectro-images/quay.io/\$name:1.0
 done
 SH
+before=$(cpu_seconds "$up_pid" "$b_pid")
 /usr/bin/time -f "%e %M %U %S" -o "$work/t_skopeo" bash "$work/skopeo.sh"
+r_s=$(python3 -c "print($(cpu_seconds "$up_pid" "$b_pid") - $before)")
 
 # packpub: the pack and its images in one command.
+before=$(cpu_seconds "$up_pid" "$src_pid" "$a_pid")
 /usr/bin/time -f "%e %M %U %S" -o "$work/t_packpub" "$packpub" copy "$src" "$a" --with-images \
   --image-source "quay.io=http://$up" --src-plain-http --dst-plain-http -q
+r_p=$(python3 -c "print($(cpu_seconds "$up_pid" "$src_pid" "$a_pid") - $before)")
 
 # The same manifest digests at the source and both destinations.
 digest() { skopeo inspect --raw --tls-verify=false "docker://$1" | sha256sum | cut -c1-16; }
@@ -117,14 +121,19 @@ echo "$last: upstream $(digest "$up/$last:1.0"), packpub copy $(digest "$a/spect
 
 read -r t_p m_p u_p s_p < "$work/t_packpub"
 read -r t_s m_s u_s s_s < "$work/t_skopeo"
-python3 - "$count" "$bytes" "$t_p" "$m_p" "$u_p" "$s_p" "$t_s" "$m_s" "$u_s" "$s_s" <<'PY'
-import sys
+python3 - "$count" "$bytes" "$t_p" "$m_p" "$u_p" "$s_p" "$r_p" "$t_s" "$m_s" "$u_s" "$s_s" "$r_s" <<'PY'
+import os, sys
 count, size = int(sys.argv[1]), int(sys.argv[2])
-tp, mp, up, sp, ts, ms, us, ss = map(float, sys.argv[3:])
+tp, mp, up, sp, rp, ts, ms, us, ss, rs = map(float, sys.argv[3:])
 print(f"{count} images, {size / 2**20:.0f} MiB of distinct blobs, loopback registries, one run")
-print(f"{'tool':26} {'seconds':>8} {'MiB/s':>8} {'CPU s':>6} {'peak MiB':>9}")
-print(f"{'packpub copy --with-images':26} {tp:8.2f} {size / 2**20 / tp:8.1f} {up + sp:6.2f} {mp / 1024:9.1f}")
-print(f"{'skopeo copy per image':26} {ts:8.2f} {size / 2**20 / ts:8.1f} {us + ss:6.2f} {ms / 1024:9.1f}")
-print("CPU s is the tool's own (user + system); the registries on the same cores use the rest")
+print(f"{'tool':26} {'seconds':>8} {'MiB/s':>8} {'CPU s':>6} {'registries CPU s':>17} {'peak MiB':>9}")
+print(f"{'packpub copy --with-images':26} {tp:8.2f} {size / 2**20 / tp:8.1f} {up + sp:6.2f} {rp:17.2f} {mp / 1024:9.1f}")
+print(f"{'skopeo copy per image':26} {ts:8.2f} {size / 2**20 / ts:8.1f} {us + ss:6.2f} {rs:17.2f} {ms / 1024:9.1f}")
+print("CPU s is the tool's own (user + system); registries CPU s is what the registries it")
+print("talked to used meanwhile, on the same cores")
+cores = os.cpu_count()
+fp, fs = (up + sp + rp) / cores, (us + ss + rs) / cores
+print(f"fewest seconds {cores} busy cores allow (tool + registries CPU / cores): packpub {fp:.2f}, "
+      f"skopeo {fs:.2f}; packpub's floor is {fp / ts:.2f}x skopeo's time")
 print(f"packpub / skopeo: {tp / ts:.2f}x the time (aim: 0.5x or less; packpub also copies the pack)")
 PY

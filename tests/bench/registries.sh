@@ -14,3 +14,9 @@ start_registry() {
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
   host="127.0.0.1:$port"
 }
+# cpu_seconds PID...: the CPU seconds (user + system) the processes have used so far.
+cpu_seconds() {
+  local stats=()
+  for pid in "$@"; do stats+=("/proc/$pid/stat"); done
+  awk -v hz="$(getconf CLK_TCK)" '{ s += $14 + $15 } END { printf "%.2f", s / hz }' "${stats[@]}"
+}

@@ -108,8 +108,9 @@ impl Store for Registry {
     ) -> anyhow::Result<u64> {
         let full = self.full(repository);
         let url = self.url(&format!("v2/{full}/blobs/{digest}"))?;
+        let what = format!("download blob {digest}");
         let download = self
-            .retry("download the pack", &full, || async {
+            .retry(&what, &full, || async {
                 let answer = self
                     .send(Scope::Pull(&full), &url, |http, url| {
                         http.get(url.clone())
