@@ -260,6 +260,11 @@ fn copy_with_images_puts_every_image_under_spectro_images_byte_for_byte() {
                 seeded.image.digest.as_str(),
                 "{outcome:#}"
             );
+            // --json has no mirrorRegistries line: each image names its entry.
+            assert!(
+                expected.contains(outcome["mirror"].as_str().unwrap_or_default()),
+                "{outcome:#} names no entry of {expected:?}"
+            );
             let destination = outcome["destination"].as_str().unwrap();
             assert!(
                 destination.starts_with(&format!("{}/{IMAGE_BASE}/", dst.host())),

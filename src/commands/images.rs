@@ -45,6 +45,10 @@ pub(super) struct ImageOutcome {
     destination: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     digest: Option<Digest>,
+    /// The `mirrorRegistries` entry that points clusters at it (`--json` prints no
+    /// `mirrorRegistries:` line; a script joins the distinct entries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mirror: Option<String>,
     status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -150,6 +154,7 @@ impl<'a> Carrier<'a> {
                 reference: skipped.text.clone(),
                 destination: None,
                 digest: None,
+                mirror: None,
                 status: Status::Skipped,
                 error: Some(skipped.why.clone()),
             });
@@ -175,6 +180,7 @@ impl<'a> Carrier<'a> {
                     reference,
                     destination: Some(destination),
                     digest: Some(digest),
+                    mirror: self.mirror_entry(image.host()),
                     status: match copied {
                         Copied::Copied => Status::Copied,
                         Copied::Unchanged => Status::Unchanged,
@@ -185,6 +191,7 @@ impl<'a> Carrier<'a> {
                     reference,
                     destination: None,
                     digest: None,
+                    mirror: None,
                     status: Status::Skipped,
                     error: Some("not in the source bundle".into()),
                 },
@@ -194,6 +201,7 @@ impl<'a> Carrier<'a> {
                         reference,
                         destination: None,
                         digest: None,
+                        mirror: None,
                         status: Status::Failed,
                         error: Some(format!("{err:#}")),
                     };
@@ -322,6 +330,12 @@ impl<'a> Carrier<'a> {
         Ok((store, image.source_path()))
     }
 
+    /// The `mirrorRegistries` entry for images from `host`; a bundle's names `<REGISTRY>`.
+    fn mirror_entry(&self, host: &str) -> Option<String> {
+        let root = self.root.as_deref().unwrap_or("<REGISTRY>");
+        self.placement.mirror_entry(host, root)
+    }
+
     /// After the run: the `mirrorRegistries` entries for every host images came from (stdout),
     /// and a warning for hosts Palette's default map leaves out.
     pub(super) fn finish(&self) {
@@ -329,11 +343,7 @@ impl<'a> Carrier<'a> {
         if hosts.is_empty() {
             return;
         }
-        let root = self.root.as_deref().unwrap_or("<REGISTRY>");
-        let entries: Vec<String> = hosts
-            .iter()
-            .filter_map(|h| self.placement.mirror_entry(h, root))
-            .collect();
+        let entries: Vec<String> = hosts.iter().filter_map(|h| self.mirror_entry(h)).collect();
         self.out
             .result(&format!("mirrorRegistries: {}", entries.join(",")));
         let outside: Vec<&str> = hosts
