@@ -5,6 +5,7 @@
 //! through [`escape`] here, once: names and answers from archives and registries may hold
 //! terminal escapes, and none of them reaches the terminal raw.
 
+use indicatif::HumanBytes;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
@@ -194,18 +195,47 @@ impl Output {
     /// `--progress-every` reports on while the work lasts, so a CI log shows it is alive.
     pub fn bar(&self, len: u64, label: &str) -> indicatif::ProgressBar {
         if let Some(every) = self.heartbeat {
-            let bar = indicatif::ProgressBar::with_draw_target(
-                Some(len),
-                indicatif::ProgressDrawTarget::hidden(),
-            );
-            heartbeat(&bar, escape(label).into_owned(), every);
-            return bar;
+            let label = escape(label).into_owned();
+            return heartbeat(len, every, move |bar| {
+                format!(
+                    "{label}: {}/{} ({}/s)",
+                    HumanBytes(bar.position()),
+                    HumanBytes(bar.length().unwrap_or(0)),
+                    HumanBytes(bar.per_sec() as u64)
+                )
+            });
         }
         self.progress_bar(
             len,
             label,
             "{prefix:20} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
         )
+    }
+
+    /// Items done of `len` whose bytes are told too (a pack's images: how many are done says
+    /// little while one of several GB is on its way): `2/3 (12s) 1.2 GiB sent` on a terminal;
+    /// off one, a line every `--progress-every` while the work lasts.
+    pub fn items(&self, len: u64, label: &str) -> Items {
+        let bar = match self.heartbeat {
+            Some(every) => {
+                let label = escape(label).into_owned();
+                heartbeat(len, every, move |bar| {
+                    format!(
+                        "{label}: {} of {} done, {}",
+                        bar.position(),
+                        bar.length().unwrap_or(0),
+                        bar.message()
+                    )
+                })
+            }
+            None => self.progress_bar(
+                len,
+                label,
+                "{prefix:20} {bar:30} {pos}/{len} ({elapsed}) {msg}",
+            ),
+        };
+        bar.set_message(format!("{} sent", HumanBytes(0)));
+        Items(bar)
     }
 
     /// A bar counting things done (packs of a run) on a terminal; a hidden one otherwise.
@@ -309,24 +339,48 @@ impl Output {
     }
 }
 
-/// Prints `bar`'s bytes and rate every `every` until it is finished or dropped.
-fn heartbeat(bar: &indicatif::ProgressBar, label: String, every: std::time::Duration) {
-    use indicatif::HumanBytes;
-    let bar = bar.downgrade();
+/// A hidden bar of `len` whose state `line` prints every `every` until it is finished or
+/// dropped.
+fn heartbeat(
+    len: u64,
+    every: std::time::Duration,
+    line: impl Fn(&indicatif::ProgressBar) -> String + Send + 'static,
+) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::hidden(),
+    );
+    let watched = bar.downgrade();
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(every);
-            let Some(bar) = bar.upgrade().filter(|b| !b.is_finished()) else {
+            let Some(bar) = watched.upgrade().filter(|b| !b.is_finished()) else {
                 return;
             };
-            eprintln!(
-                "{label}: {}/{} ({}/s)",
-                HumanBytes(bar.position()),
-                HumanBytes(bar.length().unwrap_or(0)),
-                HumanBytes(bar.per_sec() as u64)
-            );
+            eprintln!("{}", line(&bar));
         }
     });
+    bar
+}
+
+/// What [`Output::items`] shows.
+pub struct Items(indicatif::ProgressBar);
+
+impl Items {
+    pub fn done_one(&self) {
+        self.0.inc(1);
+    }
+
+    /// `bytes` sent so far, all items together.
+    pub fn sent(&self, bytes: u64) {
+        self.0.set_message(format!("{} sent", HumanBytes(bytes)));
+    }
+}
+
+impl Drop for Items {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
 }
 
 fn verbose_line(message: &str) {

@@ -13,10 +13,12 @@
 //! see support::upstream); every check reads the registries with skopeo or their HTTP API, as a
 //! user would.
 
+use crate::support::proxy::{Fault, Proxy};
 use crate::support::registry::Registry;
+use crate::support::tmux::Tmux;
 use crate::support::upstream::{
-    self, IMAGE_BASE, Seeded, Upstream, assert_holds, catalog, destinations, skopeo_sync_scoped,
-    tags, values_with_entries, values_with_images,
+    self, IMAGE_BASE, Layout, Seeded, Upstream, assert_holds, catalog, destinations, push_layout,
+    skopeo_sync_scoped, tags, values_with_entries, values_with_images,
 };
 use crate::support::*;
 use std::collections::BTreeSet;
@@ -692,4 +694,160 @@ fn each_image_registry_gets_its_own_credential_and_no_other() {
     copy(Some(&docker)).expect(0);
     let at = format!("{}/spectro-images/quay.io/org/one:1", dst.host());
     assert_eq!(upstream::digest(&at), Some(image.digest));
+}
+
+/// A pack whose one image (12 MiB of layers, by tag) is at an upstream, and the destination
+/// behind a proxy taking uploads at about 2 MiB/s: six seconds or so of image bytes, more than
+/// the socket buffers on the way hold (what is in them counts as sent).
+struct SlowImage {
+    upstream: Registry,
+    src: Registry,
+    dst: Registry,
+    slow: Proxy,
+    /// The image's blobs, in bytes.
+    total: u64,
+    digest: String,
+    _dir: TempDir,
+}
+
+impl SlowImage {
+    fn new() -> Self {
+        let dir = TempDir::new().unwrap();
+        let layout_dir = dir.path().join("layout");
+        let mut layout = Layout::create(&layout_dir);
+        let big = layout.single_platform("big", "amd64", &[], &[6 << 20, 6 << 20], 60);
+        let total = big
+            .blobs
+            .iter()
+            .map(|d| fs::metadata(layout.blob_path(d)).unwrap().len())
+            .sum();
+        let upstream = Registry::plain();
+        push_layout(
+            &layout_dir,
+            "big",
+            &format!("{}/org/big:1", upstream.host()),
+        );
+        let reference = "quay.io/org/big:1".to_string();
+        let (src, dst) = published(&values_with_images(std::slice::from_ref(&reference)));
+        let slow = Proxy::start(
+            dst.host().parse().unwrap(),
+            Fault::Slow {
+                bytes_per_sec: 2 << 20,
+            },
+        );
+        Self {
+            upstream,
+            src,
+            dst,
+            slow,
+            total,
+            digest: big.digest,
+            _dir: dir,
+        }
+    }
+
+    /// `copy SRC SLOW_DST --with-images`'s arguments.
+    fn args(&self) -> Vec<String> {
+        let source = format!("quay.io=http://{}", self.upstream.host());
+        [
+            "copy",
+            self.src.host(),
+            &self.slow.addr().to_string(),
+            "--with-images",
+            "--src-plain-http",
+            "--dst-plain-http",
+            "--image-source",
+            &source,
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn assert_arrived(&self) {
+        let at = format!("{}/{IMAGE_BASE}/quay.io/org/big:1", self.dst.host());
+        assert_eq!(upstream::digest(&at).as_deref(), Some(self.digest.as_str()));
+    }
+}
+
+/// "12.5 MiB" in MiB.
+fn mebibytes(shown: &str) -> Option<f64> {
+    let (n, unit) = shown.split_once(' ')?;
+    let n: f64 = n.parse().ok()?;
+    match unit {
+        "MiB" => Some(n),
+        "KiB" => Some(n / 1024.0),
+        "B" => Some(n / f64::from(1 << 20)),
+        _ => None,
+    }
+}
+
+/// Off a terminal (a CI log), images that take a while say so every --progress-every: how many
+/// of the pack's images are done and the bytes sent so far, which only grow.
+#[test]
+fn off_a_terminal_a_long_image_copy_says_how_far_it_is() {
+    let slow = SlowImage::new();
+    let copied = Run::of(
+        packpub()
+            .args(slow.args())
+            .env("PACKPUB_PROGRESS_EVERY", "1s")
+            .output()
+            .unwrap(),
+    )
+    .expect(0);
+    let lines: Vec<&str> = copied
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("hello 1.0.0 images: "))
+        .collect();
+    assert!(lines.len() >= 2, "{}", copied.stderr);
+    let told: Vec<f64> = lines
+        .iter()
+        .map(|line| {
+            line.strip_prefix("0 of 1 done, ")
+                .and_then(|l| l.strip_suffix(" sent"))
+                .and_then(mebibytes)
+                .unwrap_or_else(|| panic!("{line:?}"))
+        })
+        .collect();
+    let most = slow.total as f64 / f64::from(1 << 20) + 0.01;
+    assert!(
+        told.windows(2).all(|w| w[0] <= w[1]) && told.iter().all(|m| *m <= most),
+        "{lines:?} (at most {most} MiB)"
+    );
+    assert!(
+        told.first() < told.last(),
+        "the bytes sent never grew: {lines:?}"
+    );
+    slow.assert_arrived();
+}
+
+/// On a terminal, the pack's images have a bar: images done of those listed, and the bytes
+/// sent, growing while the upload lasts.
+#[test]
+fn on_a_terminal_the_images_bar_counts_images_and_bytes() {
+    let slow = SlowImage::new();
+    let args = slow.args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let term = Tmux::run(packpub(), Path::new(env!("CARGO_BIN_EXE_packpub")), &args);
+    let mut told = Vec::new();
+    let end = term.wait_for(std::time::Duration::from_secs(60), |screen| {
+        let bar = screen
+            .lines()
+            .find(|l| l.starts_with("hello 1.0.0 images "));
+        if let Some(sent) = bar
+            .and_then(|l| l.split_once(" 0/1 ("))
+            .and_then(|(_, rest)| rest.split_once(") "))
+            .and_then(|(_, sent)| sent.trim().strip_suffix(" sent"))
+            .and_then(mebibytes)
+        {
+            told.push(sent);
+        }
+        screen.contains("[exit ")
+    });
+    assert!(end.contains("[exit 0]"), "{end}");
+    assert!(
+        told.windows(2).all(|w| w[0] <= w[1]) && told.first() < told.last(),
+        "{told:?}"
+    );
+    slow.assert_arrived();
 }

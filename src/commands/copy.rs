@@ -478,7 +478,8 @@ impl Ctx<'_> {
         if dst.blob_exists(repository, digest).await? {
             return Ok(());
         }
-        images::send(src, repository, digest, size, dst, repository).await
+        let quiet = store::unwatched();
+        images::send((src, repository), (digest, size), (dst, repository), quiet).await
     }
 }
 

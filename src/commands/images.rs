@@ -16,7 +16,7 @@ use crate::output::Output;
 use crate::pack::images::Declared;
 use crate::registry::images::{self, Copied, Copier, Options, Placement, Source};
 use crate::registry::reference::Target;
-use crate::registry::store::{ImageEntry, Store};
+use crate::registry::store::{ImageEntry, Store, Tally};
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -159,19 +159,24 @@ impl<'a> Carrier<'a> {
                 error: Some(skipped.why.clone()),
             });
         }
-        let bar = self
-            .out
-            .counter(declared.images.len() as u64, &format!("{pack} images"));
+        let shown = Arc::new(
+            self.out
+                .items(declared.images.len() as u64, &format!("{pack} images")),
+        );
+        let sent = {
+            let shown = Arc::clone(&shown);
+            Tally::new(Arc::new(move |bytes| shown.sent(bytes)))
+        };
         let results = futures_util::stream::iter(declared.images)
             .map(|image| async {
-                let result = self.carry_one(&image, pack).await;
-                bar.inc(1);
+                let result = self.carry_one(&image, pack, &sent).await;
+                shown.done_one();
                 (image, result)
             })
             .buffered(self.concurrency)
             .collect::<Vec<_>>()
             .await;
-        bar.finish_and_clear();
+        drop((sent, shown));
         let mut first_error = None;
         for (image, result) in results {
             let reference = image.to_string();
@@ -219,6 +224,7 @@ impl<'a> Carrier<'a> {
         &self,
         image: &ImageRef,
         pack: &str,
+        sent: &Tally,
     ) -> anyhow::Result<Option<(String, Digest, Copied)>> {
         let placed = self.placement.repositories(image).map_err(|why| {
             Failure::err(Code::VerifyFailed, format!("it cannot be placed: {why}"))
@@ -259,7 +265,10 @@ impl<'a> Carrier<'a> {
                     store: *local,
                     repository: entry.repository.clone(),
                 };
-                return self.copy_to(&source, image, &repositories).await.map(Some);
+                return self
+                    .copy_to(&source, image, &repositories, sent)
+                    .await
+                    .map(Some);
             }
             (None, Some((local, _))) if !self.options.with_images => {
                 self.out.warn(&format!(
@@ -275,7 +284,9 @@ impl<'a> Carrier<'a> {
             store: store.as_ref(),
             repository: from,
         };
-        self.copy_to(&source, image, &repositories).await.map(Some)
+        self.copy_to(&source, image, &repositories, sent)
+            .await
+            .map(Some)
     }
 
     async fn copy_to(
@@ -283,11 +294,12 @@ impl<'a> Carrier<'a> {
         source: &Source<'_>,
         image: &ImageRef,
         repositories: &[String],
+        sent: &Tally,
     ) -> anyhow::Result<(String, Digest, Copied)> {
         for repository in repositories {
             self.dst.authorize_write(repository).await?;
         }
-        let (digest, copied) = self.copier.copy(source, image, repositories).await?;
+        let (digest, copied) = self.copier.copy(source, image, repositories, sent).await?;
         self.hosts
             .lock()
             .expect("hosts")

@@ -813,7 +813,7 @@ impl Ctx<'_> {
     /// The `{}` config, skipped when the store has it.
     async fn put_config(&self, repository: &str) -> anyhow::Result<()> {
         let config = Blob::Bytes(EMPTY_CONFIG);
-        let quiet: store::Progress = Arc::new(|_| {});
+        let quiet = store::unwatched();
         let digest = Digest::of(EMPTY_CONFIG);
         store::put_blob_once(self.store, repository, &digest, config, quiet).await?;
         Ok(())

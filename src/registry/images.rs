@@ -9,7 +9,7 @@
 //! digest the pack pins) is written last, so an interrupted copy leaves no half image named.
 
 use super::manifest::{self, Kind, MAX_MANIFEST_SIZE};
-use super::store::{self, Blob, ManifestRef, Store};
+use super::store::{self, Blob, ManifestRef, Progress, Store, Tally};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
 use crate::image_ref::{ImageRef, Pin};
@@ -336,12 +336,14 @@ impl<'a> Copier<'a> {
     /// Copies `image` from `source` to each of `repositories` at the destination (by the
     /// digest the image pins, else by its tag). Returns the digest written and whether the
     /// first repository had it already. Any manifest or blob that does not match its digest
-    /// or size fails the copy (exit 6) before the image is named at the destination.
+    /// or size fails the copy (exit 6) before the image is named at the destination. `sent`
+    /// counts the bytes uploaded.
     pub async fn copy(
         &self,
         source: &Source<'_>,
         image: &ImageRef,
         repositories: &[String],
+        sent: &Tally,
     ) -> anyhow::Result<(Digest, Copied)> {
         let (src, from) = (source.store, source.repository.as_str());
         let reference = match image.pin() {
@@ -369,7 +371,7 @@ impl<'a> Copier<'a> {
                 }
                 continue;
             }
-            self.tree(src, from, &top, repository, 0).await?;
+            self.tree((src, from), &top, repository, sent, 0).await?;
             self.dst
                 .put_image(repository, reference, &top, &image.to_string())
                 .await?;
@@ -410,10 +412,10 @@ impl<'a> Copier<'a> {
     /// index's manifests by digest after their own blobs, a manifest's config and layers.
     fn tree<'b>(
         &'b self,
-        src: &'b dyn Store,
-        from: &'b str,
+        (src, from): (&'b dyn Store, &'b str),
         bytes: &'b [u8],
         repository: &'b str,
+        sent: &'b Tally,
         depth: usize,
     ) -> futures_util::future::BoxFuture<'b, anyhow::Result<()>> {
         Box::pin(async move {
@@ -435,13 +437,16 @@ impl<'a> Copier<'a> {
                             continue;
                         }
                         let child = fetch_manifest(src, from, &digest, size).await?;
-                        self.tree(src, from, &child, repository, depth + 1).await?;
+                        self.tree((src, from), &child, repository, sent, depth + 1)
+                            .await?;
                         self.dst.put_manifest(repository, here, &child).await?;
                     }
                 }
                 Kind::Manifest(_) => {
                     futures_util::stream::iter(blobs(&doc, &shown)?)
-                        .map(|(digest, size)| self.blob(src, from, digest, size, repository))
+                        .map(|(digest, size)| {
+                            self.blob((src, from), (digest, size), repository, sent)
+                        })
                         .buffer_unordered(BLOBS_AT_ONCE)
                         .try_collect::<Vec<()>>()
                         .await?;
@@ -455,11 +460,10 @@ impl<'a> Copier<'a> {
     /// from the source, within one registry), or fetched, checked and sent once.
     async fn blob(
         &self,
-        src: &dyn Store,
-        from: &str,
-        digest: Digest,
-        size: u64,
+        (src, from): (&dyn Store, &str),
+        (digest, size): (Digest, u64),
         repository: &str,
+        sent: &Tally,
     ) -> anyhow::Result<()> {
         let dst = self.dst;
         if dst.blob_exists(repository, &digest).await?
@@ -476,34 +480,43 @@ impl<'a> Copier<'a> {
             .clone();
         let first = cell
             .get_or_try_init(|| async {
-                send(src, from, &digest, size, dst, repository).await?;
+                send(
+                    (src, from),
+                    (&digest, size),
+                    (dst, repository),
+                    sent.upload(),
+                )
+                .await?;
                 anyhow::Ok(repository.to_string())
             })
             .await?;
         if first == repository || dst.mount_blob(repository, &digest, dst, first).await? {
             return Ok(());
         }
-        send(src, from, &digest, size, dst, repository).await
+        send(
+            (src, from),
+            (&digest, size),
+            (dst, repository),
+            sent.upload(),
+        )
+        .await
     }
 }
 
-/// Fetches blob `digest` of `size` bytes from `src` into a temp file, checks it, and sends it
-/// to `dst`.
+/// Fetches blob `digest` of `size` bytes from `from` in `src` into a temp file, checks it, and
+/// sends it to `repository` in `dst`; `progress` sees the bytes sent.
 pub async fn send(
-    src: &dyn Store,
-    from: &str,
-    digest: &Digest,
-    size: u64,
-    dst: &dyn Store,
-    repository: &str,
+    (src, from): (&dyn Store, &str),
+    (digest, size): (&Digest, u64),
+    (dst, repository): (&dyn Store, &str),
+    progress: Progress,
 ) -> anyhow::Result<()> {
     let temp = fetch_checked(src, from, digest, size).await?;
     let blob = Blob::File {
         path: temp.path(),
         size,
     };
-    dst.put_blob(repository, digest, blob, Arc::new(|_| {}))
-        .await
+    dst.put_blob(repository, digest, blob, progress).await
 }
 
 /// Blob `digest` of `from` in `src`, exactly `size` bytes that hash to it, in a temp file.

@@ -15,10 +15,47 @@ use crate::growing::Growing;
 use crate::pack::PackName;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 /// Sees the number of bytes sent so far, for a progress bar.
 pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// A [`Progress`] nobody watches.
+pub fn unwatched() -> Progress {
+    Arc::new(|_| {})
+}
+
+/// The bytes several uploads at once have sent: each tells its own position (which goes back
+/// when an upload starts over), `then` sees the sum.
+#[derive(Clone)]
+pub struct Tally {
+    sum: Arc<AtomicU64>,
+    then: Progress,
+}
+
+impl Tally {
+    pub fn new(then: Progress) -> Self {
+        Self {
+            sum: Arc::default(),
+            then,
+        }
+    }
+
+    /// The [`Progress`] one upload reports to.
+    pub fn upload(&self) -> Progress {
+        let (sum, then, last) = (self.sum.clone(), self.then.clone(), AtomicU64::new(0));
+        Arc::new(move |position| {
+            let before = last.swap(position, Ordering::Relaxed);
+            let now = if position >= before {
+                sum.fetch_add(position - before, Ordering::Relaxed) + (position - before)
+            } else {
+                sum.fetch_sub(before - position, Ordering::Relaxed) - (before - position)
+            };
+            then(now);
+        })
+    }
+}
 
 /// How a manifest is addressed.
 #[derive(Debug, Clone, Copy)]
@@ -333,7 +370,7 @@ pub async fn ensure_base_path(
         BASE_PATH,
         &Digest::of(EMPTY_CONFIG),
         Blob::Bytes(EMPTY_CONFIG),
-        Arc::new(|_| {}),
+        unwatched(),
     )
     .await?;
     store
