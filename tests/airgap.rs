@@ -851,3 +851,44 @@ fn on_a_terminal_the_images_bar_counts_images_and_bytes() {
     );
     slow.assert_arrived();
 }
+
+/// A bundle lists every image under every name it is copied to, even where the manifest is
+/// already in the bundle by digest: a Docker Hub single name pinned by digest (its two paths),
+/// and a platform manifest pinned by digest beside the index that holds it. Restored, nothing
+/// is "not in the source bundle" and both Docker Hub paths answer by digest.
+#[test]
+fn a_bundle_restores_digest_pinned_images_under_every_name() {
+    let upstream = Upstream::seed();
+    let nginx = upstream.image("nginx:1.25").image.clone();
+    let img = upstream.image("quay.io/org/img:1.0").image.clone();
+    let references = [
+        format!("nginx@{}", nginx.digest),
+        "quay.io/org/img:1.0".to_string(),
+        format!("quay.io/org/img@{}", img.children[0]),
+    ];
+    let src = Registry::plain();
+    let tmp = TempDir::new().unwrap();
+    push_pack(
+        &pack_with(tmp.path(), &values_with_images(&references)),
+        src.host(),
+    );
+    let archive = format!("oci-archive:{}", tmp.path().join("site.tar").display());
+    copy_with_images(src.host(), &archive, &upstream, &[]).expect(0);
+    drop(upstream);
+
+    let site = Registry::plain();
+    let restored = run(&["copy", &archive, site.host(), "--dst-plain-http", "--json"]).expect(0);
+    let outcomes = image_outcomes(&restored);
+    assert_eq!(outcomes.len(), references.len(), "{outcomes:#?}");
+    for outcome in &outcomes {
+        assert_eq!(outcome["status"], "copied", "{outcome:#}");
+    }
+    for path in ["docker.io/nginx", "docker.io/library/nginx"] {
+        let at = format!("{}/{IMAGE_BASE}/{path}@{}", site.host(), nginx.digest);
+        assert_eq!(
+            upstream::digest(&at).as_deref(),
+            Some(nginx.digest.as_str()),
+            "{at}"
+        );
+    }
+}

@@ -364,8 +364,12 @@ impl<'a> Copier<'a> {
         let digest = Digest::of(&top);
         let mut status = Copied::Copied;
         for (n, repository) in repositories.iter().enumerate() {
-            let held = self.dst.manifest(repository, reference).await?;
-            if held.as_deref() == Some(&top[..]) {
+            let source = image.to_string();
+            if self
+                .dst
+                .holds_image(repository, reference, &top, &source)
+                .await?
+            {
                 if n == 0 {
                     status = Copied::Unchanged;
                 }
@@ -373,7 +377,7 @@ impl<'a> Copier<'a> {
             }
             self.tree((src, from), &top, repository, sent, 0).await?;
             self.dst
-                .put_image(repository, reference, &top, &image.to_string())
+                .put_image(repository, reference, &top, &source)
                 .await?;
         }
         Ok((digest, status))

@@ -194,6 +194,33 @@ pub trait Store: Send + Sync {
         self.put_manifest(repository, reference, manifest).await
     }
 
+    /// Whether `repository` holds `manifest` under `reference` as image `source`. A layout or
+    /// bundle finds a manifest by its digest whichever repository asks, so the image must also
+    /// be listed there under that name, or a restore would not find it (a Docker Hub name's
+    /// second path, a digest another image has); a registry, whose repositories answer for
+    /// themselves, overrides this.
+    async fn holds_image(
+        &self,
+        repository: &str,
+        reference: ManifestRef<'_>,
+        manifest: &[u8],
+        source: &str,
+    ) -> anyhow::Result<bool> {
+        if self.manifest(repository, reference).await?.as_deref() != Some(manifest) {
+            return Ok(false);
+        }
+        let digest = Digest::of(manifest);
+        Ok(self.images()?.iter().any(|e| {
+            e.repository == repository
+                && e.source == source
+                && e.digest == digest
+                && match reference {
+                    ManifestRef::Tag(tag) => e.tag.as_deref() == Some(tag),
+                    ManifestRef::Digest(_) => true,
+                }
+        }))
+    }
+
     /// The images [`Store::put_image`] listed; a registry lists none (it does not know which
     /// repositories hold images).
     fn images(&self) -> anyhow::Result<Vec<ImageEntry>> {

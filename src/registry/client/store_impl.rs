@@ -236,6 +236,16 @@ impl Store for Registry {
         growing.complete().await
     }
 
+    async fn holds_image(
+        &self,
+        repository: &str,
+        reference: ManifestRef<'_>,
+        manifest: &[u8],
+        _source: &str,
+    ) -> anyhow::Result<bool> {
+        Ok(self.manifest(repository, reference).await?.as_deref() == Some(manifest))
+    }
+
     async fn put_manifest(
         &self,
         repository: &str,
