@@ -94,6 +94,12 @@ impl ImageRef {
         &self.host
     }
 
+    /// Written as one name with no host (`nginx:1.25`): the webhook's `docker.io/library`
+    /// map key applies to these alone.
+    pub fn is_single_name(&self) -> bool {
+        !self.host_written && !self.path.contains('/')
+    }
+
     pub fn is_docker_hub(&self) -> bool {
         self.host == DOCKER_HUB
     }

@@ -892,3 +892,57 @@ fn a_bundle_restores_digest_pinned_images_under_every_name() {
         );
     }
 }
+
+/// The site's map read as the image-swap webhook reads it: `default` replaces the host of any
+/// image without an entry, `docker.io/library` takes single names, an entry with no
+/// destination leaves its host's images where they are (skipped, said, exit 0), and the pack
+/// still travels.
+#[test]
+fn the_sites_map_is_read_as_the_webhook_reads_it() {
+    let upstream = Upstream::seed();
+    let references: Vec<String> = ["quay.io/org/img:1.0", "nginx:1.25", "nvcr.io/nvidia/tool:2"]
+        .map(|r| upstream.image(r).reference.clone())
+        .to_vec();
+    let (src, dst) = published(&values_with_images(&references));
+    let tmp = TempDir::new().unwrap();
+    let map = tmp.path().join("mirrors.txt");
+    let reg = dst.host();
+    fs::write(
+        &map,
+        format!("default::{reg}/all\ndocker.io/library::{reg}/official\nnvcr.io::\n"),
+    )
+    .unwrap();
+    let run = copy_with_images(
+        src.host(),
+        dst.host(),
+        &upstream,
+        &["--image-map", map.to_str().unwrap(), "--json"],
+    )
+    .expect(0);
+    let digest_at = |path: &str| upstream::digest(&format!("{reg}/{path}"));
+    let img = &upstream.image("quay.io/org/img:1.0").image;
+    assert_eq!(
+        digest_at("all/org/img:1.0").as_deref(),
+        Some(img.digest.as_str())
+    );
+    let nginx = &upstream.image("nginx:1.25").image;
+    for path in ["official/nginx:1.25", "all/library/nginx:1.25"] {
+        assert_eq!(
+            digest_at(path).as_deref(),
+            Some(nginx.digest.as_str()),
+            "{path}"
+        );
+    }
+    assert!(
+        !catalog(reg).iter().any(|r| r.contains("nvidia")),
+        "an unswapped host's image was copied"
+    );
+    let skipped: Vec<serde_json::Value> = image_outcomes(&run)
+        .into_iter()
+        .filter(|o| o["status"] == "skipped")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{skipped:#?}");
+    assert_eq!(skipped[0]["reference"], "nvcr.io/nvidia/tool:2");
+    assert!(run.stderr.contains("nvcr.io unswapped"), "{}", run.stderr);
+    assert!(upstream::digest(&format!("{reg}/{PACK}")).is_some());
+}

@@ -54,6 +54,14 @@ pub(super) struct ImageOutcome {
     error: Option<String>,
 }
 
+/// How one image went, short of failing.
+enum Carried {
+    /// Where it is now (as the user names it), its digest, and whether it was already there.
+    Done(String, Digest, Copied),
+    /// Why it was left, for the outcome (a warning has said so).
+    Skipped(String),
+}
+
 /// Carries the images of every pack of a run into one destination.
 pub(super) struct Carrier<'a> {
     options: &'a Options,
@@ -181,7 +189,7 @@ impl<'a> Carrier<'a> {
         for (image, result) in results {
             let reference = image.to_string();
             outcomes.push(match result {
-                Ok(Some((destination, digest, copied))) => ImageOutcome {
+                Ok(Carried::Done(destination, digest, copied)) => ImageOutcome {
                     reference,
                     destination: Some(destination),
                     digest: Some(digest),
@@ -192,13 +200,13 @@ impl<'a> Carrier<'a> {
                     },
                     error: None,
                 },
-                Ok(None) => ImageOutcome {
+                Ok(Carried::Skipped(why)) => ImageOutcome {
                     reference,
                     destination: None,
                     digest: None,
                     mirror: None,
                     status: Status::Skipped,
-                    error: Some("not in the source bundle".into()),
+                    error: Some(why),
                 },
                 Err(err) => {
                     let err = err.context(format!("image {reference} of {pack}"));
@@ -218,14 +226,15 @@ impl<'a> Carrier<'a> {
         (outcomes, first_error)
     }
 
-    /// One image: where it goes, where it is read, copied. `None` when a source bundle lacks
-    /// it and the network is not to be used.
+    /// One image: where it goes, where it is read, copied; skipped (with a warning) when a
+    /// source bundle lacks it and the network is not to be used, or the site's map leaves it
+    /// unswapped.
     async fn carry_one(
         &self,
         image: &ImageRef,
         pack: &str,
         sent: &Tally,
-    ) -> anyhow::Result<Option<(String, Digest, Copied)>> {
+    ) -> anyhow::Result<Carried> {
         let placed = self.placement.repositories(image).map_err(|why| {
             Failure::err(Code::VerifyFailed, format!("it cannot be placed: {why}"))
         })?;
@@ -259,16 +268,23 @@ impl<'a> Carrier<'a> {
                 names
             }
         };
+        if repositories.is_empty() {
+            let host = image.host();
+            self.out.warn(&format!(
+                "{pack}: image {image} not copied: the site's map leaves {host} unswapped (its \
+                 entry has no destination), so clusters pull it from {host}"
+            ));
+            return Ok(Carried::Skipped(format!(
+                "the site's map leaves {host} unswapped"
+            )));
+        }
         let (store, from): (Arc<dyn Store>, String) = match (held.first(), &self.local) {
             (Some(entry), Some((local, _))) => {
                 let source = Source {
                     store: *local,
                     repository: entry.repository.clone(),
                 };
-                return self
-                    .copy_to(&source, image, &repositories, sent)
-                    .await
-                    .map(Some);
+                return self.copy_to(&source, image, &repositories, sent).await;
             }
             (None, Some((local, _))) if !self.options.with_images => {
                 self.out.warn(&format!(
@@ -276,7 +292,7 @@ impl<'a> Carrier<'a> {
                      from its registry)",
                     local.locate("")
                 ));
-                return Ok(None);
+                return Ok(Carried::Skipped("not in the source bundle".into()));
             }
             _ => self.network_source(image)?,
         };
@@ -284,9 +300,7 @@ impl<'a> Carrier<'a> {
             store: store.as_ref(),
             repository: from,
         };
-        self.copy_to(&source, image, &repositories, sent)
-            .await
-            .map(Some)
+        self.copy_to(&source, image, &repositories, sent).await
     }
 
     async fn copy_to(
@@ -295,7 +309,7 @@ impl<'a> Carrier<'a> {
         image: &ImageRef,
         repositories: &[String],
         sent: &Tally,
-    ) -> anyhow::Result<(String, Digest, Copied)> {
+    ) -> anyhow::Result<Carried> {
         for repository in repositories {
             self.dst.authorize_write(repository).await?;
         }
@@ -310,7 +324,7 @@ impl<'a> Carrier<'a> {
             None if image.digest().is_none() => self.dst.display(first, "latest"),
             None => format!("{}@{digest}", self.dst.locate(first)),
         };
-        Ok((shown, digest, copied))
+        Ok(Carried::Done(shown, digest, copied))
     }
 
     /// The registry `image` is read from (its mirror, if one is given for its host), opened

@@ -45,22 +45,38 @@ const MAX_DEPTH: usize = 4;
 const MAX_CHILDREN: usize = 1_000;
 
 /// Where images go in the destination, relative to it: `<base>/<host>/<path>`, or where the
-/// site's map (the webhook's `src::dst` entries) sends a host.
+/// site's map sends a host, read as the image-swap webhook Palette ships reads it (ISW v1.5.3
+/// `swap_image`: shared/airgap.md 1.6): a host's entry replaces the host, `default` replaces
+/// any host without one, `docker.io/library` takes single names (`nginx:1.25`), an entry with
+/// no destination leaves a host's images unswapped, and the last entry for a key wins.
 #[derive(Debug, Clone)]
 pub struct Placement {
     base: String,
-    /// Host (as references write it) → destination-relative path standing for it.
-    map: Vec<(String, String)>,
+    /// Key (a host, `default` or `docker.io/library`) → destination-relative path standing for
+    /// it; `None` where the site does not swap it.
+    map: Vec<(String, Option<String>)>,
 }
 
+/// The webhook's key for hosts the map does not name.
+const DEFAULT_KEY: &str = "default";
+/// The webhook's key for Docker Hub single names written without a host.
+const LIBRARY_KEY: &str = "docker.io/library";
+
 impl Placement {
-    /// `base` relative to the destination; `map` the site's `HOST::DEST` entries, each `DEST`
-    /// already made relative to the destination.
-    pub fn new(base: &str, map: Vec<(String, String)>) -> Result<Self, String> {
+    /// `base` relative to the destination; `map` the site's `KEY::DEST` entries, each `DEST`
+    /// already made relative to the destination. Neither may lead into the packs' base path,
+    /// where an image's tag would overwrite a pack version.
+    pub fn new(base: &str, map: Vec<(String, Option<String>)>) -> Result<Self, String> {
         let base = base.trim_matches('/');
-        check_path(base).map_err(|why| format!("--image-base {base:?} {why}"))?;
-        for (host, dest) in &map {
-            check_path(dest).map_err(|why| format!("the image map's entry for {host} {why}"))?;
+        check_path(base)
+            .and_then(|()| outside_packs(base))
+            .map_err(|why| format!("--image-base {base:?} {why}"))?;
+        for (key, dest) in &map {
+            if let Some(dest) = dest {
+                check_path(dest)
+                    .and_then(|()| outside_packs(dest))
+                    .map_err(|why| format!("the image map's entry for {key} {why}"))?;
+            }
         }
         Ok(Self {
             base: base.to_string(),
@@ -68,32 +84,61 @@ impl Placement {
         })
     }
 
-    /// The destination-relative path standing for `host`, or why there is none (a host with
-    /// a port cannot be a path segment).
-    pub fn host_path(&self, host: &str) -> Result<String, String> {
-        if let Some((_, dest)) = self.map.iter().find(|(h, _)| h == host) {
+    /// The map's entry for `key`: the last one, as the webhook keeps it.
+    fn entry(&self, key: &str) -> Option<&Option<String>> {
+        self.map
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, d)| d)
+    }
+
+    /// The destination-relative path standing for `host`, `None` where the site's map leaves
+    /// its images unswapped, or why there is none (a host with a port or capitals cannot be a
+    /// path segment).
+    pub fn host_path(&self, host: &str) -> Result<Option<String>, String> {
+        // The webhook tries the host with its port, then without it.
+        let entry = self.entry(host).or_else(|| {
+            let (bare, _) = host.split_once(':')?;
+            self.entry(bare)
+        });
+        if let Some(dest) = entry.or_else(|| self.entry(DEFAULT_KEY)) {
             return Ok(dest.clone());
         }
-        if let Some((_, dest)) = self.map.iter().find(|(h, _)| h == "default") {
-            return Ok(join(dest, host));
-        }
-        if host.contains(':') {
-            let segment = host.replace(':', "-");
+        if host.contains(':') || host.chars().any(|c| c.is_ascii_uppercase()) {
+            let segment = host.to_ascii_lowercase().replace(':', "-");
+            let why = if host.contains(':') {
+                "has a port"
+            } else {
+                "has capital letters"
+            };
             return Err(format!(
-                "its host {host} has a port, which cannot be a repository path segment: add \
+                "its host {host} {why}, which a repository path segment cannot hold: add \
                  `{host}::<registry>/{}/{segment}` to --image-map (and to the site's \
                  mirrorRegistries)",
                 self.base
             ));
         }
-        Ok(join(&self.base, host))
+        Ok(Some(join(&self.base, host)))
     }
 
-    /// Every destination-relative repository `image` must be at (two for a Docker Hub
-    /// single name: as written and under `library/`).
+    /// Every destination-relative repository `image` must be at: as the webhook rewrites it
+    /// and, for a Docker Hub single name, under `library/` too (containerd and skopeo ask for
+    /// it). Empty when the site's map swaps none of them.
     pub fn repositories(&self, image: &ImageRef) -> Result<Vec<String>, String> {
-        let prefix = self.host_path(image.host())?;
-        Ok(image.paths().iter().map(|p| join(&prefix, p)).collect())
+        let host = self.host_path(image.host())?;
+        let paths = image.paths();
+        let mut placed = Vec::new();
+        for (n, path) in paths.iter().enumerate() {
+            let prefix = match self.entry(LIBRARY_KEY) {
+                Some(library) if n == 0 && image.is_single_name() => library,
+                _ => &host,
+            };
+            if let Some(prefix) = prefix {
+                placed.push(join(prefix, path));
+            }
+        }
+        Ok(placed)
     }
 
     /// Whether `repository`, where a bundle says it holds `image`, may be written to as it
@@ -102,7 +147,7 @@ impl Placement {
     /// a pack's repository or outside the image's own place.
     pub fn keeps_bundle_name(repository: &str, image: &ImageRef) -> bool {
         check_path(repository).is_ok()
-            && !repository.starts_with(super::reference::BASE_PATH)
+            && outside_packs(repository).is_ok()
             && image
                 .paths()
                 .iter()
@@ -110,11 +155,23 @@ impl Placement {
     }
 
     /// The `mirrorRegistries` entry for `host`, the destination shown as `root` (the registry
-    /// and project prefix).
+    /// and project prefix); none where the host's images stay unswapped.
     pub fn mirror_entry(&self, host: &str, root: &str) -> Option<String> {
-        let path = self.host_path(host).ok()?;
+        let path = self.host_path(host).ok()??;
         Some(format!("{host}::{}", join(root, &path)))
     }
+}
+
+/// Refuses a path inside the packs' base path (`spectro-packs/archive`).
+fn outside_packs(path: &str) -> Result<(), String> {
+    let base = super::reference::BASE_PATH;
+    if path == base || path.starts_with(&format!("{base}/")) {
+        return Err(format!(
+            "lies inside {base}, where packs are published: an image there could overwrite a \
+             pack version"
+        ));
+    }
+    Ok(())
 }
 
 fn join(a: &str, b: &str) -> String {
@@ -239,31 +296,49 @@ pub struct Options {
 }
 
 /// The site's map (`mirrorRegistries`' `HOST::REGISTRY/PATH` entries, separated by commas or
-/// lines, `#` starting a comment) as destination-relative paths: a `REGISTRY/PATH` must lie
-/// under the destination `root` (`host[/prefix]`; for a bundle, `None`, only relative paths
-/// make sense). `[EXACT]` and `[REPLACE]` entries rewrite single images, not hosts, and are
-/// refused.
-pub fn parse_map(text: &str, root: Option<&str>) -> Result<Vec<(String, String)>, String> {
+/// lines, `#` starting a comment; `default::` and `docker.io/library::` as the webhook reads
+/// them) as destination-relative paths: a `REGISTRY/PATH` must lie under the destination `root`
+/// (`host[/prefix]`; for a bundle, `None`, only relative paths make sense). An entry with no
+/// destination (`quay.io::`) leaves the host unswapped (`None`). A Harbor proxy-cache endpoint's
+/// `/v2` after the registry is dropped: the repositories are below it. `[EXACT]`/`[REPLACE]`
+/// entries rewrite single images and a destination ending in `-` prefixes names: neither places
+/// a host, and both are refused; `noswap_wildcards` names images the site pulls unswapped,
+/// which a copy may carry anyway, so it is passed over.
+pub fn parse_map(text: &str, root: Option<&str>) -> Result<Vec<(String, Option<String>)>, String> {
     let mut map = Vec::new();
     let entries = text
         .lines()
-        .map(|l| l.split('#').next().unwrap_or_default())
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        .filter(|l| !l.starts_with("noswap_wildcards::"))
         .flat_map(|l| l.split(','))
         .map(str::trim)
         .filter(|e| !e.is_empty());
     for entry in entries {
-        let (host, dest) = entry
+        let (key, dest) = entry
             .split_once("::")
             .ok_or_else(|| format!("{entry:?} is not HOST::REGISTRY/PATH"))?;
-        if host.starts_with('[') {
+        let key = key.trim();
+        if key.starts_with('[') {
             return Err(format!(
                 "{entry:?}: [EXACT] and [REPLACE] entries rewrite single images; packpub \
                  places images by host (HOST::REGISTRY/PATH)"
             ));
         }
         let dest = dest.trim().trim_end_matches('/');
-        // A Harbor proxy-cache endpoint carries /v2 (Palette's docs); the repository is below.
-        let dest = dest.replacen("/v2/", "/", 1);
+        if dest.is_empty() {
+            map.push((key.to_string(), None));
+            continue;
+        }
+        if dest.ends_with('-') {
+            return Err(format!(
+                "{entry:?}: a destination ending in '-' prefixes image names (the webhook's \
+                 prefix form); packpub places images by host (HOST::REGISTRY/PATH)"
+            ));
+        }
+        let dest = match dest.split_once("/v2/") {
+            Some((host, rest)) if !host.contains('/') => format!("{host}/{rest}"),
+            _ => dest.to_string(),
+        };
         let relative = match root {
             Some(root) => {
                 if dest == root {
@@ -272,22 +347,22 @@ pub fn parse_map(text: &str, root: Option<&str>) -> Result<Vec<(String, String)>
                     rest.to_string()
                 } else if looks_like_host(&dest) {
                     return Err(format!(
-                        "{entry:?} sends {host} to {dest}, which is not under the destination \
+                        "{entry:?} sends {key} to {dest}, which is not under the destination \
                          {root}"
                     ));
                 } else {
-                    dest.clone()
+                    dest
                 }
             }
             None if looks_like_host(&dest) => {
                 return Err(format!(
                     "{entry:?}: a bundle has no registry yet; write the path under the \
-                     registry it will be restored to ({host}::PATH)"
+                     registry it will be restored to ({key}::PATH)"
                 ));
             }
-            None => dest.clone(),
+            None => dest,
         };
-        map.push((host.trim().to_string(), relative));
+        map.push((key.to_string(), Some(relative)));
     }
     Ok(map)
 }
@@ -706,6 +781,8 @@ mod tests {
         );
         let port = repos("reg.local:5000/app:1").unwrap_err();
         assert!(port.contains("--image-map"), "{port}");
+        let capitals = repos("Quay.io/app:1").unwrap_err();
+        assert!(capitals.contains("capital"), "{capitals}");
         assert_eq!(
             p.mirror_entry("quay.io", "harbor.example.com/proj")
                 .unwrap(),
@@ -713,41 +790,127 @@ mod tests {
         );
     }
 
+    fn placement(base: &str, map: &[(&str, Option<&str>)]) -> Placement {
+        let map = map
+            .iter()
+            .map(|(k, d)| (k.to_string(), d.map(str::to_string)))
+            .collect();
+        Placement::new(base, map).unwrap()
+    }
+
+    fn placed(p: &Placement, reference: &str) -> Vec<String> {
+        p.repositories(&ImageRef::parse(reference).unwrap())
+            .unwrap()
+    }
+
     #[test]
     fn the_sites_map_decides_where_its_hosts_go() {
-        let map = vec![
-            ("reg.local:5000".into(), "mirror/reg-local".into()),
-            ("gcr.io".into(), "airgap-images/gcr".into()),
-        ];
-        let p = Placement::new("/spectro-images/", map).unwrap();
-        let repos = |r: &str| p.repositories(&ImageRef::parse(r).unwrap()).unwrap();
-        assert_eq!(repos("reg.local:5000/app:1"), ["mirror/reg-local/app"]);
-        assert_eq!(repos("gcr.io/x/y:1"), ["airgap-images/gcr/x/y"]);
-        assert_eq!(repos("quay.io/x:1"), ["spectro-images/quay.io/x"]);
-        let with_default = Placement::new("", vec![("default".into(), "all".into())]).unwrap();
-        assert_eq!(
-            with_default
-                .repositories(&ImageRef::parse("quay.io/x:1").unwrap())
-                .unwrap(),
-            ["all/quay.io/x"]
+        let p = placement(
+            "/spectro-images/",
+            &[
+                ("reg.local:5000", Some("mirror/reg-local")),
+                ("gcr.io", Some("old")),
+                ("gcr.io", Some("airgap-images/gcr")),
+                ("other.io", Some("o")),
+            ],
         );
+        assert_eq!(placed(&p, "reg.local:5000/app:1"), ["mirror/reg-local/app"]);
+        // The last entry for a key wins, as the webhook keeps it.
+        assert_eq!(placed(&p, "gcr.io/x/y:1"), ["airgap-images/gcr/x/y"]);
+        assert_eq!(placed(&p, "quay.io/x:1"), ["spectro-images/quay.io/x"]);
+        // The webhook tries a host without its port after the host with it.
+        assert_eq!(placed(&p, "other.io:8443/x:1"), ["o/x"]);
         assert!(Placement::new("Spectro Images", Vec::new()).is_err());
         assert!(Placement::new("a//b", Vec::new()).is_err());
     }
 
+    /// ISW v1.5.3 `swap_image`: `default` replaces the host text (`re.sub(registry, default,
+    /// image)`), and a name written without a host gets `default/` in front.
+    #[test]
+    fn the_default_entry_replaces_the_host_as_the_webhook_does() {
+        let p = placement("", &[("default", Some("all")), ("ghcr.io", Some("gh"))]);
+        assert_eq!(placed(&p, "quay.io/org/img:1"), ["all/org/img"]);
+        assert_eq!(placed(&p, "nginx:1.25"), ["all/nginx", "all/library/nginx"]);
+        assert_eq!(placed(&p, "ghcr.io/o/i:1"), ["gh/o/i"]);
+        // A host with a port has a place when the default gives one.
+        assert_eq!(placed(&p, "reg.local:5000/app:1"), ["all/app"]);
+    }
+
+    #[test]
+    fn library_names_and_unswapped_hosts_follow_the_webhook() {
+        let p = placement(
+            "spectro-images",
+            &[
+                ("docker.io", Some("hub")),
+                ("docker.io/library", Some("official")),
+                ("quay.io", None),
+            ],
+        );
+        // `docker.io/library` takes single names written without a host; containerd's
+        // library/ path stays under the docker.io entry.
+        assert_eq!(
+            placed(&p, "nginx:1.25"),
+            ["official/nginx", "hub/library/nginx"]
+        );
+        assert_eq!(
+            placed(&p, "docker.io/nginx:1.25"),
+            ["hub/nginx", "hub/library/nginx"]
+        );
+        assert_eq!(placed(&p, "bitnami/nginx:1"), ["hub/bitnami/nginx"]);
+        // An entry without a destination: the site pulls that host's images unswapped.
+        assert!(placed(&p, "quay.io/org/img:1").is_empty());
+        assert_eq!(p.mirror_entry("quay.io", "reg"), None);
+        let unswapped_default = placement("", &[("default", None)]);
+        assert!(placed(&unswapped_default, "gcr.io/x:1").is_empty());
+    }
+
+    #[test]
+    fn no_image_lands_among_the_packs() {
+        for (base, map) in [
+            ("spectro-packs/archive", None),
+            ("spectro-packs/archive/x", None),
+            ("spectro-images", Some("spectro-packs/archive")),
+        ] {
+            let map = map
+                .map(|d: &str| vec![("docker.io".to_string(), Some(d.to_string()))])
+                .unwrap_or_default();
+            let refused = Placement::new(base, map).unwrap_err();
+            assert!(refused.contains("spectro-packs/archive"), "{refused}");
+        }
+        assert!(Placement::new("spectro-packs/archived", Vec::new()).is_ok());
+        let nginx = ImageRef::parse("nginx:1.25").unwrap();
+        assert!(!Placement::keeps_bundle_name(
+            "spectro-packs/archive/nginx",
+            &nginx
+        ));
+        assert!(Placement::keeps_bundle_name(
+            "spectro-images/docker.io/nginx",
+            &nginx
+        ));
+    }
+
     #[test]
     fn the_map_is_mirror_registries_syntax_made_relative() {
-        let text = "docker.io::reg.example.com/proj/airgap/docker.io, quay.io::reg.example.com/proj/v2/q\n\
-                    # a comment\nreg.local:5000::local/reg\n";
+        let text = "docker.io::reg.example.com/v2/proj/airgap/docker.io, quay.io::reg.example.com/proj/q\n\
+                    # a comment\nreg.local:5000::local/reg\nnoswap_wildcards::a.io, b.io\ngcr.io::\n";
         let map = parse_map(text, Some("reg.example.com/proj")).unwrap();
+        let some = |k: &str, d: &str| (k.to_string(), Some(d.to_string()));
         assert_eq!(
             map,
             [
-                ("docker.io".into(), "airgap/docker.io".into()),
-                ("quay.io".into(), "q".into()),
-                ("reg.local:5000".into(), "local/reg".into()),
+                some("docker.io", "airgap/docker.io"),
+                some("quay.io", "q"),
+                some("reg.local:5000", "local/reg"),
+                ("gcr.io".to_string(), None),
             ]
         );
+        // `/v2` is a Harbor proxy-cache endpoint's only right after the registry.
+        let deeper = parse_map(
+            "quay.io::reg.example.com/proj/m/v2/q",
+            Some("reg.example.com"),
+        )
+        .unwrap();
+        assert_eq!(deeper, [some("quay.io", "proj/m/v2/q")]);
         let elsewhere =
             parse_map("quay.io::other.example.com/x", Some("reg.example.com")).unwrap_err();
         assert!(
@@ -757,6 +920,8 @@ mod tests {
         assert!(parse_map("[EXACT]quay.io/a:1::b", None).is_err());
         assert!(parse_map("quay.io::reg.example.com/x", None).is_err());
         assert!(parse_map("quay.io", None).is_err());
+        let prefix = parse_map("default::reg.example.com/mirror-", Some("reg.example.com"));
+        assert!(prefix.unwrap_err().contains("prefixes"));
     }
 
     #[test]
