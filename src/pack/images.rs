@@ -56,7 +56,10 @@ pub fn declared(values: &str) -> Declared {
         Err(_) => {
             let rendered = super::untemplated::untemplated(values);
             match yaml::first_document(&rendered) {
-                Ok(read) => from_node(&read.root, &|value| written_in(values, value)),
+                Ok(read) => {
+                    let words = words_as_written(values);
+                    from_node(&read.root, &|value| words.contains(value))
+                }
                 Err(_) => Declared::default(),
             }
         }
@@ -88,19 +91,31 @@ pub fn declared_in_archive(
     Ok(text.map(|t| declared(&t)).unwrap_or_default())
 }
 
-/// Whether some line of `raw` is `image: VALUE` (quoted or not), as the entry was read.
-fn written_in(raw: &str, value: &str) -> bool {
-    raw.lines().any(|line| {
-        line.split_once("image:").is_some_and(|(_, rest)| {
-            let rest = rest.trim();
-            let unquoted = rest
-                .strip_prefix('\'')
-                .and_then(|r| r.strip_suffix('\''))
-                .or_else(|| rest.strip_prefix('"').and_then(|r| r.strip_suffix('"')))
-                .unwrap_or(rest);
-            unquoted == value
-        })
-    })
+/// The words of `raw` an entry read once templates were taken out may be, as written: runs of
+/// the characters references are made of, not run into a template (`quay.io/x:{{ .tag }}`
+/// gives `quay.io/x:`, which is not one). Quotes, a comment after an entry and flow style
+/// (`{image: X}`) do not matter. Collected once: a file of many entries is read in one pass.
+fn words_as_written(raw: &str) -> std::collections::HashSet<&str> {
+    let part_of_reference = |c: char| c.is_ascii_alphanumeric() || "._-/:@+".contains(c);
+    let mut words = std::collections::HashSet::new();
+    let mut start = None;
+    let mut before = None;
+    for (at, c) in raw.char_indices().chain([(raw.len(), ' ')]) {
+        match (start, part_of_reference(c)) {
+            (None, true) => start = Some(at),
+            (Some(from), false) => {
+                if before != Some('}') && c != '{' {
+                    words.insert(&raw[from..at]);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+        if start.is_none() {
+            before = Some(c);
+        }
+    }
+    words
 }
 
 /// The entries of values' tree; `as_written` tells whether an entry's text is the file's own.
@@ -217,6 +232,13 @@ mod tests {
         let d = declared(values);
         assert_eq!(d.images.len(), 1);
         assert_eq!(d.skipped[0].why, "is a template");
+        // A comment after an entry, or flow style, is still the entry as written.
+        let values = "{{ if .x }}\npack:\n  content:\n    images:\n      - image: quay.io/a/b:1 # pinned\n      \
+                      - {image: \"quay.io/a/c:2\"}\n      - image: quay.io/a/d:{{ .Values.tag }}\n{{ end }}\n";
+        let d = declared(values);
+        let read: Vec<String> = d.images.iter().map(ToString::to_string).collect();
+        assert_eq!(read, ["quay.io/a/b:1", "quay.io/a/c:2"], "{d:?}");
+        assert_eq!(d.skipped.len(), 1, "{d:?}");
     }
 
     #[test]
