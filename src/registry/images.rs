@@ -112,10 +112,17 @@ impl Placement {
             } else {
                 "has capital letters"
             };
+            // ISW tells a host by its dot: `localhost:5000/app` is a Docker Hub name to it.
+            let unswappable = if host.contains('.') {
+                ""
+            } else {
+                "; Palette's image swap reads a host without a dot as part of a Docker Hub \
+                 name, so clusters reach this one only through a containerd mirror"
+            };
             return Err(format!(
                 "its host {host} {why}, which a repository path segment cannot hold: add \
                  `{host}::<registry>/{}/{segment}` to --image-map (and to the site's \
-                 mirrorRegistries)",
+                 mirrorRegistries){unswappable}",
                 self.base
             ));
         }
@@ -783,6 +790,9 @@ mod tests {
         assert!(port.contains("--image-map"), "{port}");
         let capitals = repos("Quay.io/app:1").unwrap_err();
         assert!(capitals.contains("capital"), "{capitals}");
+        let dotless = repos("localhost:5000/app:1").unwrap_err();
+        assert!(dotless.contains("without a dot"), "{dotless}");
+        assert!(!port.contains("without a dot"), "{port}");
         assert_eq!(
             p.mirror_entry("quay.io", "harbor.example.com/proj")
                 .unwrap(),
