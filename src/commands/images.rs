@@ -167,6 +167,9 @@ impl<'a> Carrier<'a> {
                 error: Some(skipped.why.clone()),
             });
         }
+        if declared.images.is_empty() {
+            return (outcomes, None);
+        }
         let shown = Arc::new(
             self.out
                 .items(declared.images.len() as u64, &format!("{pack} images")),
