@@ -11,15 +11,17 @@ use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 /// `text` with every control character but the newline shown as an escape (`\u{1b}`), so
-/// nothing printed can move the cursor, recolour, retitle or clear the terminal.
+/// nothing printed can move the cursor, recolour, retitle or clear the terminal; the bidi
+/// controls too, so nothing printed reads in another order than it is (CVE-2021-42574).
 pub fn escape(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() && c != '\n') {
+    let hidden = |c: char| (c.is_control() && c != '\n') || is_bidi_control(c);
+    if !text.chars().any(hidden) {
         return Cow::Borrowed(text);
     }
     Cow::Owned(
         text.chars()
             .map(|c| {
-                if c.is_control() && c != '\n' {
+                if hidden(c) {
                     c.escape_unicode().to_string()
                 } else {
                     c.to_string()
@@ -27,6 +29,11 @@ pub fn escape(text: &str) -> Cow<'_, str> {
             })
             .collect(),
     )
+}
+
+/// The characters that reorder text as it is shown: marks, embeddings, overrides, isolates.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Bytes someone else chose (a file name, a registry's answer) made printable: decoded
@@ -398,5 +405,7 @@ mod tests {
         let shown = escape(hostile);
         assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
         assert!(shown.contains("\\u{1b}"), "{shown}");
+        let reordered = escape("quay.io/org/img:1\u{202e}nimda");
+        assert_eq!(reordered, "quay.io/org/img:1\\u{202e}nimda");
     }
 }

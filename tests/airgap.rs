@@ -347,7 +347,17 @@ fn a_bundle_carries_packs_and_images_to_a_site_with_no_upstream_and_refuses_a_ta
     drop(upstream);
     drop(src);
 
-    run(&["verify", "--registry", &archive]).expect(0);
+    let verified = run(&["verify", "--registry", &archive]).expect(0);
+    // Each image is named by its reference and where it is: nginx's two places apart.
+    for place in ["docker.io/nginx", "docker.io/library/nginx"] {
+        let line = format!("image nginx:1.25 at {IMAGE_BASE}/{place}: image digests");
+        assert!(verified.stderr.contains(&line), "{}", verified.stderr);
+    }
+    assert!(
+        !verified.stderr.contains("1.25:1.25"),
+        "{}",
+        verified.stderr
+    );
     let site = Registry::plain();
     run(&["copy", &archive, site.host(), "--dst-plain-http"]).expect(0);
     assert!(upstream::digest(&format!("{}/{PACK}", site.host())).is_some());
@@ -537,9 +547,17 @@ fn platform_and_the_sites_map_are_explicit_choices() {
         BTreeSet::from([format!("quay.io::{}/airgap/quay", dst.host())])
     );
 
-    // A map entry for another registry is a usage error that names it; nothing is copied.
+    // A map entry for another registry is a usage error that names it; nothing is copied; a
+    // dry run finds it too.
     fs::write(&map, "quay.io::elsewhere.example.com/quay\n").unwrap();
     let dst2 = Registry::plain();
+    copy_with_images(
+        src.host(),
+        dst2.host(),
+        &upstream,
+        &["--image-map", map_arg, "--dry-run"],
+    )
+    .expect(2);
     let refused = copy_with_images(
         src.host(),
         dst2.host(),
@@ -945,4 +963,73 @@ fn the_sites_map_is_read_as_the_webhook_reads_it() {
     assert_eq!(skipped[0]["reference"], "nvcr.io/nvidia/tool:2");
     assert!(run.stderr.contains("nvcr.io unswapped"), "{}", run.stderr);
     assert!(upstream::digest(&format!("{reg}/{PACK}")).is_some());
+}
+
+/// A layout (or bundle) that lost one of a pack's images is incomplete: `verify` says which
+/// (exit 6), and a restore fails that pack (exit 6) rather than publish it without the image;
+/// one that carries none of them (copied without --with-images) is fine and says so.
+#[test]
+fn a_source_missing_one_of_a_packs_images_is_incomplete() {
+    let upstream = Upstream::seed();
+    let src = Registry::plain();
+    let tmp = TempDir::new().unwrap();
+    let references = upstream.references();
+    push_pack(
+        &pack_with(tmp.path(), &values_with_images(&references)),
+        src.host(),
+    );
+    let layout = tmp.path().join("layout");
+    let layout_target = format!("oci:{}", layout.display());
+    copy_with_images(src.host(), &layout_target, &upstream, &[]).expect(0);
+    let verify = |target: &str, extra: &[&str]| {
+        let mut cmd = packpub();
+        cmd.args(["verify", "hello:1.0.0", "--registry", target])
+            .args(extra);
+        Run::of(cmd.output().unwrap())
+    };
+    let whole = verify(&layout_target, &[]).expect(0);
+    let all_here = format!("all {} images it lists are here", references.len());
+    assert!(whole.stderr.contains(&all_here), "{}", whole.stderr);
+
+    let lost = upstream.image("quay.io/org/img:1.0").reference.clone();
+    let index_path = layout.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&fs::read(&index_path).unwrap()).unwrap();
+    index["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| e["annotations"]["io.packpub.image.source"] != lost.as_str());
+    fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+
+    let verified = verify(&layout_target, &["--json"]).expect(6);
+    let pack = verified.json();
+    assert_eq!(pack["kind"], "pack", "{pack:#}");
+    let carried = pack["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "images carried")
+        .cloned()
+        .unwrap_or_else(|| panic!("{pack:#}"));
+    assert_eq!(carried["ok"], false, "{carried:#}");
+    assert!(
+        carried["detail"].as_str().unwrap().contains(&lost),
+        "{carried:#}"
+    );
+
+    let site = Registry::plain();
+    let restored = run(&["copy", &layout_target, site.host(), "--dst-plain-http"]).expect(6);
+    assert!(
+        restored.stderr.contains("incomplete"),
+        "{}",
+        restored.stderr
+    );
+    assert!(upstream::digest(&format!("{}/{PACK}", site.host())).is_none());
+
+    // Copied without --with-images: no image is here, which verify says and passes.
+    let bare = tmp.path().join("bare");
+    let bare_target = format!("oci:{}", bare.display());
+    run(&["copy", src.host(), &bare_target, "--src-plain-http"]).expect(0);
+    let plain = verify(&bare_target, &[]).expect(0);
+    assert!(!plain.stderr.contains("images carried"), "{}", plain.stderr);
 }

@@ -114,18 +114,18 @@ pub fn run(args: &CopyArgs, out: &Output) -> anyhow::Result<()> {
     let dst = open_target(&args.dst, &transport(false), dst_given, out, !args.dry_run)?;
     let image_options: images::Options = (&args.images).into();
     let local_src = (!matches!(args.src, Target::Registry { .. })).then_some(src.as_ref());
-    let carrier = match args.dry_run {
-        true => None,
-        false => Carrier::new(
-            &image_options,
-            &args.dst,
-            dst.as_ref(),
-            local_src,
-            args.image_transport(),
-            out,
-            usize::from(args.concurrency),
-        )?,
-    };
+    // Built on a dry run too, so its settings (--image-map, --image-base) are checked; only a
+    // real run carries images.
+    let carrier = Carrier::new(
+        &image_options,
+        &args.dst,
+        dst.as_ref(),
+        local_src,
+        args.image_transport(),
+        out,
+        usize::from(args.concurrency),
+    )?
+    .filter(|_| !args.dry_run);
     let ctx = Ctx {
         args,
         out,

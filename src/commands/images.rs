@@ -54,6 +54,15 @@ pub(super) struct ImageOutcome {
     error: Option<String>,
 }
 
+/// What the images of one pack share.
+struct ForPack<'p> {
+    name: &'p str,
+    /// The bytes their uploads sent.
+    sent: Tally,
+    /// Whether the source bundle or layout holds any of them: then it must hold them all.
+    source_has_some: bool,
+}
+
 /// How one image went, short of failing.
 enum Carried {
     /// Where it is now (as the user names it), its digest, and whether it was already there.
@@ -178,16 +187,27 @@ impl<'a> Carrier<'a> {
             let shown = Arc::clone(&shown);
             Tally::new(Arc::new(move |bytes| shown.sent(bytes)))
         };
+        let in_source = |image: &ImageRef| {
+            let source = image.to_string();
+            self.local
+                .as_ref()
+                .is_some_and(|(_, held)| held.iter().any(|e| e.source == source))
+        };
+        let for_pack = ForPack {
+            name: pack,
+            sent,
+            source_has_some: declared.images.iter().any(in_source),
+        };
         let results = futures_util::stream::iter(declared.images)
             .map(|image| async {
-                let result = self.carry_one(&image, pack, &sent).await;
+                let result = self.carry_one(&image, &for_pack).await;
                 shown.done_one();
                 (image, result)
             })
             .buffered(self.concurrency)
             .collect::<Vec<_>>()
             .await;
-        drop((sent, shown));
+        drop((for_pack, shown));
         let mut first_error = None;
         for (image, result) in results {
             let reference = image.to_string();
@@ -232,12 +252,8 @@ impl<'a> Carrier<'a> {
     /// One image: where it goes, where it is read, copied; skipped (with a warning) when a
     /// source bundle lacks it and the network is not to be used, or the site's map leaves it
     /// unswapped.
-    async fn carry_one(
-        &self,
-        image: &ImageRef,
-        pack: &str,
-        sent: &Tally,
-    ) -> anyhow::Result<Carried> {
+    async fn carry_one(&self, image: &ImageRef, for_pack: &ForPack<'_>) -> anyhow::Result<Carried> {
+        let (pack, sent) = (for_pack.name, &for_pack.sent);
         let placed = self.placement.repositories(image).map_err(|why| {
             Failure::err(Code::VerifyFailed, format!("it cannot be placed: {why}"))
         })?;
@@ -290,10 +306,21 @@ impl<'a> Carrier<'a> {
                 return self.copy_to(&source, image, &repositories, sent).await;
             }
             (None, Some((local, _))) if !self.options.with_images => {
+                let local = local.locate("");
+                let local = local.trim_end_matches(':');
+                if for_pack.source_has_some {
+                    return Err(Failure::err(
+                        Code::VerifyFailed,
+                        format!(
+                            "{local} holds other images of {pack} but not this one: it is \
+                             incomplete (`packpub verify --registry {local}` says which are \
+                             missing)"
+                        ),
+                    ));
+                }
                 self.out.warn(&format!(
-                    "{pack}: image {image} is not in {}; not copied (--with-images reads it \
-                     from its registry)",
-                    local.locate("")
+                    "{pack}: image {image} is not in {local}; not copied (--with-images reads \
+                     it from its registry)"
                 ));
                 return Ok(Carried::Skipped("not in the source bundle".into()));
             }
@@ -381,9 +408,13 @@ impl<'a> Carrier<'a> {
             .filter(|h| !images::DEFAULT_MIRRORED.contains(h))
             .collect();
         if !outside.is_empty() {
+            let entries = match self.out.json() {
+                true => "entries (each image's `mirror` in the JSON)",
+                false => "entries above",
+            };
             self.out.warn(&format!(
                 "images from {} are outside Palette's default mirrorRegistries: add their \
-                 entries above to the installation's mirrorRegistries (and the registry-info \
+                 {entries} to the installation's mirrorRegistries (and the registry-info \
                  secret), or clusters pull them from the internet",
                 outside.join(", ")
             ));

@@ -157,18 +157,18 @@ pub fn run(args: &PushArgs, out: &Output) -> anyhow::Result<()> {
             .map_or(0, |d| d.as_secs())
     }));
     let image_options: images::Options = (&args.images).into();
-    let carrier = match args.dry_run {
-        true => None,
-        false => Carrier::new(
-            &image_options,
-            &args.remote.registry,
-            store.as_ref(),
-            None,
-            args.image_transport(),
-            out,
-            usize::from(args.concurrency),
-        )?,
-    };
+    // Built on a dry run too, so its settings (--image-map, --image-base) are checked; only a
+    // real run carries images.
+    let carrier = Carrier::new(
+        &image_options,
+        &args.remote.registry,
+        store.as_ref(),
+        None,
+        args.image_transport(),
+        out,
+        usize::from(args.concurrency),
+    )?
+    .filter(|_| !args.dry_run);
     let ctx = Ctx {
         args,
         out,

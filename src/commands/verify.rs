@@ -7,6 +7,7 @@ use super::shared::{block_on, open_store};
 use crate::cli::{VerifyArgs, VerifyInput};
 use crate::digest::Digest;
 use crate::exit::{Code, Failure};
+use crate::image_ref::ImageRef;
 use crate::output::Output;
 use crate::pack::{self, Allowed, ArchiveTo, Identity, LocalInput, LocalPack, Severity, read};
 use crate::registry::images;
@@ -29,6 +30,9 @@ enum CheckName {
     PackIsValid,
     /// An image a bundle carries: every manifest and blob against its digest.
     Image,
+    /// A pack's listed images, in a bundle or layout that carries images: all there, or none
+    /// (the pack was copied without them); some but not all is an incomplete bundle.
+    Images,
 }
 
 impl CheckName {
@@ -43,6 +47,7 @@ impl CheckName {
             Self::PackJsonMatchesTheTag => "pack.json matches the tag",
             Self::PackIsValid => "pack is valid",
             Self::Image => "image digests",
+            Self::Images => "images carried",
         }
     }
 }
@@ -115,6 +120,8 @@ fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
                 // A pack whose tag cannot be read (its manifest missing, too large, not what
                 // its digest says) fails alone; the others are still checked.
                 let failed = |detail: String| Verified {
+                    kind: Kind::Pack,
+                    label: format!("{name}:{version}"),
                     name: name.to_string(),
                     version: version.clone(),
                     reference: store.display(&repository, &version),
@@ -150,23 +157,27 @@ fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
         ));
     }
     for verified in &all {
-        verified.print(&format!("{}:{}: ", verified.name, verified.version), out);
+        verified.print(&format!("{}: ", verified.label), out);
     }
     out.print_json(&all);
     let failed: Vec<String> = all
         .iter()
         .filter(|v| !v.ok)
-        .map(|v| format!("{}:{} ({})", v.name, v.version, v.failed()))
+        .map(|v| format!("{} ({})", v.label, v.failed()))
         .collect();
     if failed.is_empty() {
         return Ok(());
     }
+    let images = all.iter().filter(|v| v.kind == Kind::Image).count();
+    let checked = match images {
+        0 => format!("{} pack(s)", all.len()),
+        _ => format!("{} pack(s) and images ({images} images)", all.len()),
+    };
     Err(Failure::err(
         Code::VerifyFailed,
         format!(
-            "{} of {} pack(s) in {bundle} failed: {}",
+            "{} of {checked} in {bundle} failed: {}",
             failed.len(),
-            all.len(),
             failed.join(", ")
         ),
     ))
@@ -183,6 +194,8 @@ async fn verify_image(store: &dyn Store, image: &ImageEntry) -> anyhow::Result<V
         Err(err) => return Err(err),
     };
     Ok(Verified {
+        kind: Kind::Image,
+        label: format!("image {} at {}", image.source, image.repository),
         name: image.source.clone(),
         version: image
             .tag
@@ -198,9 +211,21 @@ async fn verify_image(store: &dyn Store, image: &ImageEntry) -> anyhow::Result<V
     })
 }
 
-/// One pack's checks: what `--json` prints for it.
+/// What was verified: a pack, or an image a bundle carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Pack,
+    Image,
+}
+
+/// One pack's (or image's) checks: what `--json` prints for it.
 #[derive(Serialize)]
 struct Verified {
+    kind: Kind,
+    /// How people read which it is: `hello:1.0.0`, `image nginx:1.25 at <repository>`.
+    #[serde(skip)]
+    label: String,
     name: String,
     version: String,
     reference: String,
@@ -244,6 +269,8 @@ async fn verify(
     let repository = pack_repository(&id.name);
     let checks = run_checks(store, &repository, id, local, read).await?;
     Ok(Verified {
+        kind: Kind::Pack,
+        label: format!("{}:{}", id.name, id.version),
         name: id.name.to_string(),
         version: id.version.to_string(),
         reference: store.display(&repository, id.version.as_str()),
@@ -394,5 +421,57 @@ async fn run_checks(
         errors.join("; ")
     };
     check(CheckName::PackIsValid, errors.is_empty(), detail);
+    let held = store.images()?;
+    if !held.is_empty() {
+        let declared = pack::images::declared_in_archive(temp.path(), limits)?;
+        if let Some((ok, detail)) = images_carried(&declared.images, &held) {
+            check(CheckName::Images, ok, detail);
+        }
+    }
     Ok(checks)
+}
+
+/// Whether a bundle or layout holding `held` carries the images a pack lists: all, or none (it
+/// was copied without them, said); `None` when it lists none.
+fn images_carried(listed: &[ImageRef], held: &[ImageEntry]) -> Option<(bool, String)> {
+    let missing: Vec<String> = listed
+        .iter()
+        .map(ToString::to_string)
+        .filter(|r| !held.iter().any(|e| e.source == *r))
+        .collect();
+    let total = listed.len();
+    match missing.len() {
+        _ if total == 0 => None,
+        0 => Some((true, format!("all {total} images it lists are here"))),
+        n if n == total => Some((
+            true,
+            format!(
+                "none of the {total} images it lists is here (copied without --with-images): \
+                 a restore does not carry them"
+            ),
+        )),
+        n => Some((
+            false,
+            format!(
+                "{n} of the {total} images it lists are not here ({}): the copy is incomplete, \
+                 and a restore would publish the pack without them",
+                shown_list(&missing)
+            ),
+        )),
+    }
+}
+
+/// The first few of `names`, and how many more.
+fn shown_list(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
 }
