@@ -4,7 +4,8 @@
 # (standing in for quay.io) into two other loopback Distribution registries, in the same run.
 # The images are built here as an OCI layout (random data, uncompressed tar layers): sizes from
 # 20 to 60 MB, a 15 MB base layer shared by all, a 5 MB layer shared by each group of five, and
-# one layer of its own each. Prints wall time, the ratio and peak memory (GNU time's max RSS).
+# one layer of its own each. Prints wall time, the ratio, peak memory (GNU time's max RSS), each
+# tool's CPU and the registries' CPU meanwhile (/proc), and the floor the cores set.
 # The issue's aim: packpub in half skopeo's time.
 # Usage: tests/bench/images.sh [WORKDIR]   (needs docker-registry, skopeo, curl, GNU time,
 # python3; COUNT images, default 20; PACKPUB=path/to/packpub skips the release build)
