@@ -241,8 +241,9 @@ impl Output {
                 "{prefix:20} {bar:30} {pos}/{len} ({elapsed}) {msg}",
             ),
         };
-        bar.set_message(format!("{} sent", HumanBytes(0)));
-        Items(bar)
+        let items = Items(bar);
+        items.sent(0);
+        items
     }
 
     /// A bar counting things done (packs of a run) on a terminal; a hidden one otherwise.

@@ -187,16 +187,10 @@ impl<'a> Carrier<'a> {
             let shown = Arc::clone(&shown);
             Tally::new(Arc::new(move |bytes| shown.sent(bytes)))
         };
-        let in_source = |image: &ImageRef| {
-            let source = image.to_string();
-            self.local
-                .as_ref()
-                .is_some_and(|(_, held)| held.iter().any(|e| e.source == source))
-        };
         let for_pack = ForPack {
             name: pack,
             sent,
-            source_has_some: declared.images.iter().any(in_source),
+            source_has_some: declared.images.iter().any(|i| !self.held(i).is_empty()),
         };
         let results = futures_util::stream::iter(declared.images)
             .map(|image| async {
@@ -257,12 +251,7 @@ impl<'a> Carrier<'a> {
         let placed = self.placement.repositories(image).map_err(|why| {
             Failure::err(Code::VerifyFailed, format!("it cannot be placed: {why}"))
         })?;
-        let held: Vec<&ImageEntry> = self
-            .local
-            .iter()
-            .flat_map(|(_, held)| held.iter())
-            .filter(|e| e.source == image.to_string())
-            .collect();
+        let held = self.held(image);
         // Restoring, the bundle's own names stand unless the user placed images anew.
         let repositories = match held.as_slice() {
             [] => placed,
@@ -384,6 +373,16 @@ impl<'a> Carrier<'a> {
             }
         };
         Ok((store, image.source_path()))
+    }
+
+    /// Where the source bundle or layout holds `image` (the reference as the pack writes it).
+    fn held(&self, image: &ImageRef) -> Vec<&ImageEntry> {
+        let source = image.to_string();
+        self.local
+            .iter()
+            .flat_map(|(_, held)| held.iter())
+            .filter(|e| e.source == source)
+            .collect()
     }
 
     /// The `mirrorRegistries` entry for images from `host`; a bundle's names `<REGISTRY>`.

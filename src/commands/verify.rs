@@ -89,10 +89,11 @@ pub fn run(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
     let allowed = local
         .as_ref()
         .map_or(&args.build.allowed, |pack| &pack.allowed);
+    let held = store.images()?;
     let verified = block_on(verify(
         store.as_ref(),
         &id,
-        local.as_ref(),
+        (local.as_ref(), &held),
         (args.read.limits(), allowed),
     ))?;
     verified.print("", out);
@@ -112,6 +113,7 @@ fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
     let store = open_store(&args.remote, out, false)?;
     let store = store.as_ref();
     let read = (args.read.limits(), &args.build.allowed);
+    let held = store.images()?;
     let all = block_on(async {
         let mut all = Vec::new();
         for name in super::shared::pack_names(store, 0).await? {
@@ -133,7 +135,7 @@ fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
                     }],
                 };
                 let verified = match Identity::parse(&format!("{name}:{version}")) {
-                    Ok(id) => match verify(store, &id, None, read).await {
+                    Ok(id) => match verify(store, &id, (None, &held), read).await {
                         Err(err) if super::shared::is_bad_content(&err) => {
                             failed(format!("{err:#}"))
                         }
@@ -144,8 +146,8 @@ fn run_bundle(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
                 all.push(verified);
             }
         }
-        for image in store.images()? {
-            all.push(verify_image(store, &image).await?);
+        for image in &held {
+            all.push(verify_image(store, image).await?);
         }
         anyhow::Ok(all)
     })?;
@@ -258,16 +260,17 @@ impl Verified {
     }
 }
 
-/// The checks of pack `id` against `local`, reading the registry's archive within the limits
-/// and judging it with the findings allowed.
+/// The checks of pack `id`, reading the registry's archive within the limits and judging it
+/// with the findings allowed; `against` is the local pack, if any, and the images the store
+/// lists (read once per run), which tell whether the pack's images travelled with it.
 async fn verify(
     store: &dyn Store,
     id: &Identity,
-    local: Option<&LocalPack>,
+    against: (Option<&LocalPack>, &[ImageEntry]),
     read: (read::Limits, &Allowed),
 ) -> anyhow::Result<Verified> {
     let repository = pack_repository(&id.name);
-    let checks = run_checks(store, &repository, id, local, read).await?;
+    let checks = run_checks(store, &repository, id, against, read).await?;
     Ok(Verified {
         kind: Kind::Pack,
         label: format!("{}:{}", id.name, id.version),
@@ -283,7 +286,7 @@ async fn run_checks(
     store: &dyn Store,
     repository: &str,
     id: &Identity,
-    local: Option<&LocalPack>,
+    (local, held): (Option<&LocalPack>, &[ImageEntry]),
     (limits, allowed): (read::Limits, &Allowed),
 ) -> anyhow::Result<Vec<Check>> {
     let mut checks = Vec::new();
@@ -421,10 +424,9 @@ async fn run_checks(
         errors.join("; ")
     };
     check(CheckName::PackIsValid, errors.is_empty(), detail);
-    let held = store.images()?;
     if !held.is_empty() {
         let declared = pack::images::declared_in_archive(temp.path(), limits)?;
-        if let Some((ok, detail)) = images_carried(&declared.images, &held) {
+        if let Some((ok, detail)) = images_carried(&declared.images, held) {
             check(CheckName::Images, ok, detail);
         }
     }

@@ -445,8 +445,8 @@ impl<'a> Copier<'a> {
         }
         let digest = Digest::of(&top);
         let mut status = Copied::Copied;
+        let source = image.to_string();
         for (n, repository) in repositories.iter().enumerate() {
-            let source = image.to_string();
             if self
                 .dst
                 .holds_image(repository, reference, &top, &source)
